@@ -1,0 +1,44 @@
+// Builds every bundle the app, CLI, helper, worker and browser host run. Entries that do not exist yet
+// are skipped, so the build stays usable while the tree grows.
+import { build } from 'esbuild';
+import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'main');
+mkdirSync(out, { recursive: true });
+
+const entries = {
+  cli: 'src/main/cli/cli-entry.ts',
+  'engine-worker': 'src/main/engine/worker-entry.ts',
+  helper: 'src/main/privilege/helper-entry.ts',
+  host: 'src/main/host/host-entry.ts',
+  app: 'src/main/app/main.ts',
+  preload: 'src/main/app/preload.ts',
+};
+
+const present = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(join(root, file))));
+await build({
+  absWorkingDir: root,
+  entryPoints: present,
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  packages: 'external',
+  external: ['electron'],
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+if (existsSync(join(root, 'src/renderer/index.html'))) {
+  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (vite.status !== 0) process.exit(vite.status ?? 1);
+}

@@ -1,0 +1,29 @@
+import type { Compression } from '../../../shared/report';
+
+/** Which decoders a source may use: "auto" allows a system program (xz, zstd) as a fast path. */
+export type DecoderPreference = 'auto' | 'builtin';
+
+/**
+ * An opened image. Raw regular files offer random access (`readAt`), so holes are skipped without reading;
+ * every source offers a fresh sequential stream of the decompressed image from offset 0.
+ */
+export interface ImageSource {
+  /** As given by the user ("-" for stdin). */
+  path: string;
+  /** Bytes on disk, null for stdin. */
+  fileSize: number | null;
+  compression: Compression;
+  /** Human-readable decoder name for the report, e.g. "raw", "zlib", "xz (system)". */
+  decoder: string;
+  /** Uncompressed image size when known without decoding everything, else null. */
+  imageSize: number | null;
+  /** Random access for raw regular files: fills buf from image offset, returns bytes read (0 at end). */
+  readAt: ((buf: Uint8Array, offset: number) => Promise<number>) | null;
+  /**
+   * Sequential decompressed bytes from offset 0. Errors are EngineErrors naming the file
+   * (SOURCE_TRUNCATED, SOURCE_CORRUPT). Breaking out of the loop releases decoders and child processes.
+   * Can be called again to re-read (stdin cannot: it throws).
+   */
+  stream(): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}

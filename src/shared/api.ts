@@ -1,0 +1,96 @@
+/**
+ * The one Api contract between the renderer and the main side. The Electron preload, the browser host's
+ * WebSocket client and tests all implement it; the renderer talks to nothing else (`window.sureflash`).
+ */
+import type { ChecksumType } from './bmap';
+import type { Compression, FlashLayout, FlashProgress, FlashReport } from './report';
+import type { ApiError, Result } from './result';
+
+/** Facts about one drive as enumerated by main (drivelist), before any verdict. */
+export interface DriveInfo {
+  device: string;
+  /** Raw device path to write to (same as device on Linux). */
+  raw: string;
+  description: string;
+  size: number | null;
+  isSystem: boolean;
+  isRemovable: boolean;
+  isReadOnly: boolean;
+  isVirtual: boolean;
+  isCard: boolean;
+  isUSB: boolean;
+  /** Loop devices: only listed when the app runs with an explicit test option. */
+  isLoop: boolean;
+  busType: string;
+  mountpoints: string[];
+}
+
+export interface BmapInfo {
+  path: string;
+  version: string;
+  checksumType: ChecksumType | null;
+  imageSize: number;
+  blockSize: number;
+  mappedBytes: number;
+  rangesCount: number;
+}
+
+/** What main learned about an image before flashing. */
+export interface ImageInfo {
+  path: string;
+  name: string;
+  /** Size of the file on disk (compressed size for compressed images). */
+  fileSize: number;
+  compression: Compression;
+  /** Uncompressed image size when known (bmap ImageSize, raw size, archive/frame header), else null. */
+  imageSize: number | null;
+  bmap: BmapInfo | null;
+  /** Plain-words warnings, e.g. "No bmap: the whole image is written". */
+  warnings: string[];
+}
+
+export interface Settings {
+  readback: boolean;
+  /** Rewrites per range on readback mismatch, 0–10. */
+  retries: number;
+  eject: boolean;
+  notifications: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = { readback: true, retries: 3, eject: false, notifications: true };
+
+export interface FlashRequest {
+  imagePath: string;
+  /** Explicit bmap path; omitted = discover next to the image; null = write without bmap. */
+  bmapPath?: string | null;
+  device: string;
+  readback: boolean;
+  retries: number;
+  /** Warning codes (drive rules) the user explicitly confirmed, e.g. large or system drive. */
+  acknowledged: string[];
+}
+
+export type FlashEvent =
+  | { type: 'started'; jobId: string; layout: FlashLayout }
+  | { type: 'progress'; jobId: string; progress: FlashProgress }
+  | { type: 'done'; jobId: string; report: FlashReport }
+  | { type: 'error'; jobId: string; error: ApiError };
+
+export type Unsubscribe = () => void;
+
+export interface Api {
+  listDrives(): Promise<Result<DriveInfo[]>>;
+  onDrives(listener: (drives: DriveInfo[]) => void): Unsubscribe;
+  /** Opens the OS file dialog (or the browser host's stand-in); null when the user cancelled. */
+  pickImage(): Promise<Result<ImageInfo | null>>;
+  probeImage(path: string): Promise<Result<ImageInfo>>;
+  getSettings(): Promise<Result<Settings>>;
+  setSettings(patch: Partial<Settings>): Promise<Result<Settings>>;
+  flash(request: FlashRequest): Promise<Result<{ jobId: string }>>;
+  cancel(jobId: string): Promise<Result<null>>;
+  /** Asks where to save the job's report and writes it; null when the user cancelled. */
+  saveReport(jobId: string): Promise<Result<string | null>>;
+  onFlashEvent(listener: (event: FlashEvent) => void): Unsubscribe;
+  /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
+  pathForFile(file: File): string | null;
+}

@@ -1,0 +1,70 @@
+/**
+ * Error codes shared by the engine, main and the renderer. Every failure carries one of these plus a
+ * message that names what is wrong; `nextStep` gives the plain-words advice shown on the final screen.
+ */
+export const ERROR_CODES = [
+  'USAGE',
+  'IMAGE_NOT_FOUND',
+  'IMAGE_UNREADABLE',
+  'IMAGE_IS_BMAP',
+  'IMAGE_SIZE_MISMATCH',
+  'SOURCE_TRUNCATED',
+  'SOURCE_CORRUPT',
+  'SOURCE_CHECKSUM_MISMATCH',
+  'ARCHIVE_AMBIGUOUS',
+  'ARCHIVE_EMPTY',
+  'BMAP_NOT_FOUND',
+  'BMAP_INVALID',
+  'BMAP_UNSUPPORTED_VERSION',
+  'BMAP_CHECKSUM_MISMATCH',
+  'TARGET_NOT_FOUND',
+  'TARGET_INVALID',
+  'TARGET_TOO_SMALL',
+  'TARGET_MOUNTED',
+  'TARGET_BUSY',
+  'TARGET_READ_ONLY',
+  'TARGET_NOT_ALLOWED',
+  'PERMISSION_DENIED',
+  'DEVICE_LOST',
+  'WRITE_FAILED',
+  'READBACK_MISMATCH',
+  'CANCELLED',
+  'ELEVATION_REFUSED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** What the user can do next, per error code (shown under the error message). */
+export function nextStep(code: ErrorCode): string {
+  switch (code) {
+    case 'READBACK_MISMATCH':
+      return 'The card did not keep what was written. Replace the card, or flash again with more retries.';
+    case 'DEVICE_LOST':
+      return 'Check that the drive is still connected, then flash again.';
+    case 'SOURCE_CHECKSUM_MISMATCH':
+    case 'SOURCE_TRUNCATED':
+    case 'SOURCE_CORRUPT':
+      return 'The image file is damaged. Download it again.';
+    case 'BMAP_INVALID':
+    case 'BMAP_CHECKSUM_MISMATCH':
+    case 'BMAP_UNSUPPORTED_VERSION':
+      return 'The bmap file does not fit this image. Download the matching .bmap, or flash without it.';
+    case 'TARGET_TOO_SMALL':
+      return 'Choose a larger drive.';
+    case 'TARGET_MOUNTED':
+    case 'TARGET_BUSY':
+      return 'Close programs using the drive and unmount it, then try again.';
+    case 'PERMISSION_DENIED':
+    case 'ELEVATION_REFUSED':
+      return 'Sureflash needs administrator rights to write to this drive.';
+    case 'CANCELLED':
+      return 'The drive holds a partial image. Flash again before using it.';
+    default:
+      return 'Check the message above and try again.';
+  }
+}
