@@ -94,3 +94,22 @@ export interface Api {
   /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
   pathForFile(file: File): string | null;
 }
+
+/** Request/response methods of the Api, in one list: the preload, the browser host and main's wrapper use it. */
+export const API_INVOKE_METHODS = [
+  'listDrives',
+  'pickImage',
+  'probeImage',
+  'getSettings',
+  'setSettings',
+  'flash',
+  'cancel',
+  'saveReport',
+] as const;
+export type ApiInvokeMethod = (typeof API_INVOKE_METHODS)[number];
+
+/** Push channels from main to the renderer. */
+export const API_EVENTS = { drives: 'sureflash:drives', flash: 'sureflash:flash-event' } as const;
+
+/** Channel name of an invoke method (Electron ipc). */
+export const invokeChannel = (method: ApiInvokeMethod): string => `sureflash:${method}`;

@@ -1,0 +1,45 @@
+/**
+ * The main-side services, free of Electron, shared by the Electron ipc wrapper and the browser host.
+ * Each transport only adds what it owns: who may call (sender frame / token) and the dialogs.
+ */
+import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
+import type { FlashReport } from '../../shared/report';
+
+export interface DriveService {
+  list(): Promise<DriveInfo[]>;
+  /** Pushes the whole list whenever it changes (polling while someone listens). */
+  subscribe(listener: (drives: DriveInfo[]) => void): Unsubscribe;
+}
+
+export interface ImageService {
+  probe(path: string): Promise<ImageInfo>;
+}
+
+export interface SettingsService {
+  get(): Promise<Settings>;
+  set(patch: Partial<Settings>): Promise<Settings>;
+}
+
+export interface FlashService {
+  /** Validates the request against a fresh drive enumeration and the drive rules, then starts the job. */
+  start(request: FlashRequest): Promise<{ jobId: string }>;
+  cancel(jobId: string): void;
+  /** The final report of a finished job, null while running or unknown. */
+  report(jobId: string): FlashReport | null;
+  subscribe(listener: (event: FlashEvent) => void): Unsubscribe;
+}
+
+/** What differs per host: the OS dialogs (Electron) or their stand-ins (browser host, tests). */
+export interface Dialogs {
+  /** Returns the chosen image path, or null when cancelled. */
+  pickImage(): Promise<string | null>;
+  /** Returns where to save a report, or null when cancelled. */
+  saveReportPath(defaultName: string): Promise<string | null>;
+}
+
+export interface MainServices {
+  drives: DriveService;
+  images: ImageService;
+  settings: SettingsService;
+  flash: FlashService;
+}
