@@ -1,0 +1,192 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { API_INVOKE_METHODS, DEFAULT_SETTINGS, type DriveInfo, type FlashRequest, type ImageInfo, type Settings } from '../../src/shared/api';
+import type { FlashReport } from '../../src/shared/report';
+import { createApiCore, defaultReportName } from '../../src/main/api/api-core';
+import { EngineError } from '../../src/main/engine/errors';
+import type { Dialogs, MainServices } from '../../src/main/services/types';
+
+const dir = mkdtempSync(join(tmpdir(), 'sureflash-api-core-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const image = join(dir, 'disk.img');
+writeFileSync(image, Buffer.alloc(4096, 1));
+const bmap = join(dir, 'disk.bmap');
+writeFileSync(bmap, '<bmap/>');
+const folder = join(dir, 'folder');
+mkdirSync(folder);
+
+const drive: DriveInfo = {
+  device: '/dev/sdz', raw: '/dev/sdz', description: 'Card', size: 8e9, isSystem: false, isRemovable: true, isReadOnly: false,
+  isVirtual: false, isCard: true, isUSB: true, isLoop: false, busType: 'USB', mountpoints: [],
+};
+const report = { status: 'verified', mode: 'copy' } as unknown as FlashReport;
+
+/** Records what reached the services, so each test can prove a bad argument stopped before them. */
+function setup(dialogs: Partial<Dialogs> = {}) {
+  const calls: { method: string; arg?: unknown }[] = [];
+  let settings: Settings = { ...DEFAULT_SETTINGS };
+  const services: MainServices = {
+    drives: { list: async () => [drive], subscribe: () => () => undefined },
+    images: {
+      probe: async (path) => {
+        calls.push({ method: 'probe', arg: path });
+        if (path.endsWith('bad.img')) throw new Error('secret internal detail /root/x');
+        return { path, name: 'disk.img', fileSize: 4096, compression: 'none', imageSize: 4096, bmap: null, warnings: [] } satisfies ImageInfo;
+      },
+    },
+    settings: {
+      get: async () => settings,
+      set: async (patch) => {
+        calls.push({ method: 'set', arg: patch });
+        settings = { ...settings, ...patch };
+        return settings;
+      },
+    },
+    flash: {
+      start: async (request) => {
+        calls.push({ method: 'start', arg: request });
+        if (request.device === '/dev/other') throw new EngineError('TARGET_NOT_ALLOWED', 'not listed');
+        return { jobId: 'job-1' };
+      },
+      cancel: (jobId) => void calls.push({ method: 'cancel', arg: jobId }),
+      report: (jobId) => (jobId === 'job-1' ? report : null),
+      subscribe: () => () => undefined,
+    },
+  };
+  const internal: unknown[] = [];
+  const core = createApiCore(
+    services,
+    { pickImage: async () => null, saveReportPath: async () => null, ...dialogs },
+    { onInternalError: (_m, err) => internal.push(err) },
+  );
+  return { core, calls, internal };
+}
+
+const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
+  imagePath: image, device: '/dev/sdz', readback: true, retries: 3, acknowledged: [], ...over,
+});
+
+describe('api core', () => {
+  it('offers exactly the invoke methods of the Api', () => {
+    expect(Object.keys(setup().core).sort()).toEqual([...API_INVOKE_METHODS].sort());
+  });
+
+  it('lists drives and probes an existing absolute image path', async () => {
+    const { core } = setup();
+    expect(await core.listDrives()).toEqual({ ok: true, value: [drive] });
+    const probed = await core.probeImage(image);
+    expect(probed.ok && probed.value.path).toBe(image);
+  });
+
+  it.each([
+    ['relative path', 'disk.img', 'USAGE'],
+    ['empty string', '', 'USAGE'],
+    ['number', 42, 'USAGE'],
+    ['NUL byte', `${image}\0x`, 'USAGE'],
+    ['overlong path', `/${'a'.repeat(5000)}`, 'USAGE'],
+    ['missing file', join(dir, 'missing.img'), 'IMAGE_NOT_FOUND'],
+    ['directory', folder, 'IMAGE_NOT_FOUND'],
+  ])('refuses probeImage of a %s before the image service sees it', async (_what, arg, code) => {
+    const { core, calls } = setup();
+    const result = await core.probeImage(arg);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.code).toBe(code);
+    expect(calls).toEqual([]);
+  });
+
+  it('turns an unexpected error into INTERNAL with a safe message and reports it to main', async () => {
+    const bad = join(dir, 'bad.img');
+    writeFileSync(bad, 'x');
+    const { core, internal } = setup();
+    const result = await core.probeImage(bad);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe('INTERNAL');
+      expect(result.error.message).not.toContain('/root/x');
+    }
+    expect(internal).toHaveLength(1);
+  });
+
+  it('keeps the code of a coded service error', async () => {
+    const result = await setup().core.flash(request({ device: '/dev/other' }));
+    expect(result).toEqual({ ok: false, error: { code: 'TARGET_NOT_ALLOWED', message: 'not listed' } });
+  });
+
+  it('passes a valid flash request through and re-checks both paths in main', async () => {
+    const { core, calls } = setup();
+    expect(await core.flash(request({ bmapPath: bmap, acknowledged: ['large-drive'] }))).toEqual({ ok: true, value: { jobId: 'job-1' } });
+    expect(calls).toEqual([{ method: 'start', arg: request({ bmapPath: bmap, acknowledged: ['large-drive'] }) }]);
+    const missingBmap = await core.flash(request({ bmapPath: join(dir, 'none.bmap') }));
+    expect(!missingBmap.ok && missingBmap.error.code).toBe('BMAP_NOT_FOUND');
+  });
+
+  it.each([
+    ['retries above 10', { retries: 11 }],
+    ['fractional retries', { retries: 1.5 }],
+    ['negative retries', { retries: -1 }],
+    ['string readback', { readback: 'yes' }],
+    ['relative image', { imagePath: 'disk.img' }],
+    ['empty device', { device: '' }],
+    ['too many acknowledgements', { acknowledged: Array.from({ length: 33 }, (_, i) => `w${i}`) }],
+    ['non-string acknowledgement', { acknowledged: [1] }],
+    ['unknown field', { force: true }],
+  ])('refuses a flash request with %s', async (_what, over) => {
+    const { core, calls } = setup();
+    const result = await core.flash({ ...request(), ...over });
+    expect(!result.ok && result.error.code).toBe('USAGE');
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses a missing request and a missing image file', async () => {
+    const { core } = setup();
+    const none = await core.flash();
+    expect(!none.ok && none.error.code).toBe('USAGE');
+    const missing = await core.flash(request({ imagePath: join(dir, 'gone.img') }));
+    expect(!missing.ok && missing.error.code).toBe('IMAGE_NOT_FOUND');
+  });
+
+  it('validates settings patches', async () => {
+    const { core, calls } = setup();
+    const good = await core.setSettings({ retries: 5, eject: true });
+    expect(good.ok && good.value).toEqual({ ...DEFAULT_SETTINGS, retries: 5, eject: true });
+    for (const bad of [{ retries: 99 }, { readback: 1 }, { theme: 'dark' }, null, 'x']) {
+      const result = await core.setSettings(bad);
+      expect(!result.ok && result.error.code).toBe('USAGE');
+    }
+    expect(calls).toHaveLength(1);
+  });
+
+  it('validates cancel job ids', async () => {
+    const { core, calls } = setup();
+    expect(await core.cancel('job-1')).toEqual({ ok: true, value: null });
+    const bad = await core.cancel({ id: 1 });
+    expect(!bad.ok && bad.error.code).toBe('USAGE');
+    expect(calls).toEqual([{ method: 'cancel', arg: 'job-1' }]);
+  });
+
+  it('pickImage: null on cancel, probes the chosen file otherwise', async () => {
+    expect(await setup().core.pickImage()).toEqual({ ok: true, value: null });
+    const chosen = await setup({ pickImage: async () => image }).core.pickImage();
+    expect(chosen.ok && chosen.value?.path).toBe(image);
+  });
+
+  it('saveReport writes the job report where the user chose, and refuses unknown jobs', async () => {
+    const target = join(dir, 'report.json');
+    let offered = '';
+    const { core } = setup({ saveReportPath: async (name) => ((offered = name), target) });
+    expect(await core.saveReport('job-1')).toEqual({ ok: true, value: target });
+    expect(offered).toBe(defaultReportName('job-1'));
+    expect(JSON.parse(readFileSync(target, 'utf8'))).toEqual(report);
+    const unknown = await core.saveReport('job-9');
+    expect(!unknown.ok && unknown.error.code).toBe('USAGE');
+    expect(await setup().core.saveReport('job-1')).toEqual({ ok: true, value: null });
+  });
+
+  it('saveReport names a folder it could not write to', async () => {
+    const { core } = setup({ saveReportPath: async () => join(dir, 'no', 'such', 'dir', 'r.json') });
+    const result = await core.saveReport('job-1');
+    expect(!result.ok && result.error.code).toBe('WRITE_FAILED');
+  });
+});
