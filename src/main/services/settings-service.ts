@@ -1,0 +1,68 @@
+/**
+ * Settings kept as a small JSON file in the user data folder. Reading tolerates a missing, damaged or
+ * hand-edited file (each field falls back to its default; retries are clamped); writing is atomic
+ * (temp file + rename), one write at a time.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SETTINGS, type Settings } from '../../shared/api';
+import type { SettingsService } from './types';
+
+export const SETTINGS_FILE = 'settings.json';
+const MAX_RETRIES = 10;
+
+/** Turns anything (parsed JSON, a patch merged over it) into valid Settings: defaults, clamped retries. */
+export function normaliseSettings(value: unknown): Settings {
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const bool = (key: 'readback' | 'eject' | 'notifications'): boolean =>
+    typeof record[key] === 'boolean' ? record[key] : DEFAULT_SETTINGS[key];
+  const rawRetries = record.retries;
+  const retries =
+    typeof rawRetries === 'number' && Number.isFinite(rawRetries)
+      ? Math.min(MAX_RETRIES, Math.max(0, Math.round(rawRetries)))
+      : DEFAULT_SETTINGS.retries;
+  return { readback: bool('readback'), retries, eject: bool('eject'), notifications: bool('notifications') };
+}
+
+export function createSettingsService(userDataDir: string): SettingsService {
+  const file = join(userDataDir, SETTINGS_FILE);
+  let current: Settings | null = null;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const load = async (): Promise<Settings> => {
+    if (current) return current;
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      // Missing or damaged: start from the defaults; the next change rewrites the file.
+    }
+    current = normaliseSettings(parsed);
+    return current;
+  };
+
+  const save = async (settings: Settings): Promise<void> => {
+    await mkdir(userDataDir, { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, file);
+  };
+
+  /** Runs changes one after another so two quick patches cannot interleave their writes. */
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const next = queue.then(task, task);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  return {
+    get: () => serial(load),
+    set: (patch) =>
+      serial(async () => {
+        const next = normaliseSettings({ ...(await load()), ...patch });
+        await save(next);
+        current = next;
+        return next;
+      }),
+  };
+}

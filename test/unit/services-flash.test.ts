@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../src/shared/api';
+import type { FlashReport } from '../../src/shared/report';
+import { EngineError } from '../../src/main/engine/errors';
+import type { FlashJob } from '../../src/main/engine/protocol';
+import type { EngineJobHandlers } from '../../src/main/engine/worker-client';
+import { buildFlashJob, createFlashService, type EngineRun } from '../../src/main/services/flash-service';
+import { createSettingsService } from '../../src/main/services/settings-service';
+
+// Policy tests: the engine runners are stand-ins that record the job; the real engine and helper are
+// exercised in test/integration/flash-service*.test.ts and privilege*.test.ts.
+const dir = mkdtempSync(join(tmpdir(), 'sureflash-flash-service-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const card: DriveInfo = {
+  device: '/dev/sdx', raw: '/dev/sdx', description: 'Card', size: 8e9, isSystem: false, isRemovable: true, isReadOnly: false,
+  isVirtual: false, isCard: true, isUSB: true, isLoop: false, busType: 'USB', mountpoints: ['/media/card'],
+};
+const big: DriveInfo = { ...card, device: '/dev/sdy', raw: '/dev/sdy', size: 2e12, isCard: false };
+const image = (imageSize: number | null): ImageInfo => ({
+  path: '/images/os.img', name: 'os.img', fileSize: 1e6, compression: 'none', imageSize, bmap: null, warnings: [],
+});
+const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
+  imagePath: '/images/os.img', device: card.device, readback: true, retries: 2, acknowledged: [], ...over,
+});
+const report = (status: FlashReport['status']) => ({ status }) as unknown as FlashReport;
+
+function controllableRun() {
+  let resolve!: (r: FlashReport) => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<FlashReport>((res, rej) => ((resolve = res), (reject = rej)));
+  const run = { cancelled: 0, cancel: () => void run.cancelled++, done } satisfies EngineRun & { cancelled: number };
+  return { run, resolve, reject };
+}
+
+function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: boolean } = {}) {
+  const log: string[] = [];
+  const runs: { mode: string; job: FlashJob; handlers: EngineJobHandlers; ctl: ReturnType<typeof controllableRun> }[] = [];
+  const settings = createSettingsService(mkdtempSync(join(dir, 'settings-')));
+  if (opts.eject) void settings.set({ eject: true });
+  const runner = (mode: string) => (job: FlashJob, handlers: EngineJobHandlers) => {
+    const ctl = controllableRun();
+    runs.push({ mode, job, handlers, ctl });
+    return ctl.run;
+  };
+  const service = createFlashService({
+    listDrives: async () => (log.push('list'), [card, big]),
+    probeImage: async () => image(opts.imageSize === undefined ? 1e9 : opts.imageSize),
+    unmount: async (d) => void log.push(`unmount ${d.device}`),
+    eject: async (d) => void log.push(`eject ${d.device}`),
+    settings,
+    canWrite: async () => opts.writable ?? true,
+    runInProcess: runner('in-process'),
+    runElevated: runner('elevated'),
+  });
+  const events: FlashEvent[] = [];
+  service.subscribe((e) => events.push(e));
+  return { service, runs, log, events };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+/** Resolves once the service has emitted `count` terminal events (done or error). */
+async function ended(events: FlashEvent[], count = 1): Promise<void> {
+  while (events.filter((e) => e.type === 'done' || e.type === 'error').length < count) await settle();
+}
+
+describe('flash service policy', () => {
+  it('refuses a device main did not list, before unmounting or starting anything', async () => {
+    const { service, runs, log } = setup();
+    await expect(service.start(request({ device: '/dev/sda' }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    expect(log).toEqual(['list']);
+    expect(runs).toEqual([]);
+  });
+
+  it('re-enumerates on every start', async () => {
+    const { service, log, runs, events } = setup();
+    await service.start(request());
+    runs[0]!.ctl.resolve(report('verified'));
+    await ended(events);
+    await service.start(request());
+    expect(log.filter((l) => l === 'list')).toHaveLength(2);
+  });
+
+  it('refuses a drive smaller than the image', async () => {
+    const { service, runs } = setup({ imageSize: 16e9 });
+    await expect(service.start(request())).rejects.toMatchObject({ code: 'TARGET_TOO_SMALL' });
+    expect(runs).toEqual([]);
+  });
+
+  it('refuses a large drive until LARGE is acknowledged', async () => {
+    const { service, runs } = setup();
+    await expect(service.start(request({ device: big.device }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    await service.start(request({ device: big.device, acknowledged: ['LARGE'] }));
+    expect(runs).toHaveLength(1);
+  });
+
+  it('unmounts, then runs in-process when writable, elevated otherwise', async () => {
+    const a = setup({ writable: true });
+    await a.service.start(request());
+    expect(a.log).toEqual(['list', `unmount ${card.device}`]);
+    expect(a.runs[0]!.mode).toBe('in-process');
+    const b = setup({ writable: false });
+    await b.service.start(request());
+    expect(b.runs[0]!.mode).toBe('elevated');
+    expect(b.runs[0]!.job).toEqual(buildFlashJob(request(), card));
+  });
+
+  it('builds the engine job from the request', () => {
+    expect(buildFlashJob(request({ bmapPath: '/images/os.bmap' }), card)).toMatchObject({
+      mode: 'copy', image: '/images/os.img', bmapPath: '/images/os.bmap', target: '/dev/sdx', readback: true, retries: 2,
+      verifySource: true, requireBlockDevice: true,
+    });
+    expect(buildFlashJob(request({ bmapPath: null }), card).noBmap).toBe(true);
+    const discover = buildFlashJob(request(), card);
+    expect('bmapPath' in discover || 'noBmap' in discover).toBe(false);
+  });
+
+  it('allows one job per device at a time', async () => {
+    const { service, runs, events } = setup();
+    await service.start(request());
+    await expect(service.start(request())).rejects.toMatchObject({ code: 'TARGET_BUSY' });
+    await service.start(request({ device: big.device, acknowledged: ['LARGE'] }));
+    runs[0]!.ctl.resolve(report('failed'));
+    await ended(events);
+    await service.start(request());
+    expect(runs).toHaveLength(3);
+  });
+
+  it('frees the device when a pre-check fails', async () => {
+    const { service, runs } = setup({ imageSize: 16e9 });
+    await expect(service.start(request())).rejects.toThrow();
+    expect(service.busyDevices()).toEqual([]);
+    expect(runs).toHaveLength(0);
+  });
+
+  it('tags events with the job id, keeps the report, cancels the right run', async () => {
+    const { service, runs, events } = setup();
+    const { jobId } = await service.start(request());
+    const { handlers, ctl } = runs[0]!;
+    handlers.onStarted?.({ imageSize: 1, blockSize: 4096, mappedBytes: 1, ranges: [] });
+    service.cancel('some-other-job');
+    expect(ctl.run.cancelled).toBe(0);
+    service.cancel(jobId);
+    expect(ctl.run.cancelled).toBe(1);
+    expect(service.report(jobId)).toBeNull();
+    ctl.resolve(report('cancelled'));
+    await ended(events);
+    expect(events.map((e) => [e.type, e.jobId])).toEqual([['started', jobId], ['done', jobId]]);
+    expect(service.report(jobId)).toEqual(report('cancelled'));
+  });
+
+  it('ejects only after a verified flash with the setting on', async () => {
+    const on = setup({ eject: true });
+    await on.service.start(request());
+    on.runs[0]!.ctl.resolve(report('verified'));
+    await ended(on.events);
+    expect(on.log).toContain(`eject ${card.device}`);
+    const failed = setup({ eject: true });
+    await failed.service.start(request());
+    failed.runs[0]!.ctl.resolve(report('failed'));
+    await ended(failed.events);
+    expect(failed.log).not.toContain(`eject ${card.device}`);
+    const off = setup();
+    await off.service.start(request());
+    off.runs[0]!.ctl.resolve(report('verified'));
+    await ended(off.events);
+    expect(off.log).not.toContain(`eject ${card.device}`);
+  });
+
+  it('turns a run without a report into an error event with its code', async () => {
+    const { service, runs, events } = setup({ writable: false });
+    const { jobId } = await service.start(request());
+    runs[0]!.ctl.reject(new EngineError('ELEVATION_REFUSED', 'You did not allow Sureflash to write to the drive.'));
+    await ended(events);
+    expect(events).toEqual([{ type: 'error', jobId, error: { code: 'ELEVATION_REFUSED', message: 'You did not allow Sureflash to write to the drive.' } }]);
+    expect(service.busyDevices()).toEqual([]);
+  });
+});
