@@ -1,0 +1,142 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { constants, existsSync, promises as fsp } from 'node:fs';
+import { basename } from 'node:path';
+
+export { isRoot } from './root';
+
+/** Outcome of one external command. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without a shell and resolves with its exit code and output (never rejects on exit code). */
+export function run(command: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ code, stdout, stderr: stderr || (error?.message ?? '') });
+    });
+  });
+}
+
+/** Options for `losetup`. */
+export interface LoopOptions {
+  /** Logical sector size in bytes (512, 1024, 2048, 4096): `--sector-size`. */
+  sectorSize?: number;
+  /** Loop device does direct I/O on its backing file: `--direct-io=on`. */
+  directIo?: boolean;
+  /** Attach read-only: `--read-only`. */
+  readOnly?: boolean;
+}
+
+/** An attached loop device. `detach()` is idempotent and never throws for an already-gone device. */
+export interface LoopDevice {
+  device: string;
+  file: string;
+  detach(): Promise<void>;
+}
+
+const attached = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test run ends without its afterAll: free every loop device we attached.
+  process.on('exit', () => {
+    for (const device of attached) spawnSync('losetup', ['--detach', device], { stdio: 'ignore', timeout: 10_000 });
+    attached.clear();
+  });
+}
+
+/** True while `device` (e.g. /dev/loop3) has a backing file. */
+export function isLoopAttached(device: string): boolean {
+  return existsSync(`/sys/block/${basename(device)}/loop/backing_file`);
+}
+
+/** Loop devices whose backing file path starts with `pathPrefix` (from `losetup --list`). */
+export async function loopsBackedBy(pathPrefix: string): Promise<string[]> {
+  const result = await run('losetup', ['--list', '--noheadings', '--raw', '--output', 'NAME,BACK-FILE']);
+  if (result.code !== 0) throw new Error(`losetup --list failed: ${result.stderr.trim()}`);
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/, 2))
+    .filter((cols): cols is [string, string] => cols.length === 2 && cols[1]!.startsWith(pathPrefix))
+    .map((cols) => cols[0]);
+}
+
+async function detachDevice(device: string): Promise<void> {
+  for (let attempt = 0; attempt < 20 && isLoopAttached(device); attempt += 1) {
+    const result = await run('losetup', ['--detach', device]);
+    if (result.code === 0 || !isLoopAttached(device)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  attached.delete(device);
+  if (isLoopAttached(device)) throw new Error(`could not detach ${device}; run: losetup --detach ${device}`);
+}
+
+/** Attaches `file` to the first free loop device (`losetup --find --show`). Detached at process exit if not before. */
+export async function attachLoop(file: string, options: LoopOptions = {}): Promise<LoopDevice> {
+  const args = ['--find', '--show'];
+  if (options.sectorSize !== undefined) args.push('--sector-size', String(options.sectorSize));
+  if (options.directIo === true) args.push('--direct-io=on');
+  if (options.readOnly === true) args.push('--read-only');
+  args.push(file);
+  const result = await run('losetup', args);
+  const device = result.stdout.trim();
+  if (result.code !== 0 || !device.startsWith('/dev/loop')) {
+    throw new Error(`losetup ${args.join(' ')} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  installExitHook();
+  attached.add(device);
+  return { device, file, detach: () => detachDevice(device) };
+}
+
+/** Detaches every loop device this process attached and has not detached yet. */
+export async function detachAllLoops(): Promise<void> {
+  for (const device of [...attached]) await detachDevice(device);
+}
+
+/**
+ * A zeroed buffer whose memory starts on a page boundary, as O_DIRECT needs. Node Buffers are not
+ * aligned; WebAssembly memory is (64 KiB pages).
+ */
+export function alignedBuffer(length: number): Buffer {
+  const pages = Math.max(1, Math.ceil(length / 65_536));
+  return Buffer.from(new WebAssembly.Memory({ initial: pages }).buffer, 0, length);
+}
+
+/** Reads `length` bytes at `offset` from `path` with O_DIRECT (offset and length aligned to the sector size). */
+export async function readDirect(path: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_DIRECT);
+  try {
+    const buffer = alignedBuffer(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return Buffer.from(buffer.subarray(0, done));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `data` at `offset` to `path` with O_DIRECT (copied to an aligned buffer first). */
+export async function writeDirect(path: string, offset: number, data: Uint8Array): Promise<void> {
+  const handle = await fsp.open(path, constants.O_WRONLY | constants.O_DIRECT);
+  try {
+    const buffer = alignedBuffer(data.length);
+    buffer.set(data);
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await handle.write(buffer, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  } finally {
+    await handle.close();
+  }
+}
