@@ -29,8 +29,10 @@ export interface RangeReport {
   first: number;
   last: number;
   bytes: number;
-  /** Rewrites done for this range (0 when the first write read back correctly). */
+  /** Rewrite passes for this range (0 when the first write read back correctly). */
   retries: number;
+  /** Blocks rewritten over all passes (each corrupted block write costs one rewrite of that block). */
+  rewrittenBlocks: number;
   state: RangeState;
   /** Blocks whose read-back data never matched (only on failed ranges). */
   badBlocks?: BlockSpan[];
@@ -45,8 +47,11 @@ export interface FlashReport {
   bmap: { path: string; version: string; checksumType: ChecksumType | null; mappedBytes: number; blockSize: number } | null;
   target: { path: string; size: number | null; kind: TargetKind };
   options: { readback: boolean; verifySource: boolean; retries: number };
-  /** How read-back bypassed caches: "direct" (O_DIRECT) or "none" when readback is off. */
-  readback: 'direct' | 'buffered-uncached' | 'none';
+  /**
+   * How the target was read back: "direct" bypasses every OS cache (O_DIRECT); "buffered" only where the
+   * filesystem of a regular-file target refuses O_DIRECT; "none" when readback is off.
+   */
+  readback: 'direct' | 'buffered' | 'none';
   status: FlashStatus;
   /** Block size the ranges are numbered in (the bmap's, or 4096 without a bmap). */
   blockSize: number;
@@ -56,6 +61,7 @@ export interface FlashReport {
     bytesWritten: number;
     bytesReadBack: number;
     retries: number;
+    rewrittenBlocks: number;
     badRanges: number;
     verifiedRanges: number;
     retriedRanges: number;
