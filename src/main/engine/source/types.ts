@@ -26,4 +26,8 @@ export interface ImageSource {
    */
   stream(): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
+  /** A single .bmap member found inside a zip archive (zip sources only). */
+  embeddedBmap?: Buffer | null;
+  /** Name of the image member inside an archive (zip sources only). */
+  member?: string | null;
 }

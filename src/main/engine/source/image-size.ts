@@ -1,0 +1,128 @@
+import { promises as fsp } from 'node:fs';
+
+type Handle = fsp.FileHandle;
+
+async function readExact(handle: Handle, position: number, length: number): Promise<Buffer | null> {
+  if (position < 0 || length < 0) return null;
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buf, 0, length, position);
+  return bytesRead === length ? buf : null;
+}
+
+/** Reads a little-endian base-128 integer (xz "multibyte integer"); null when malformed. */
+function readVarint(buf: Buffer, at: { pos: number }): number | null {
+  let value = 0;
+  for (let i = 0; i < 9; i++) {
+    const byte = buf[at.pos++];
+    if (byte === undefined) return null;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return value;
+  }
+  return null;
+}
+
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Uncompressed size of an .xz file from its stream indexes (walking streams backwards from the end, as
+ * `xz --list` does), or null when the file is not a well-formed xz file.
+ */
+export async function xzImageSize(path: string): Promise<number | null> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    let end = size;
+    let total = 0;
+    while (end > 0) {
+      // Stream padding: groups of four zero bytes.
+      const tail = await readExact(handle, end - 4, 4);
+      if (!tail) return null;
+      if (tail.readUInt32LE(0) === 0) {
+        end -= 4;
+        continue;
+      }
+      const footer = await readExact(handle, end - 12, 12);
+      if (!footer || footer[10] !== 0x59 || footer[11] !== 0x5a) return null;
+      const indexSize = (footer.readUInt32LE(4) + 1) * 4;
+      if (indexSize > MAX_INDEX_BYTES) return null;
+      const indexStart = end - 12 - indexSize;
+      const index = await readExact(handle, indexStart, indexSize);
+      if (!index || index[0] !== 0x00) return null;
+      const at = { pos: 1 };
+      const records = readVarint(index, at);
+      if (records === null) return null;
+      let blocksBytes = 0;
+      for (let i = 0; i < records; i++) {
+        const unpadded = readVarint(index, at);
+        const uncompressed = readVarint(index, at);
+        if (unpadded === null || uncompressed === null) return null;
+        blocksBytes += Math.ceil(unpadded / 4) * 4;
+        total += uncompressed;
+      }
+      const streamStart = indexStart - blocksBytes - 12;
+      const header = await readExact(handle, streamStart, 6);
+      if (!header || header.compare(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) !== 0) return null;
+      end = streamStart;
+    }
+    return total;
+  } finally {
+    await handle.close();
+  }
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const MAX_ZSTD_BLOCKS = 4_000_000;
+
+/**
+ * Uncompressed size of a .zst file: the sum of every frame's content size, walking frame and block
+ * headers. Null when a frame does not record its size or the file is malformed.
+ */
+export async function zstdImageSize(path: string): Promise<number | null> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    let pos = 0;
+    let total = 0;
+    let blocks = 0;
+    while (pos < size) {
+      const head = await readExact(handle, pos, Math.min(18, size - pos));
+      if (!head || head.length < 8) return null;
+      const magic = head.readUInt32LE(0);
+      if ((magic & 0xfffffff0) === 0x184d2a50) {
+        pos += 8 + head.readUInt32LE(4);
+        continue;
+      }
+      if (magic !== ZSTD_MAGIC) return null;
+      const descriptor = head[4]!;
+      const fcsFlag = descriptor >> 6;
+      const singleSegment = (descriptor >> 5) & 1;
+      const hasChecksum = (descriptor >> 2) & 1;
+      const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
+      const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
+      if (fcsBytes === 0) return null;
+      const fcsAt = 5 + (singleSegment ? 0 : 1) + dictBytes;
+      if (head.length < fcsAt + fcsBytes) return null;
+      let content: number;
+      if (fcsBytes === 1) content = head[fcsAt]!;
+      else if (fcsBytes === 2) content = head.readUInt16LE(fcsAt) + 256;
+      else if (fcsBytes === 4) content = head.readUInt32LE(fcsAt);
+      else content = Number(head.readBigUInt64LE(fcsAt));
+      total += content;
+      pos += fcsAt + fcsBytes;
+      for (;;) {
+        if (++blocks > MAX_ZSTD_BLOCKS) return null;
+        const blockHeader = await readExact(handle, pos, 3);
+        if (!blockHeader) return null;
+        const h = blockHeader[0]! | (blockHeader[1]! << 8) | (blockHeader[2]! << 16);
+        const type = (h >> 1) & 3;
+        if (type === 3) return null;
+        pos += 3 + (type === 1 ? 1 : h >>> 3);
+        if (h & 1) break;
+      }
+      pos += hasChecksum ? 4 : 0;
+    }
+    return pos === size ? total : null;
+  } finally {
+    await handle.close();
+  }
+}

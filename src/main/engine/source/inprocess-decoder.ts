@@ -1,0 +1,47 @@
+import { Readable, type Duplex } from 'node:stream';
+import type { ByteInput } from './input';
+import { classifyFailure, decodeFailure } from './decode-error';
+
+/** An in-process decoder: a Node duplex fed with compressed bytes, or a function over a readable. */
+export interface InProcessSpec {
+  format: string;
+  /** Builds the decoding stream for one pass over the input. */
+  decode(compressed: Readable): Readable;
+  /** Optional: decides truncated/corrupt from the decoder's error (defaults to message words + input state). */
+  classify?: (err: Error, inputEnded: boolean) => 'truncated' | 'corrupt';
+}
+
+/** Wraps a transform so `decode` can be given as `input => input.pipe(transform)` with errors forwarded. */
+export function through(compressed: Readable, transform: Duplex): Readable {
+  compressed.on('error', (err) => transform.destroy(err));
+  return compressed.pipe(transform);
+}
+
+/**
+ * Streams the decoded bytes of one pass. Decoder errors become SOURCE_TRUNCATED / SOURCE_CORRUPT naming
+ * the file, the format and the bytes produced; stopping early destroys the decoder and the input.
+ */
+export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): AsyncGenerator<Buffer> {
+  const compressed = input.open();
+  let inputEnded = false;
+  compressed.once('end', () => {
+    inputEnded = true;
+  });
+  const decoded = spec.decode(compressed);
+  let bytesOut = 0;
+  try {
+    for await (const chunk of decoded as AsyncIterable<Buffer>) {
+      bytesOut += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if ('code' in error && typeof error.code === 'string' && error.code.startsWith('IMAGE_')) throw error;
+    if (error.name === 'EngineError') throw error;
+    const kind = spec.classify ? spec.classify(error, inputEnded) : classifyFailure(error.message, inputEnded);
+    throw decodeFailure(input.path, spec.format, kind, bytesOut, error.message);
+  } finally {
+    decoded.destroy();
+    compressed.destroy();
+  }
+}

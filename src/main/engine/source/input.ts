@@ -1,0 +1,93 @@
+import { createReadStream, promises as fsp } from 'node:fs';
+import { Readable } from 'node:stream';
+import { EngineError } from '../errors';
+import { HEAD_BYTES } from './detect';
+
+/** Read size for compressed input and raw streaming. */
+export const READ_CHUNK = 1024 * 1024;
+
+/** The bytes as stored (compressed or not): a regular file, or stdin read once. */
+export type ByteInput =
+  | { kind: 'file'; path: string; size: number; head: Buffer; open(): Readable }
+  | { kind: 'stdin'; path: '-'; size: null; head: Buffer; open(): Readable };
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Maps an fs failure on the image path to IMAGE_NOT_FOUND / IMAGE_UNREADABLE naming the path. */
+export function imageOpenError(path: string, err: unknown): EngineError {
+  const code = errnoCode(err);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new EngineError('IMAGE_NOT_FOUND', `Image not found: ${path}`);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new EngineError('IMAGE_UNREADABLE', `Cannot read ${path}: permission denied. Check the file's permissions.`);
+  }
+  if (code === 'EISDIR') return new EngineError('IMAGE_UNREADABLE', `${path} is a directory, not an image file.`);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new EngineError('IMAGE_UNREADABLE', `Cannot read ${path}: ${detail}`);
+}
+
+/** Opens a regular file (or block device) for reading, reads its head, and checks it is not a directory. */
+export async function openFileInput(path: string): Promise<ByteInput> {
+  let stat;
+  try {
+    stat = await fsp.stat(path);
+  } catch (err) {
+    throw imageOpenError(path, err);
+  }
+  if (stat.isDirectory()) throw imageOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+  let head: Buffer;
+  try {
+    const handle = await fsp.open(path, 'r');
+    try {
+      const buf = Buffer.alloc(HEAD_BYTES);
+      const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw imageOpenError(path, err);
+  }
+  return {
+    kind: 'file',
+    path,
+    size: stat.size,
+    head,
+    open: () => createReadStream(path, { highWaterMark: READ_CHUNK }),
+  };
+}
+
+/** Reads the head of stdin; the returned input can be opened once and replays the head first. */
+export async function openStdinInput(stdin: Readable = process.stdin): Promise<ByteInput> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  const iterator = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  while (got < HEAD_BYTES) {
+    const next = await iterator.next();
+    if (next.done) break;
+    parts.push(next.value);
+    got += next.value.length;
+  }
+  const head = Buffer.concat(parts);
+  let opened = false;
+  return {
+    kind: 'stdin',
+    path: '-',
+    size: null,
+    head: head.subarray(0, HEAD_BYTES),
+    open: () => {
+      if (opened) throw new EngineError('USAGE', 'The image comes from standard input, which can be read only once.');
+      opened = true;
+      async function* replay(): AsyncGenerator<Buffer> {
+        yield head;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      }
+      return Readable.from(replay(), { objectMode: false });
+    },
+  };
+}

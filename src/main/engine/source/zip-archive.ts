@@ -1,0 +1,119 @@
+import { Transform, type TransformCallback, type Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { EngineError } from '../errors';
+import { decodeFailure } from './decode-error';
+
+/** Names inside an archive that are never the image: folders, macOS metadata, checksums, notes, bmaps. */
+const SIDE_FILE = /\.(bmap|sha1|sha256|sha512|md5|sig|asc|gpg|txt|md|json|html?|pdf|xml|log|sha1sum|sha256sum)$/i;
+const BMAP_MAX_BYTES = 64 * 1024 * 1024;
+
+/** True for archive members that can hold the image. */
+export function isImageMember(name: string): boolean {
+  if (name.endsWith('/')) return false;
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  if (name.startsWith('__MACOSX/') || base.startsWith('._') || base === '.DS_Store') return false;
+  return !SIDE_FILE.test(base);
+}
+
+/** The chosen member of an opened zip, read as often as needed until close(). */
+export interface ZipImage {
+  member: string;
+  imageSize: number;
+  embeddedBmap: Buffer | null;
+  openMember(): Promise<Readable>;
+  close(): void;
+}
+
+function openZip(path: string): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (err, zip) => {
+      if (err) {
+        const detail = err.message;
+        const kind = /central directory|end of central/i.test(detail) ? 'truncated' : 'corrupt';
+        reject(decodeFailure(path, 'zip', kind, 0, detail));
+      } else resolve(zip);
+    });
+  });
+}
+
+function listEntries(zip: ZipFile, path: string): Promise<Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: Entry[] = [];
+    zip.on('entry', (entry: Entry) => {
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.once('end', () => resolve(entries));
+    zip.once('error', (err: Error) => reject(decodeFailure(path, 'zip', 'corrupt', 0, err.message)));
+    zip.readEntry();
+  });
+}
+
+async function readSmallMember(zip: ZipFile, entry: Entry): Promise<Buffer | null> {
+  if (entry.uncompressedSize > BMAP_MAX_BYTES || !entry.canDecodeFileData()) return null;
+  const stream = await zip.openReadStreamPromise(entry);
+  const parts: Buffer[] = [];
+  for await (const part of stream as AsyncIterable<Buffer>) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+/** Checks the member's CRC-32 as it streams (yauzl checks sizes only). Needs zlib.crc32 (Node >= 20.15). */
+function crcCheck(path: string, member: string, expected: number): Transform | null {
+  const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  if (typeof crc32 !== 'function') return null;
+  let value = 0;
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      value = crc32(chunk, value);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      if (value >>> 0 === expected >>> 0) done();
+      else done(decodeFailure(path, 'zip', 'corrupt', bytes, `CRC-32 of ${member} does not match the archive`));
+    },
+  });
+}
+
+/**
+ * Opens a zip and picks its single image member. Zero candidates -> ARCHIVE_EMPTY, several ->
+ * ARCHIVE_AMBIGUOUS naming them. A .bmap member is kept as `embeddedBmap`.
+ */
+export async function openZipImage(path: string): Promise<ZipImage> {
+  const zip = await openZip(path);
+  try {
+    const entries = await listEntries(zip, path);
+    const images = entries.filter((e) => isImageMember(e.fileName));
+    if (images.length === 0) {
+      throw new EngineError('ARCHIVE_EMPTY', `${path}: the zip archive holds no image file (only folders or side files).`);
+    }
+    if (images.length > 1) {
+      const names = images.map((e) => e.fileName).join(', ');
+      throw new EngineError('ARCHIVE_AMBIGUOUS', `${path}: the zip archive holds several files that could be the image (${names}). Extract the one you want and flash it.`);
+    }
+    const image = images[0]!;
+    if (image.isEncrypted() || !image.canDecodeFileData()) {
+      throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} is encrypted or uses a compression method Sureflash cannot read (method ${image.compressionMethod}). Extract it first.`);
+    }
+    const bmapEntries = entries.filter((e) => /\.bmap$/i.test(e.fileName) && !e.fileName.startsWith('__MACOSX/'));
+    const embeddedBmap = bmapEntries.length === 1 ? await readSmallMember(zip, bmapEntries[0]!) : null;
+    return {
+      member: image.fileName,
+      imageSize: image.uncompressedSize,
+      embeddedBmap,
+      openMember: async () => {
+        const stream = await zip.openReadStreamPromise(image);
+        const check = crcCheck(path, image.fileName, image.crc32);
+        if (!check) return stream;
+        stream.on('error', (err) => check.destroy(err));
+        return stream.pipe(check);
+      },
+      close: () => zip.close(),
+    };
+  } catch (err) {
+    zip.close();
+    throw err;
+  }
+}

@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { openSource } from '../../src/main/engine/source';
+import type { DecoderPreference } from '../../src/main/engine/source';
+import { compress, drain, run, sampleImage, scratch } from './source-helpers';
+
+const tmp = scratch('roundtrip');
+afterAll(() => tmp.cleanup());
+
+const image = sampleImage();
+const tiny = Buffer.from('tiny image\n');
+
+interface Case {
+  name: string;
+  compression: string;
+  data: Buffer;
+  make: () => string;
+  size: number | null;
+}
+
+const cases: Case[] = [
+  { name: 'raw', compression: 'none', data: image, size: image.length, make: () => (writeFileSync(tmp.file('a.img'), image), tmp.file('a.img')) },
+  { name: 'gzip', compression: 'gzip', data: image, size: null, make: () => compress(tmp.file('b.img'), image, 'gzip') },
+  {
+    name: 'multi-member gzip',
+    compression: 'gzip',
+    data: image,
+    size: null,
+    make: () => {
+      const half = image.length >> 1;
+      const a = compress(tmp.file('m1.img'), image.subarray(0, half), 'gzip');
+      const b = compress(tmp.file('m2.img'), image.subarray(half), 'gzip');
+      const both = Buffer.concat([run('cat', [a]), run('cat', [b])]);
+      writeFileSync(tmp.file('multi.img.gz'), both);
+      return tmp.file('multi.img.gz');
+    },
+  },
+  { name: 'xz', compression: 'xz', data: image, size: image.length, make: () => compress(tmp.file('c.img'), image, 'xz') },
+  {
+    name: 'multi-block xz',
+    compression: 'xz',
+    data: image,
+    size: image.length,
+    make: () => compress(tmp.file('d.img'), image, 'xz', ['-T2', '--block-size=300KiB']),
+  },
+  { name: 'zstd', compression: 'zstd', data: image, size: image.length, make: () => compress(tmp.file('e.img'), image, 'zstd') },
+  { name: 'bzip2', compression: 'bzip2', data: image, size: null, make: () => compress(tmp.file('f.img'), image, 'bzip2') },
+  { name: 'empty raw', compression: 'none', data: Buffer.alloc(0), size: 0, make: () => (writeFileSync(tmp.file('empty.img'), ''), tmp.file('empty.img')) },
+  { name: 'empty gzip', compression: 'gzip', data: Buffer.alloc(0), size: null, make: () => compress(tmp.file('empty-g.img'), Buffer.alloc(0), 'gzip') },
+  { name: 'empty xz', compression: 'xz', data: Buffer.alloc(0), size: 0, make: () => compress(tmp.file('empty-x.img'), Buffer.alloc(0), 'xz') },
+  { name: 'empty zstd', compression: 'zstd', data: Buffer.alloc(0), size: 0, make: () => compress(tmp.file('empty-z.img'), Buffer.alloc(0), 'zstd') },
+  { name: 'empty bzip2', compression: 'bzip2', data: Buffer.alloc(0), size: null, make: () => compress(tmp.file('empty-b.img'), Buffer.alloc(0), 'bzip2') },
+  { name: 'tiny gzip', compression: 'gzip', data: tiny, size: null, make: () => compress(tmp.file('tiny-g.img'), tiny, 'gzip') },
+  { name: 'tiny xz', compression: 'xz', data: tiny, size: tiny.length, make: () => compress(tmp.file('tiny-x.img'), tiny, 'xz') },
+  { name: 'tiny zstd', compression: 'zstd', data: tiny, size: tiny.length, make: () => compress(tmp.file('tiny-z.img'), tiny, 'zstd') },
+  { name: 'tiny bzip2', compression: 'bzip2', data: tiny, size: null, make: () => compress(tmp.file('tiny-b.img'), tiny, 'bzip2') },
+];
+
+describe.each(['auto', 'builtin'] as DecoderPreference[])('openSource round trip (decoder %s)', { timeout: 60_000 }, (decoder) => {
+  it.each(cases)('$name decodes byte-identical', async (c) => {
+    const path = c.make();
+    const source = await openSource(path, { decoder });
+    try {
+      expect(source.compression).toBe(c.compression);
+      expect(source.imageSize).toBe(c.size);
+      if (decoder === 'builtin') expect(source.decoder).not.toMatch(/system/);
+      const { data, chunks } = await drain(source);
+      expect(data.length).toBe(c.data.length);
+      expect(data.equals(c.data)).toBe(true);
+      // All but the last chunk are at least 256 KiB.
+      for (const size of chunks.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(256 * 1024);
+      // A second pass re-reads from the start.
+      expect((await drain(source)).data.equals(c.data)).toBe(true);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+describe('system fast paths', () => {
+  it('auto picks the system zstd and xz programs; builtin does not', async () => {
+    const xzPath = compress(tmp.file('sys.img'), image, 'xz');
+    const zstPath = compress(tmp.file('sys2.img'), image, 'zstd');
+    expect((await openSource(xzPath, { decoder: 'auto' })).decoder).toBe('xz (system)');
+    expect((await openSource(zstPath, { decoder: 'auto' })).decoder).toBe('zstd (system)');
+    expect((await openSource(xzPath, { decoder: 'builtin' })).decoder).toBe('xz-decompress (wasm)');
+    expect((await openSource(zstPath, { decoder: 'builtin' })).decoder).toMatch(/zstd-napi|zlib zstd/);
+  });
+});
+
+describe('raw random access', () => {
+  it('readAt reads at an offset and returns 0 at the end', async () => {
+    const path = tmp.file('ra.img');
+    writeFileSync(path, image);
+    const source = await openSource(path, { decoder: 'auto' });
+    try {
+      expect(source.readAt).not.toBeNull();
+      const buf = Buffer.alloc(4096);
+      expect(await source.readAt!(buf, 1000)).toBe(4096);
+      expect(buf.equals(image.subarray(1000, 1000 + 4096))).toBe(true);
+      expect(await source.readAt!(buf, image.length - 10)).toBe(10);
+      expect(await source.readAt!(buf, image.length)).toBe(0);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('compressed sources have no readAt', async () => {
+    const source = await openSource(compress(tmp.file('nra.img'), tiny, 'gzip'), { decoder: 'auto' });
+    expect(source.readAt).toBeNull();
+    await source.close();
+  });
+});
