@@ -1,0 +1,31 @@
+/**
+ * The helper's own check of the target before it writes with administrator rights: it must be a device
+ * node (not a file or a symlink to one somewhere else) and not mounted. Main checked this too; the helper
+ * does not rely on it.
+ */
+import { stat } from 'node:fs/promises';
+import { mountsOfDevice } from '../drives/mountinfo';
+import { EngineError } from '../engine/errors';
+
+export async function requireUnmountedDevice(target: string, platform: NodeJS.Platform = process.platform): Promise<void> {
+  if (platform === 'win32') {
+    if (!/^\\\\\.\\PhysicalDrive\d+$/i.test(target)) throw new EngineError('TARGET_INVALID', `${target} is not a physical drive.`);
+    return;
+  }
+  let info;
+  try {
+    info = await stat(target);
+  } catch {
+    throw new EngineError('TARGET_NOT_FOUND', `${target} does not exist: check that the drive is still connected.`);
+  }
+  // macOS writes to the raw /dev/rdiskN node, which is a character device.
+  const isDevice = info.isBlockDevice() || (platform === 'darwin' && info.isCharacterDevice());
+  if (!isDevice) throw new EngineError('TARGET_INVALID', `${target} is not a drive (block device); refusing to write to it.`);
+  if (platform === 'linux') {
+    const mounts = await mountsOfDevice(target);
+    if (mounts.length > 0) {
+      const where = mounts.map((m) => m.mountpoint).join(', ');
+      throw new EngineError('TARGET_MOUNTED', `${target} is mounted (${where}). Unmount it, then try again.`);
+    }
+  }
+}
