@@ -1,5 +1,6 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { constants, existsSync, promises as fsp } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { constants, existsSync, promises as fsp, realpathSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { basename } from 'node:path';
 
 export { isRoot } from './root';
@@ -20,6 +21,43 @@ export function run(command: string, args: string[], timeoutMs = 30_000): Promis
     });
   });
 }
+
+/** Handle on a janitor process. */
+export interface Janitor {
+  /** Hands the janitor one more fact; the last one is `$note` in its script. */
+  note(value: string): void;
+  /** Everything was cleaned up: the janitor exits without acting. */
+  release(): void;
+}
+
+/**
+ * Starts a detached shell that waits on a pipe from this process and runs `onOrphan` (with `args` as
+ * $1, $2, ...) only if this process dies without calling release() — even by SIGKILL, where no exit
+ * hook runs. The vitest worker that runs a test can end that way.
+ */
+export function spawnJanitor(onOrphan: string, args: string[]): Janitor {
+  const script = `note=; while read -r line; do [ "$line" = done ] && exit 0; note=$line; done; ${onOrphan}`;
+  const child = spawn('sh', ['-c', script, 'janitor', ...args], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  child.unref();
+  (child.stdin as unknown as Socket | null)?.unref();
+  let released = false;
+  return {
+    note(value) {
+      if (!released) child.stdin?.write(`${value.replace(/\n/g, ' ')}\n`);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      child.stdin?.end('done\n');
+    },
+  };
+}
+
+/** Shell snippet: detach loop device $1 if its backing file is still $2. */
+const detachIfOurs =
+  '[ "$(cat "/sys/block/${1#/dev/}/loop/backing_file" 2>/dev/null)" = "$2" ] && losetup --detach "$1"';
 
 /** Options for `losetup`. */
 export interface LoopOptions {
@@ -46,7 +84,10 @@ function installExitHook(): void {
   exitHookInstalled = true;
   // Last resort when a test run ends without its afterAll: free every loop device we attached.
   process.on('exit', () => {
-    for (const device of attached) spawnSync('losetup', ['--detach', device], { stdio: 'ignore', timeout: 10_000 });
+    for (const device of attached) {
+      spawnSync('losetup', ['--detach', device], { stdio: 'ignore', timeout: 10_000 });
+      if (!isLoopAttached(device)) janitors.get(device)?.release();
+    }
     attached.clear();
   });
 }
@@ -67,14 +108,20 @@ export async function loopsBackedBy(pathPrefix: string): Promise<string[]> {
     .map((cols) => cols[0]);
 }
 
+const janitors = new Map<string, Janitor>();
+
 async function detachDevice(device: string): Promise<void> {
-  for (let attempt = 0; attempt < 20 && isLoopAttached(device); attempt += 1) {
-    const result = await run('losetup', ['--detach', device]);
-    if (result.code === 0 || !isLoopAttached(device)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  // A busy device is only marked for auto-clear; poll until it is really free, retrying a few times.
+  for (let attempt = 0; attempt < 5 && isLoopAttached(device); attempt += 1) {
+    await run('losetup', ['--detach', device]);
+    for (let waited = 0; waited < 2_000 && isLoopAttached(device); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
-  attached.delete(device);
   if (isLoopAttached(device)) throw new Error(`could not detach ${device}; run: losetup --detach ${device}`);
+  attached.delete(device);
+  janitors.get(device)?.release();
+  janitors.delete(device);
 }
 
 /** Attaches `file` to the first free loop device (`losetup --find --show`). Detached at process exit if not before. */
@@ -91,6 +138,7 @@ export async function attachLoop(file: string, options: LoopOptions = {}): Promi
   }
   installExitHook();
   attached.add(device);
+  janitors.set(device, spawnJanitor(detachIfOurs, [device, realpathSync(file)]));
   return { device, file, detach: () => detachDevice(device) };
 }
 

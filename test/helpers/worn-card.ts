@@ -3,7 +3,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attachLoop, run, type LoopDevice, type LoopOptions } from './loop';
+import { attachLoop, run, spawnJanitor, type LoopDevice, type LoopOptions } from './loop';
 import { fusePython } from './root';
 
 const script = fileURLToPath(new URL('../fixtures/worn-card/worn_card.py', import.meta.url));
@@ -70,6 +70,18 @@ export interface WornCard {
   stderr(): string;
 }
 
+/**
+ * Run by a janitor if the test process dies without stop(): $note = loop device, $1 = served file,
+ * $2 = daemon pid, $3 = mountpoint, $4 = working dir. Loop first (while its backing path still
+ * resolves), then the daemon, the mount and the files.
+ */
+const orphanCleanup = [
+  '[ -n "$note" ] && [ "$(cat "/sys/block/${note#/dev/}/loop/backing_file" 2>/dev/null)" = "$1" ] && losetup --detach "$note"',
+  'grep -q worn_card "/proc/$2/cmdline" 2>/dev/null && kill -9 "$2"',
+  'umount --lazy "$3" 2>/dev/null',
+  'grep -q " $3 " /proc/self/mountinfo || rm -rf --one-file-system "$4"',
+].join('; ');
+
 const live = new Set<() => void>();
 let exitHookInstalled = false;
 
@@ -103,7 +115,7 @@ async function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 /** Starts the worn-card FUSE fixture, waits until the card is mounted, and attaches it to a loop device. */
 export async function startWornCard(options: WornCardOptions): Promise<WornCard> {
-  const dir = await fsp.mkdtemp(join(options.dir ?? tmpdir(), 'worn-card-'));
+  const dir = await fsp.realpath(await fsp.mkdtemp(join(options.dir ?? tmpdir(), 'worn-card-')));
   const mountpoint = join(dir, 'mnt');
   const backing = join(dir, 'stored.bin');
   const file = join(mountpoint, 'card.img');
@@ -118,6 +130,7 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
   child.on('error', (error) => { stderr += `spawn failed: ${error.message}\n`; });
 
+  const janitor = spawnJanitor(orphanCleanup, [file, String(child.pid ?? 0), mountpoint, dir]);
   let loop: LoopDevice | null = null;
   let stopped = false;
   const syncCleanup = (): void => {
@@ -143,7 +156,10 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
     }
     if (isMounted(mountpoint)) problems.push(`${mountpoint} is still mounted`);
     live.delete(syncCleanup);
-    if (problems.length === 0) await fsp.rm(dir, { recursive: true, force: true });
+    if (problems.length === 0) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      janitor.release();
+    }
     if (problems.length > 0) throw new Error(`worn card cleanup: ${problems.join('; ')}\nfixture stderr:\n${stderr}`);
   };
 
@@ -155,7 +171,10 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
     }
     const st = await fsp.stat(file);
     if (st.size !== options.size) throw new Error(`card size ${st.size}, expected ${options.size}`);
-    if (options.loop !== false) loop = await attachLoop(file, options.loop ?? {});
+    if (options.loop !== false) {
+      loop = await attachLoop(file, options.loop ?? {});
+      janitor.note(loop.device);
+    }
   } catch (error) {
     await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\nfixture stderr:\n${stderr}`, { cause: error });
