@@ -76,7 +76,10 @@ function ReportDetails({ report }: { report: FlashReport }) {
       <RangeList
         title="Rewritten, then verified"
         ranges={retried}
-        line={(r) => [`${capitalise(blockSpanText(r.first, r.last))}: ${r.retries} ${r.retries === 1 ? 'retry' : 'retries'}`]}
+        line={(r) => [
+          `${capitalise(blockSpanText(r.first, r.last))}: ${r.retries} ${r.retries === 1 ? 'retry' : 'retries'}` +
+            (r.rewrittenBlocks > 0 ? `, ${r.rewrittenBlocks} ${r.rewrittenBlocks === 1 ? 'block' : 'blocks'} rewritten` : ''),
+        ]}
       />
     </>
   );
