@@ -135,18 +135,37 @@ describeRoot('worn card fixture: a FUSE card behind a loop device', () => {
     const data = pattern(BLOCK, 7);
     const handle = await fsp.open(card.loop, 'r+');
     const cached = Buffer.alloc(BLOCK);
+    const again = Buffer.alloc(BLOCK);
     try {
       await handle.write(data, 0, BLOCK, 7 * BLOCK);
       await handle.sync();
       await handle.read(cached, 0, BLOCK, 7 * BLOCK);
+      // A second open while the first is held shares the same page cache.
+      const other = await fsp.open(card.loop, 'r');
+      await other.read(again, 0, BLOCK, 7 * BLOCK).finally(() => other.close());
     } finally {
       await handle.close();
     }
     // The block device's page cache answers with what was written, not with what the card stored.
     expect(diffOffsets(data, cached)).toEqual([]);
+    expect(diffOffsets(data, again)).toEqual([]);
     expect((await card.stats()).corruptedByBlock['7']).toBe(1);
     expect(diffOffsets(data, await readDirect(card.loop, 7 * BLOCK, BLOCK))).toHaveLength(1);
     expect(diffOffsets(data, await card.storedBytes(7 * BLOCK, BLOCK))).toHaveLength(1);
+  });
+
+  it('flips the byte inside the written part when a write covers only part of a faulty block', async () => {
+    await card.setFaults([{ block: 12, count: 1 }]);
+    const sector = pattern(512, 12);
+    const offset = 12 * BLOCK + 3 * 512;
+    const before = await readDirect(card.loop, 12 * BLOCK, BLOCK);
+    await writeDirect(card.loop, offset, sector);
+    const after = await readDirect(card.loop, 12 * BLOCK, BLOCK);
+    const expected = Buffer.from(before);
+    sector.copy(expected, 3 * 512);
+    const diffs = diffOffsets(expected, after);
+    expect(diffs).toHaveLength(1);
+    expect(Math.floor(diffs[0]! / 512)).toBe(3);
   });
 }, { fuse: true });
 
@@ -171,6 +190,21 @@ describeRoot('worn card fixture: vanishing and cleanup', () => {
     expect(isLoopAttached(loop)).toBe(false);
     expect(isMounted(mountpoint)).toBe(false);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('works the same behind a direct-I/O loop device with 4 KiB sectors', async () => {
+    const card = await startWornCard({ size: 16 * MiB, loop: { directIo: true, sectorSize: 4096 }, faults: [{ block: 3, count: 1 }] });
+    try {
+      const data = pattern(MiB, 13);
+      await writeDirect(card.loop, 0, data);
+      const diffs = diffOffsets(data, await readDirect(card.loop, 0, MiB));
+      expect(diffs.map((offset) => Math.floor(offset / BLOCK))).toEqual([3]);
+      await writeDirect(card.loop, 3 * BLOCK, data.subarray(3 * BLOCK, 4 * BLOCK));
+      expect((await readDirect(card.loop, 0, MiB)).equals(data)).toBe(true);
+      expect((await card.stats()).corruptedWrites).toBe(1);
+    } finally {
+      await card.stop();
+    }
   });
 
   it('stop() leaves no mount, loop device, daemon or files behind; a large card stays sparse', async () => {
