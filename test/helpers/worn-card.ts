@@ -127,8 +127,12 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
   if (options.maxWrite !== undefined) args.push('--max-write', String(options.maxWrite));
   const child = spawn(fusePython, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  let spawnFailed = false;
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  child.on('error', (error) => { stderr += `spawn failed: ${error.message}\n`; });
+  child.on('error', (error) => {
+    spawnFailed = true;
+    stderr += `could not run ${fusePython}: ${error.message}\n`;
+  });
 
   const janitor = spawnJanitor(orphanCleanup, [file, String(child.pid ?? 0), mountpoint, dir]);
   let loop: LoopDevice | null = null;
@@ -165,7 +169,7 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
 
   try {
     for (let waited = 0; !isMounted(mountpoint); waited += 25) {
-      if (exited(child)) throw new Error(`worn card fixture exited (code ${child.exitCode}) before mounting`);
+      if (exited(child) || spawnFailed) throw new Error(`worn card fixture exited (code ${child.exitCode}) before mounting`);
       if (waited > 15_000) throw new Error('worn card fixture did not mount within 15 s');
       await delay(25);
     }

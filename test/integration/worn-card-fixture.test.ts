@@ -192,6 +192,11 @@ describeRoot('worn card fixture: vanishing and cleanup', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('refuses a bad card size or fault plan at start, with the fixture stderr in the error', async () => {
+    await expect(startWornCard({ size: 1000 })).rejects.toThrow(/--size must be a positive multiple of 512/);
+    await expect(startWornCard({ size: MiB, faults: [{ block: 1, count: -5 }] })).rejects.toThrow(/count must be an integer >= -1/);
+  });
+
   it('works the same behind a direct-I/O loop device with 4 KiB sectors', async () => {
     const card = await startWornCard({ size: 16 * MiB, loop: { directIo: true, sectorSize: 4096 }, faults: [{ block: 3, count: 1 }] });
     try {
