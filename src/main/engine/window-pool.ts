@@ -1,0 +1,80 @@
+/**
+ * A bounded pool of aligned window pairs (data + readback) and the set of window tasks in flight. Memory is
+ * fixed at 2 × slots × windowBytes whatever the range sizes; the producer waits for a free slot, so a slow
+ * device throttles decompression instead of piling data up in RAM.
+ */
+import { AlignedSlab } from './aligned-buffers';
+import { EngineError } from './errors';
+
+export interface WindowSlot {
+  id: number;
+  data: Buffer;
+  readback: Buffer;
+}
+
+export class WindowPool {
+  private readonly slots: WindowSlot[];
+  private readonly free: number[];
+  private readonly waiters: ((slot: WindowSlot) => void)[] = [];
+  private readonly running = new Set<Promise<void>>();
+  /** The first fatal error of any task; later acquisitions throw it. */
+  fatal: unknown = null;
+
+  constructor(
+    readonly windowBytes: number,
+    count: number,
+    private readonly signal: AbortSignal,
+  ) {
+    const slab = new AlignedSlab(windowBytes, count * 2);
+    this.slots = Array.from({ length: count }, (_, id) => ({
+      id,
+      data: slab.slots[id * 2] as Buffer,
+      readback: slab.slots[id * 2 + 1] as Buffer,
+    }));
+    this.free = this.slots.map((s) => s.id);
+  }
+
+  private check(): void {
+    if (this.fatal) throw this.fatal;
+    if (this.signal.aborted) throw new EngineError('CANCELLED', 'cancelled by the user');
+  }
+
+  /** Waits for a free slot; throws when the job is cancelled or a task has failed. */
+  async acquire(): Promise<WindowSlot> {
+    this.check();
+    const id = this.free.pop();
+    if (id !== undefined) return this.slots[id] as WindowSlot;
+    const slot = await new Promise<WindowSlot>((resolve) => this.waiters.push(resolve));
+    try {
+      this.check();
+    } catch (err) {
+      this.release(slot);
+      throw err;
+    }
+    return slot;
+  }
+
+  private release(slot: WindowSlot): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(slot);
+    else this.free.push(slot.id);
+  }
+
+  /** Runs a task on a slot in the background; the slot returns to the pool when it settles. */
+  launch(slot: WindowSlot, task: (slot: WindowSlot) => Promise<void>): void {
+    const run = task(slot)
+      .catch((err: unknown) => {
+        this.fatal ??= err;
+      })
+      .finally(() => {
+        this.running.delete(run);
+        this.release(slot);
+      });
+    this.running.add(run);
+  }
+
+  /** Waits until every launched task has settled. */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Cuts the image into windows of planned ranges and hands each filled window to a task. Raw files are read
+ * at the ranges' offsets straight into the aligned window (holes are never read); compressed images stream
+ * through and the bytes of holes are dropped. Each range's bytes are hashed as they pass and checked against
+ * the bmap before its last window is handed on, so a corrupted image stops with the range named.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { ChecksumType } from '../../shared/bmap';
+import { EngineError } from './errors';
+import { describeSize } from './engine-format';
+import { pseudoChunkBlocks, pseudoRange, type PlannedRange } from './plan';
+import type { ImageSource } from './source/types';
+import type { WindowPool, WindowSlot } from './window-pool';
+
+/** A window ready for its task: `length` bytes of `range` at image `offset`, in slot.data. */
+export interface FilledWindow {
+  range: PlannedRange;
+  offset: number;
+  length: number;
+  /** True for the range's last window. */
+  last: boolean;
+}
+
+export interface ProducerOptions {
+  source: ImageSource;
+  ranges: PlannedRange[];
+  /** Known image size; null grows pseudo-ranges while streaming (no bmap, size unknown). */
+  imageSize: number | null;
+  blockSize: number;
+  /** Hash type for the source check; null skips it (no checksums, or --no-verify). */
+  checksumType: ChecksumType | null;
+  pool: WindowPool;
+  /** Called when a range gets its first window, and when a pseudo-range is discovered. */
+  onRangeStart(range: PlannedRange, discovered: boolean): void;
+  onSourceTime(ms: number): void;
+  /** A growing pseudo-range ended early: the image ended at byte `end`. */
+  onRangeEnd(range: PlannedRange, end: number): void;
+  task(slot: WindowSlot, window: FilledWindow): Promise<void>;
+  /** Upper bound for an image of unknown size (the target's size), null when unbounded. */
+  limit: number | null;
+}
+
+function checkRangeHash(hash: Hash | null, range: PlannedRange, source: string): void {
+  if (!hash || !range.checksum) return;
+  const digest = hash.digest('hex');
+  if (digest !== range.checksum.toLowerCase()) {
+    throw new EngineError(
+      'SOURCE_CHECKSUM_MISMATCH',
+      `image ${source} is corrupted: range ${range.index} (blocks ${range.first}-${range.last}) does not match the bmap checksum`,
+    );
+  }
+}
+
+/** Raw files: positioned reads of mapped windows only. Returns the bytes read. */
+export async function produceFromFile(opts: ProducerOptions): Promise<void> {
+  const { source, pool } = opts;
+  const readAt = source.readAt;
+  if (!readAt) throw new Error('produceFromFile needs a random-access source');
+  for (const range of opts.ranges) {
+    const hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
+    opts.onRangeStart(range, false);
+    for (let offset = range.start; offset < range.end; offset += pool.windowBytes) {
+      const length = Math.min(pool.windowBytes, range.end - offset);
+      const slot = await pool.acquire();
+      const t0 = performance.now();
+      const got = await readAt(slot.data.subarray(0, length), offset).catch((err: unknown) => {
+        pool.launch(slot, async () => undefined);
+        throw err;
+      });
+      opts.onSourceTime(performance.now() - t0);
+      const last = offset + length >= range.end;
+      try {
+        if (got < length) {
+          throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} ends at byte ${offset + got}, inside range ${range.index} (blocks ${range.first}-${range.last})`);
+        }
+        hash?.update(slot.data.subarray(0, length));
+        if (last) checkRangeHash(hash, range, source.path);
+      } catch (err) {
+        pool.launch(slot, async () => undefined);
+        throw err;
+      }
+      pool.launch(slot, (s) => opts.task(s, { range, offset, length, last }));
+    }
+  }
+}
+
+/** Any source as a stream: copy mapped bytes into windows, drop holes, check the length at the end. */
+export async function produceFromStream(opts: ProducerOptions): Promise<number> {
+  const { source, pool, ranges } = opts;
+  const growing = opts.imageSize === null && ranges.length === 0;
+  const chunkBlocks = pseudoChunkBlocks(null, opts.blockSize);
+  let pos = 0;
+  let ri = 0;
+  let hash: Hash | null = null;
+  let window: { slot: WindowSlot; offset: number; length: number; filled: number } | null = null;
+
+  const launch = (range: PlannedRange, w: NonNullable<typeof window>, last: boolean): void => {
+    pool.launch(w.slot, (s) => opts.task(s, { range, offset: w.offset, length: w.filled, last }));
+  };
+  let t0 = performance.now();
+  for await (const chunk of source.stream()) {
+    opts.onSourceTime(performance.now() - t0);
+    let p = 0;
+    while (p < chunk.length) {
+      if (ri >= ranges.length && growing) {
+        if (opts.limit !== null && pos >= opts.limit) {
+          throw new EngineError('TARGET_TOO_SMALL', `the image is larger than the target (${describeSize(opts.limit)})`);
+        }
+        const range = pseudoRange(ranges.length, Math.floor(pos / opts.blockSize), chunkBlocks, opts.limit ?? Number.MAX_SAFE_INTEGER, opts.blockSize);
+        ranges.push(range);
+        opts.onRangeStart(range, true);
+      }
+      const range = ranges[ri];
+      if (!range) {
+        pos += chunk.length - p; // past the last range: only the length matters
+        break;
+      }
+      if (pos < range.start) {
+        const skip = Math.min(range.start - pos, chunk.length - p);
+        pos += skip;
+        p += skip;
+        continue;
+      }
+      if (!window) {
+        if (pos === range.start) {
+          hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
+          if (!growing) opts.onRangeStart(range, false);
+        }
+        window = { slot: await pool.acquire(), offset: pos, length: Math.min(pool.windowBytes, range.end - pos), filled: 0 };
+      }
+      const n = Math.min(window.length - window.filled, chunk.length - p);
+      window.slot.data.set(chunk.subarray(p, p + n), window.filled);
+      hash?.update(chunk.subarray(p, p + n));
+      window.filled += n;
+      p += n;
+      pos += n;
+      if (window.filled === window.length) {
+        const last = pos >= range.end;
+        if (last) {
+          checkRangeHash(hash, range, source.path);
+          ri++;
+        }
+        launch(range, window, last);
+        window = null;
+      }
+    }
+    t0 = performance.now();
+  }
+  if (growing) {
+    const range = ranges[ri];
+    if (range && window) {
+      opts.onRangeEnd(range, pos);
+      launch(range, window, true);
+      window = null;
+    }
+    return pos;
+  }
+  if (window) pool.launch(window.slot, async () => undefined);
+  const expected = opts.imageSize;
+  if (expected !== null && pos !== expected) {
+    const which = pos < expected ? 'shorter' : 'longer';
+    throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} is ${which} than expected: ${describeSize(pos)} instead of ${describeSize(expected)}`);
+  }
+  return pos;
+}
