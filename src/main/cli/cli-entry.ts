@@ -1,0 +1,72 @@
+/**
+ * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app.
+ * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
+ */
+import { VERSION } from '../version';
+import { runDrivesCommand } from './drives-command';
+import { UsageError } from './flash-args';
+import { runFlashCommand } from './flash-command';
+
+const USAGE = `Usage: sureflash <command> [options]
+
+Commands:
+  copy   [--bmap FILE | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
+         [--report FILE] [--decoder auto|builtin] [-q] IMAGE DEST
+         Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin) to DEST (a block device or a file).
+         Only blocks the bmap maps are written; IMAGE.bmap (and shorter names) is found automatically.
+         Every written range is read back from the device, bypassing caches, and compared; with
+         --checksum-retry=N (N=1 when bare, at most 10) ranges that did not hold are rewritten up to N times.
+  verify [--bmap FILE | --nobmap] [--report FILE] [-q] IMAGE DEST
+         Read-only check of an already flashed DEST against the bmap checksums (or the image).
+  drives [--json] [--all] [--allow-loop]
+         List drives with Sureflash's verdict on each.
+
+Options:
+  --no-verify      do not check the image against the bmap checksums while streaming (bmaptool's option)
+  --no-readback    do not read written data back (the report then says written-unverified)
+  --report FILE    write the JSON report of what happened, range by range
+  -q, --quiet      no progress output
+  -h, --help       this help; --version prints the version
+
+Exit status: 0 verified, 1 failed or cancelled, 2 usage error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`sureflash ${VERSION}\n`);
+    return 0;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  switch (command) {
+    case 'copy':
+    case 'verify':
+      return runFlashCommand(command, rest, { stdout: process.stdout, stderr: process.stderr, signals: process });
+    case 'drives':
+      return runDrivesCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+    default:
+      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sureflash: error: ${err.message}\nTry 'sureflash --help'.\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
