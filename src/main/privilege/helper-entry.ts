@@ -33,6 +33,7 @@ async function readRendezvous(file: string): Promise<{ socketPath: string; token
 function serve(socket: Socket): void {
   let handle: EngineJobHandle | null = null;
   let received = false;
+  let cancelled = false;
   const refuse = (err: unknown): void => {
     const message: FromWorker = { type: 'error', seq: 0, error: serializeError(err) };
     sendLine(socket, message);
@@ -41,6 +42,7 @@ function serve(socket: Socket): void {
   const run = async (job: FlashJob): Promise<void> => {
     await requireUnmountedDevice(job.target);
     if (socket.destroyed) return;
+    if (cancelled) throw new EngineError('CANCELLED', 'Cancelled before writing started; the drive was not changed.');
     handle = startEngineJob({ ...job, requireBlockDevice: true }, { onMessage: (message) => sendLine(socket, message) });
     await handle.done.catch(() => undefined); // the 'error' message was already relayed
     socket.end();
@@ -50,8 +52,8 @@ function serve(socket: Socket): void {
     (raw) => {
       const message = raw as ToHelper;
       if (message?.type === 'cancel') {
-        if (handle) handle.cancel();
-        else socket.end();
+        cancelled = true;
+        handle?.cancel();
       } else if (message?.type === 'job' && !received) {
         received = true;
         if (!isJob(message.job)) return refuse(new EngineError('USAGE', 'The helper received a malformed job.'));

@@ -4,7 +4,7 @@
  * does not rely on it.
  */
 import { stat } from 'node:fs/promises';
-import { mountsOfDevice } from '../drives/mountinfo';
+import { mountedPaths } from '../drives/unmount';
 import { EngineError } from '../engine/errors';
 
 export async function requireUnmountedDevice(target: string, platform: NodeJS.Platform = process.platform): Promise<void> {
@@ -21,11 +21,8 @@ export async function requireUnmountedDevice(target: string, platform: NodeJS.Pl
   // macOS writes to the raw /dev/rdiskN node, which is a character device.
   const isDevice = info.isBlockDevice() || (platform === 'darwin' && info.isCharacterDevice());
   if (!isDevice) throw new EngineError('TARGET_INVALID', `${target} is not a drive (block device); refusing to write to it.`);
-  if (platform === 'linux') {
-    const mounts = await mountsOfDevice(target);
-    if (mounts.length > 0) {
-      const where = mounts.map((m) => m.mountpoint).join(', ');
-      throw new EngineError('TARGET_MOUNTED', `${target} is mounted (${where}). Unmount it, then try again.`);
-    }
+  const mounts = await mountedPaths(target);
+  if (mounts.length > 0) {
+    throw new EngineError('TARGET_MOUNTED', `${target} is mounted (${mounts.join(', ')}). Unmount it, then try again.`);
   }
 }
