@@ -111,7 +111,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     error = serializeError(err);
   } finally {
     if (state) state.setPhase('flushing');
-    const flushError = keep.target && job.mode === 'copy' ? await keep.target.flush().then(() => null, (e: unknown) => serializeError(e)) : null;
+    const length = state && keep.imageSize === null ? state.bytesTotal : undefined;
+    const flushError = keep.target && job.mode === 'copy' ? await keep.target.flush(length).then(() => null, (e: unknown) => serializeError(e)) : null;
     if (job.mode === 'copy' && !error && flushError) error = flushError;
     await keep.target?.close();
     await keep.source?.close();

@@ -25,8 +25,11 @@ export interface Target {
   writeTail(data: Buffer, offset: number): Promise<void>;
   /** Reads an unaligned tail of data.length bytes at offset. */
   readTail(length: number, offset: number): Promise<Buffer>;
-  /** Flushes to stable storage (fdatasync); for files also sets the final size. */
-  flush(): Promise<void>;
+  /**
+   * Flushes to stable storage (fdatasync). A file target is first cut to the image size: the one known at
+   * open, or `imageLength` when the size was only learnt by streaming.
+   */
+  flush(imageLength?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -143,7 +146,6 @@ async function openFileTarget(path: string, stat: Stats | null, options: OpenTar
   const copy = options.mode === 'copy';
   const flags = copy ? O_RDWR | O_CREAT : O_RDONLY;
   let writer: fsp.FileHandle;
-  let reader: fsp.FileHandle;
   let direct = true;
   try {
     writer = await fsp.open(path, flags | O_DIRECT, 0o644);
@@ -152,19 +154,19 @@ async function openFileTarget(path: string, stat: Stats | null, options: OpenTar
     direct = false; // e.g. tmpfs on older kernels: no O_DIRECT for regular files
     writer = await fsp.open(path, flags, 0o644).catch((e: unknown) => Promise.reject(openError(e, path)));
   }
-  reader = await fsp.open(path, O_RDONLY | (direct ? O_DIRECT : 0));
-  if (copy && options.imageSize !== null) {
+  const reader = await fsp.open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+  if (copy) {
     // Like bmaptool: the file gets exactly the image size and unmapped blocks become holes.
     await writer.truncate(0);
-    await writer.truncate(options.imageSize);
+    if (options.imageSize !== null) await writer.truncate(options.imageSize);
   }
   if (!copy && stat && options.imageSize !== null && stat.size < options.imageSize) {
     await writer.close();
     await reader.close();
     throw new EngineError('TARGET_TOO_SMALL', `${path} is ${describeSize(stat.size)}, shorter than the image (${describeSize(options.imageSize)})`);
   }
-  if (direct) return directTarget(path, 'file', null, writer, reader, copy ? options.imageSize : null, ALIGNMENT);
-  return bufferedFileTarget(path, writer, reader, copy ? options.imageSize : null);
+  if (direct) return directTarget(path, 'file', null, writer, reader, copy ? options.imageSize : null, ALIGNMENT, copy);
+  return bufferedFileTarget(path, writer, reader, copy ? options.imageSize : null, copy);
 }
 
 async function fullWrite(handle: fsp.FileHandle, buf: Buffer, offset: number): Promise<void> {
@@ -194,6 +196,7 @@ function directTarget(
   reader: fsp.FileHandle,
   finalSize: number | null,
   sectorSize: number,
+  isFile = false,
 ): Target {
   // One aligned sector for read-modify-write of an unaligned tail.
   const sector = new AlignedSlab(ALIGNMENT, 1).slots[0] as Buffer;
@@ -229,9 +232,10 @@ function directTarget(
         await fullRead(reader, sector, base, span);
         return Buffer.from(sector.subarray(offset - base, offset - base + length));
       }),
-    flush: () =>
+    flush: (imageLength) =>
       guard('flush', async () => {
-        if (finalSize !== null) await writer.truncate(finalSize);
+        const size = finalSize ?? (isFile ? imageLength : undefined);
+        if (size !== undefined) await writer.truncate(size);
         await writer.datasync();
       }),
     close: async () => {
@@ -240,7 +244,7 @@ function directTarget(
   };
 }
 
-function bufferedFileTarget(path: string, writer: fsp.FileHandle, reader: fsp.FileHandle, finalSize: number | null): Target {
+function bufferedFileTarget(path: string, writer: fsp.FileHandle, reader: fsp.FileHandle, finalSize: number | null, isFile: boolean): Target {
   const guard = async <T>(what: 'write' | 'read' | 'flush', op: () => Promise<T>): Promise<T> => {
     try {
       return await op();
@@ -262,9 +266,10 @@ function bufferedFileTarget(path: string, writer: fsp.FileHandle, reader: fsp.Fi
         await fullRead(reader, out, offset);
         return out;
       }),
-    flush: () =>
+    flush: (imageLength) =>
       guard('flush', async () => {
-        if (finalSize !== null) await writer.truncate(finalSize);
+        const size = finalSize ?? (isFile ? imageLength : undefined);
+        if (size !== undefined) await writer.truncate(size);
         await writer.datasync();
       }),
     close: async () => {
