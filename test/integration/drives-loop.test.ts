@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrivesCommand } from '../../src/main/cli/drives-command';
+import { createDriveService } from '../../src/main/drives/drive-service';
 import { listDrives } from '../../src/main/drives/list-drives';
 import { readMountinfo } from '../../src/main/drives/mountinfo';
 import { isMounted, mountedPaths, unmountDrive } from '../../src/main/drives/unmount';
+import type { DriveInfo } from '../../src/shared/api';
 import { checkFlashAllowed, evaluateDrive } from '../../src/shared/drive-rules';
 
 const isRoot = process.getuid?.() === 0;
@@ -171,6 +173,39 @@ describe.skipIf(!isRoot || !isLinux)('drives on real loop devices (needs root on
     }
     await unmountDrive(plain);
     expect(await mountedAnywhere(plain)).toEqual([]);
+  });
+
+  it('the drive service pushes a list with a newly attached loop device, then without it once detached', async () => {
+    const service = createDriveService({ allowLoop: true, intervalMs: 100 });
+    const pushes: DriveInfo[][] = [];
+    let wake: (() => void) | null = null;
+    const stop = service.subscribe((list) => {
+      pushes.push(list);
+      wake?.();
+    });
+    /** Resolves once a push satisfies `test` (bounded by the test timeout, no timing assertion). */
+    const until = (test: (list: DriveInfo[]) => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (pushes.some(test)) resolve();
+        };
+        wake = check;
+        check();
+      });
+    try {
+      await until(() => true);
+      const fresh = makeFile('hotplug.img', 8 * MiB);
+      const device = sh('losetup', ['-f', '--show', fresh]);
+      try {
+        await until((list) => list.some((d) => d.device === device && d.description === 'Loop device (hotplug.img)'));
+      } finally {
+        execFileSync('losetup', ['-d', device]);
+      }
+      const seenAt = pushes.findIndex((list) => list.some((d) => d.device === device));
+      await until((list) => pushes.indexOf(list) > seenAt && !list.some((d) => d.device === device));
+    } finally {
+      stop();
+    }
   });
 
   it('`drives --json --allow-loop` prints JSON with the loop device and its verdict', async () => {

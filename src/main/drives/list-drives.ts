@@ -1,4 +1,5 @@
 /** Enumerates drives through drivelist (plus loop devices on request) as DriveInfo. */
+import { list as drivelistList } from 'drivelist';
 import type { DriveInfo } from '../../shared/api';
 import { toDriveInfo, type DrivelistRecord } from './drivelist-map';
 import { listLoopDevices } from './loop-devices';
@@ -8,9 +9,9 @@ export interface ListDrivesOptions {
   allowLoop: boolean;
 }
 
+// A static import: esbuild turns it into a plain require, which also works from inside Electron's asar.
 async function drivelistRecords(): Promise<DrivelistRecord[]> {
-  const drivelist = await import('drivelist');
-  return drivelist.list();
+  return drivelistList();
 }
 
 /** Every drive the OS reports, sorted by device path; loop devices only with `allowLoop`. */

@@ -13,6 +13,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { DriveInfo } from '../../shared/api';
 import { DriveError } from './drive-error';
+import { listDrives } from './list-drives';
 import { mountsOfDevice, type MountEntry } from './mountinfo';
 
 interface RunResult {
@@ -46,7 +47,6 @@ const devicePathOf = (drive: DriveInfo | string): string => (typeof drive === 's
 /** Mountpoints of the device or any of its partitions; empty when nothing is mounted. */
 export async function mountedPaths(devicePath: string): Promise<string[]> {
   if (process.platform === 'linux') return [...new Set((await mountsOfDevice(devicePath)).map((m) => m.mountpoint))];
-  const { listDrives } = await import('./list-drives');
   const drive = (await listDrives({ allowLoop: false })).find((d) => d.device === devicePath || d.raw === devicePath);
   return drive ? drive.mountpoints : [];
 }
