@@ -142,6 +142,7 @@ describe('consistency checks name the field and line', () => {
     ['a range running past the end', V2, '> 256 <', '> 256-300 <', /256-300 reaches past/],
     ['first after last', V2, '> 48-65 <', '> 65-48 <', /line 50\b.*65-48 starts after it ends/],
     ['a malformed range', V2, '> 48-65 <', '> 48..65 <', /"48\.\.65", expected "first-last"/],
+    ['a range holding an element', V2, '> 10 <', '> 10<b/> <', /line 49\b.*<Range> must hold only block numbers/],
     ['an empty range', V2, '> 100 <', '>  <', /<Range> holds ""/],
     ['a short chksum', V2, /chksum="[0-9a-f]{64}"> 10 </, 'chksum="abcd"> 10 <', /line 49\b.*chksum of <Range> 10 "abcd"/],
     ['a non-hex chksum', V2, /chksum="[0-9a-f]{64}"> 10 </, `chksum="${'z'.repeat(64)}"> 10 <`, /not a sha256 checksum/],

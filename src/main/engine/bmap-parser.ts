@@ -124,7 +124,7 @@ function readXml(raw: Buffer, name: string): XmlElement {
 }
 
 function readVersion(root: XmlElement, name: string): { version: string; major: number; minor: number; dialect: Dialect } {
-  const attr = root.attributes.get('version');
+  const attr = root.attributes['version'];
   if (attr === undefined) throw invalid(name, '<bmap> has no version attribute', root.line);
   const version = attr.trim();
   const m = /^(\d{1,6})\.(\d{1,6})$/.exec(version);
@@ -205,6 +205,7 @@ function readRanges(
   for (const element of blockMap.children) {
     if (element.name !== 'Range') continue;
     const text = element.text.trim();
+    if (element.children.length > 0) throw invalid(name, '<Range> must hold only block numbers', element.line);
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(text);
     const first = m ? parseCount(m[1] ?? '') : null;
     const last = m ? (m[2] === undefined ? first : parseCount(m[2])) : null;
@@ -222,7 +223,7 @@ function readRanges(
         element.line,
       );
     }
-    const attr = element.attributes.get(dialect.rangeAttribute);
+    const attr = element.attributes[dialect.rangeAttribute];
     let checksum: string | null = null;
     if (attr !== undefined) {
       checksum = attr.trim();

@@ -8,9 +8,10 @@
 /** One element with its attributes, child elements and its own (direct) character data. */
 export interface XmlElement {
   name: string;
-  attributes: ReadonlyMap<string, string>;
+  /** Attribute values by name (a prototype-less object), entities expanded. */
+  attributes: Readonly<Record<string, string>>;
   children: XmlElement[];
-  /** Direct character data of this element, entities expanded, not trimmed. */
+  /** Direct character data, entities expanded, not trimmed (white space between child elements is dropped). */
   text: string;
   /** 1-based line of the element's start tag. */
   line: number;
@@ -32,10 +33,6 @@ const SPACE = /[ \t\r\n]*/y;
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const MAX_DEPTH = 64;
 
-interface OpenElement extends XmlElement {
-  textParts: string[];
-}
-
 /** Parses a whole document and returns its root element. Throws XmlSyntaxError. */
 export function parseXml(source: string): XmlElement {
   return new Reader(source).document();
@@ -45,7 +42,7 @@ class Reader {
   private pos = 0;
   private lineAtPos = 1;
   private lineCountedTo = 0;
-  private readonly stack: OpenElement[] = [];
+  private readonly stack: XmlElement[] = [];
   private root: XmlElement | null = null;
 
   constructor(private readonly s: string) {}
@@ -125,7 +122,7 @@ class Reader {
     if (end < 0) this.fail('a CDATA section is not closed with "]]>"');
     const open = this.stack[this.stack.length - 1];
     if (!open) this.fail('character data outside the root element');
-    open.textParts.push(this.s.slice(start, end));
+    open.text += this.s.slice(start, end);
     this.pos = end + 3;
   }
 
@@ -146,13 +143,15 @@ class Reader {
       if (/[^ \t\r\n]/.test(raw)) this.fail('text outside the root element', start + raw.search(/[^ \t\r\n]/));
       return;
     }
-    open.textParts.push(this.expand(raw, start));
+    // Indentation between child elements is not kept (a BlockMap would otherwise gather one run per Range).
+    if (open.children.length > 0 && !/[^ \t\r\n]/.test(raw)) return;
+    open.text += this.expand(raw, start);
   }
 
   private startTag(): void {
     const tagStart = this.pos;
     const name = this.name(this.pos + 1, 'an element name');
-    const attributes = new Map<string, string>();
+    const attributes: Record<string, string> = Object.create(null) as Record<string, string>;
     for (;;) {
       const hadSpace = this.skipSpace();
       const c = this.s.charAt(this.pos);
@@ -165,14 +164,13 @@ class Reader {
     this.pos += selfClosing ? 2 : 1;
     if (this.root && this.stack.length === 0) this.fail(`a second root element <${name}>`, tagStart);
     if (this.stack.length >= MAX_DEPTH) this.fail(`elements are nested more than ${MAX_DEPTH} deep`, tagStart);
-    const element: OpenElement = { name, attributes, children: [], text: '', line: this.lineOf(tagStart), textParts: [] };
+    const element: XmlElement = { name, attributes, children: [], text: '', line: this.lineOf(tagStart) };
     this.stack[this.stack.length - 1]?.children.push(element);
     if (this.stack.length === 0) this.root = element;
-    if (selfClosing) this.close(element);
-    else this.stack.push(element);
+    if (!selfClosing) this.stack.push(element);
   }
 
-  private attribute(element: string, into: Map<string, string>): void {
+  private attribute(element: string, into: Record<string, string>): void {
     const at = this.pos;
     const name = this.name(this.pos, `an attribute name in <${element}>`);
     this.skipSpace();
@@ -186,8 +184,8 @@ class Reader {
     const raw = this.s.slice(this.pos + 1, end);
     const lt = raw.indexOf('<');
     if (lt >= 0) this.fail(`"<" is not allowed in the value of attribute "${name}"`, this.pos + 1 + lt);
-    if (into.has(name)) this.fail(`attribute "${name}" appears twice in <${element}>`, at);
-    into.set(name, this.expand(raw, this.pos + 1).replace(/[\t\r\n]/g, ' '));
+    if (name in into) this.fail(`attribute "${name}" appears twice in <${element}>`, at);
+    into[name] = this.expand(raw, this.pos + 1).replace(/[\t\r\n]/g, ' ');
     this.pos = end + 1;
   }
 
@@ -202,12 +200,6 @@ class Reader {
     if (open.name !== name) {
       this.fail(`the end tag </${name}> does not match <${open.name}> opened on line ${open.line}`, start);
     }
-    this.close(open);
-  }
-
-  private close(element: OpenElement): void {
-    element.text = element.textParts.join('');
-    element.textParts = [];
   }
 
   private name(at: number, what: string): string {
