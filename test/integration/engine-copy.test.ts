@@ -1,0 +1,193 @@
+/**
+ * The engine end to end on real files and real loop devices: bmaptool's corner cases, every compression
+ * format through both decoder paths, every bmap version, checksum-less bmaps, no bmap, stdin-free options.
+ * Images and bmaps come from Debian's bmaptool (the oracle).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bmaptoolCreate, deriveBmapVersion, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
+import { runEngine } from '../helpers/engine-job';
+import { attachLoop, readDirect } from '../helpers/loop';
+import { describeRoot } from '../helpers/root';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sureflash-engine-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+
+/** bmaptool's corner cases (its tests/test_api_base and friends), as layouts. */
+const CORNER_CASES: Record<string, SparseLayout> = {
+  'one byte': { size: 1, extents: [{ offset: 0, length: 1 }] },
+  '4095 bytes': { size: 4095, extents: [{ offset: 0, length: 4095 }] },
+  '4096 bytes': { size: 4096, extents: [{ offset: 0, length: 4096 }] },
+  '4097 bytes': { size: 4097, extents: [{ offset: 0, length: 4097 }] },
+  'hole of 4K-1': { size: 64 * KiB, extents: [{ offset: 0, length: 4096 }, { offset: 4096 + 4095, length: 10 }] },
+  'hole of 4K+1': { size: 64 * KiB, extents: [{ offset: 0, length: 4096 }, { offset: 8193, length: 100 }] },
+  'fully mapped': { size: 256 * KiB, extents: [{ offset: 0, length: 256 * KiB }] },
+  'mapped partial last block': STANDARD_LAYOUT,
+  'unmapped partial last block': { size: 1 * MiB + 1000, extents: [{ offset: 8192, length: 20_000 }] },
+  'random sparse': {
+    size: 8 * MiB + 123,
+    extents: Array.from({ length: 40 }, (_, i) => ({ offset: (i * 7919 * 29 + i * i * 4093) % (8 * MiB - 70_000), length: 1 + ((i * 104_729) % 60_000), seed: i + 7 })),
+  },
+};
+
+async function imageWithBmap(name: string, layout: SparseLayout, options: { noChecksum?: boolean } = {}): Promise<{ image: string; bmap: string }> {
+  const image = await makeSparseImage(dir, name, layout);
+  const bmap = `${image}.bmap`;
+  await bmaptoolCreate(image, bmap, options);
+  return { image, bmap };
+}
+
+describe('copy to a regular file: byte-identical, holes stay holes', () => {
+  for (const [name, layout] of Object.entries(CORNER_CASES)) {
+    it(name, async () => {
+      const { image } = await imageWithBmap(`${name.replace(/\W+/g, '-')}.img`, layout);
+      const target = join(dir, `${name.replace(/\W+/g, '-')}.out`);
+      writeFileSync(target, Buffer.alloc(3 * MiB, 0xab)); // stale longer content must go
+      const { report } = await runEngine({ image, target });
+      expect(report.status).toBe('verified');
+      expect(report.bmap?.version).toBe('2.0');
+      expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+      expect(statSync(target).blocks * 512).toBeLessThanOrEqual(statSync(image).blocks * 512 + 8 * KiB);
+      expect(report.totals.bytesReadBack).toBe(report.totals.mappedBytes);
+      expect(report.ranges.every((r) => r.state === 'verified')).toBe(true);
+    });
+  }
+});
+
+describe('compressed images, both decoder paths', () => {
+  const formats: Record<string, (src: string) => string> = {
+    gz: (src) => (execFileSync('gzip', ['-k', '-f', src]), `${src}.gz`),
+    bz2: (src) => (execFileSync('bzip2', ['-k', '-f', src]), `${src}.bz2`),
+    xz: (src) => (execFileSync('xz', ['-k', '-f', '-T2', '--block-size=1MiB', src]), `${src}.xz`),
+    zst: (src) => (execFileSync('zstd', ['-q', '-k', '-f', src]), `${src}.zst`),
+    zip: (src) => (execFileSync('zip', ['-q', '-j', `${src}.zip`, src]), `${src}.zip`),
+  };
+  for (const [ext, compress] of Object.entries(formats)) {
+    for (const decoder of ['auto', 'builtin'] as const) {
+      it(`${ext} (${decoder})`, async () => {
+        const { image, bmap } = await imageWithBmap(`c-${ext}-${decoder}.img`, CORNER_CASES['random sparse'] as SparseLayout);
+        const packed = compress(image);
+        const target = join(dir, `c-${ext}-${decoder}.out`);
+        const { report } = await runEngine({ image: packed, bmapPath: bmap, target, decoder });
+        expect(report.error).toBeUndefined();
+        expect(report.status).toBe('verified');
+        expect(report.image.compression).toBe(ext === 'gz' ? 'gzip' : ext === 'bz2' ? 'bzip2' : ext === 'zst' ? 'zstd' : ext);
+        expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+      });
+    }
+  }
+});
+
+describe('bmap versions', () => {
+  for (const version of ['1.2', '1.3', '1.4', '2.0'] as const) {
+    it(`${version}: copy and verify`, async () => {
+      const { image, bmap } = await imageWithBmap(`v${version}.img`, STANDARD_LAYOUT);
+      const derived = version === '2.0' ? bmap : join(dir, `v${version}.bmap`);
+      if (version !== '2.0') writeFileSync(derived, deriveBmapVersion(readFileSync(bmap, 'utf8'), version, image));
+      const target = join(dir, `v${version}.out`);
+      const copy = await runEngine({ image, bmapPath: derived, target });
+      expect(copy.report.status).toBe('verified');
+      expect(copy.report.bmap?.checksumType).toBe(version === '2.0' || version === '1.4' ? 'sha256' : 'sha1');
+      expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+      const verify = await runEngine({ mode: 'verify', image, bmapPath: derived, target });
+      expect(verify.report.status).toBe('verified');
+    });
+  }
+
+  it('a checksum-less bmap still verifies by reading back', async () => {
+    const { image, bmap } = await imageWithBmap('nochk.img', STANDARD_LAYOUT, { noChecksum: true });
+    const target = join(dir, 'nochk.out');
+    const { report } = await runEngine({ image, bmapPath: bmap, target });
+    expect(report.bmap?.checksumType).toBeNull();
+    expect(report.status).toBe('verified');
+    expect(report.totals.bytesReadBack).toBe(report.totals.mappedBytes);
+    const verify = await runEngine({ mode: 'verify', image, bmapPath: bmap, target });
+    expect(verify.report.status).toBe('verified');
+  });
+});
+
+describe('without a bmap, and options', () => {
+  it('--nobmap writes and reads back the whole image', async () => {
+    const { image } = await imageWithBmap('whole.img', STANDARD_LAYOUT);
+    const target = join(dir, 'whole.out');
+    const { report, layout } = await runEngine({ image, noBmap: true, target });
+    expect(report.bmap).toBeNull();
+    expect(report.status).toBe('verified');
+    expect(report.totals.mappedBytes).toBe(STANDARD_LAYOUT.size);
+    expect(layout?.mappedBytes).toBe(STANDARD_LAYOUT.size);
+    expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+  });
+
+  it('a .gz without a bmap and with no known size grows pseudo-ranges and truncates the file', async () => {
+    const image = await makeSparseImage(dir, 'nosize.img', CORNER_CASES['random sparse'] as SparseLayout);
+    execFileSync('gzip', ['-k', '-f', image]);
+    const target = join(dir, 'nosize.out');
+    writeFileSync(target, Buffer.alloc(20 * MiB, 1));
+    const { report } = await runEngine({ image: `${image}.gz`, target });
+    expect(report.status).toBe('verified');
+    expect(report.image.imageSize).toBeNull();
+    expect(report.totals.mappedBytes).toBe(statSync(image).size);
+    expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+  });
+
+  it('--no-readback reports written-unverified and reads nothing back', async () => {
+    const { image } = await imageWithBmap('noread.img', STANDARD_LAYOUT);
+    const target = join(dir, 'noread.out');
+    const { report } = await runEngine({ image, target, readback: false });
+    expect(report.status).toBe('written-unverified');
+    expect(report.readback).toBe('none');
+    expect(report.totals.bytesReadBack).toBe(0);
+    expect(report.ranges.every((r) => r.state === 'written')).toBe(true);
+  });
+
+  it('progress events are throttled and end at 100 %', async () => {
+    const { image } = await imageWithBmap('progress.img', CORNER_CASES['random sparse'] as SparseLayout);
+    const { progress, report } = await runEngine({ image, target: join(dir, 'progress.out') });
+    const last = progress[progress.length - 1];
+    expect(last?.bytesDone).toBe(report.totals.mappedBytes);
+    const states = progress.flatMap((p) => p.rangeChanges).filter((c) => c.state === 'verified');
+    expect(new Set(states.map((c) => c.index)).size).toBe(report.ranges.length);
+  });
+});
+
+describeRoot('copy to a loop device pre-filled with 0xFF', () => {
+  for (const name of ['one byte', '4097 bytes', 'mapped partial last block', 'unmapped partial last block', 'random sparse']) {
+    it(`${name}: mapped blocks equal the image, unmapped blocks untouched`, async () => {
+      const layout = CORNER_CASES[name] as SparseLayout;
+      const { image, bmap } = await imageWithBmap(`loop-${name.replace(/\W+/g, '-')}.img`, layout);
+      const backing = join(dir, `loop-${name.replace(/\W+/g, '-')}.dev`);
+      const deviceSize = Math.ceil((layout.size + 64 * KiB) / MiB) * MiB;
+      writeFileSync(backing, Buffer.alloc(deviceSize, 0xff));
+      const loop = await attachLoop(backing);
+      try {
+        const { report } = await runEngine({ image, target: loop.device });
+        expect(report.error).toBeUndefined();
+        expect(report.status).toBe('verified');
+        expect(report.target.kind).toBe('block-device');
+        expect(report.readback).toBe('direct');
+        const device = await readDirect(loop.device, 0, deviceSize);
+        const source = readFileSync(image);
+        const mapped = new Uint8Array(layout.size);
+        for (const range of report.ranges) mapped.fill(1, range.first * 4096, Math.min((range.last + 1) * 4096, layout.size));
+        for (let i = 0; i < deviceSize; i++) {
+          const want = i < layout.size && mapped[i] ? source[i] : 0xff;
+          if (device[i] !== want) throw new Error(`byte ${i}: device ${device[i]}, expected ${want} (${i < layout.size && mapped[i] ? 'mapped' : 'unmapped'})`);
+        }
+        const verify = await runEngine({ mode: 'verify', image, bmapPath: bmap, target: loop.device });
+        expect(verify.report.status).toBe('verified');
+      } finally {
+        await loop.detach();
+      }
+    });
+  }
+});
