@@ -26,8 +26,11 @@ export function decodeFailure(path: string, format: string, kind: FailureKind, b
 
 const TRUNCATION_WORDS = /unexpected end|ended prematurely|premature end|ends unexpectedly|ended in middle|truncated|unexpected eof|end of file/i;
 
+const CORRUPTION_WORDS = /corrupt|crc|check|invalid|bad|format|incorrect|mismatch|unknown|unsupported/i;
+
 /** Decides truncated vs corrupt from a decoder message, or from whether all input had been read. */
 export function classifyFailure(message: string, inputEnded: boolean): FailureKind {
   if (TRUNCATION_WORDS.test(message)) return 'truncated';
-  return inputEnded && !/corrupt|crc|checksum|invalid|bad|format/i.test(message) ? 'truncated' : 'corrupt';
+  if (CORRUPTION_WORDS.test(message)) return 'corrupt';
+  return inputEnded ? 'truncated' : 'corrupt';
 }

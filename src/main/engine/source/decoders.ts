@@ -1,6 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 import { XzReadableStream } from 'xz-decompress';
 import unbzip2 from 'unbzip2-stream';
 import type { Compression } from '../../../shared/report';
@@ -9,6 +8,7 @@ import type { ByteInput } from './input';
 import { childDecode } from './child-decoder';
 import { inProcessDecode, through } from './inprocess-decoder';
 import { findProgram } from './system-program';
+import { zstdNapiDecode } from './zstd-napi-decoder';
 
 /** A chosen decoder: its report name and how to run one pass over the input. */
 export interface Decoder {
@@ -18,16 +18,11 @@ export interface Decoder {
 
 /** Output buffer size for zlib-based decoders (bigger buffers, fewer chunks). */
 const ZLIB_CHUNK = 256 * 1024;
-/** Largest zstd window accepted (2 GiB, what `zstd --long=31` writes). */
-const ZSTD_WINDOW_LOG_MAX = 31;
-
-type ZstdFactory = (options: { chunkSize?: number; params?: Record<number, number> }) => zlib.Gunzip;
-
-/** Node's own zstd decoder (Node >= 22.15, so Electron's Node), when this runtime has it. */
-function nodeZstd(): ZstdFactory | null {
-  const candidate = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
-  return typeof candidate === 'function' ? candidate : null;
-}
+/**
+ * Compressed bytes per zlib write. zlib expands a whole write before honouring backpressure (deflate
+ * reaches ~1000x on zeros), so small writes keep memory bounded: 64 KiB in -> at most ~64 MiB out.
+ */
+const ZLIB_INPUT_CHUNK = 64 * 1024;
 
 function system(name: string, program: string, args: string[], format: string): Decoder | null {
   const found = findProgram(program);
@@ -39,24 +34,21 @@ function gzipDecoder(): Decoder {
   return {
     name: 'zlib',
     run: (input) =>
-      inProcessDecode(input, { format: 'gzip', decode: (c) => through(c, zlib.createGunzip({ chunkSize: ZLIB_CHUNK })) }),
+      inProcessDecode(input, {
+        format: 'gzip',
+        readSize: ZLIB_INPUT_CHUNK,
+        decode: (c) => through(c, zlib.createGunzip({ chunkSize: ZLIB_CHUNK })),
+      }),
   };
 }
 
+/**
+ * zstd-napi driven step by step (see zstd-napi-decoder.ts). Node's zlib zstd (Electron) is not used: like
+ * every zlib Transform it expands a whole input chunk before honouring backpressure, and zstd expands
+ * zero runs ~30000x, so a sparse image would need gigabytes of RAM.
+ */
 function zstdBuiltin(): Decoder {
-  const native = nodeZstd();
-  if (native) {
-    const params = { [(zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax ?? 100]: ZSTD_WINDOW_LOG_MAX };
-    return {
-      name: 'zlib zstd',
-      run: (input) => inProcessDecode(input, { format: 'zstd', decode: (c) => through(c, native({ chunkSize: ZLIB_CHUNK, params })) }),
-    };
-  }
-  return {
-    name: 'zstd-napi',
-    run: (input) =>
-      inProcessDecode(input, { format: 'zstd', decode: (c) => through(c, new DecompressStream({ windowLogMax: ZSTD_WINDOW_LOG_MAX })) }),
-  };
+  return { name: 'zstd-napi', run: (input) => zstdNapiDecode(input) };
 }
 
 function xzBuiltin(): Decoder {
@@ -65,6 +57,8 @@ function xzBuiltin(): Decoder {
     run: (input) =>
       inProcessDecode(input, {
         format: 'xz',
+        // xz-embedded return codes: 8 = XZ_BUF_ERROR (input ended mid-stream), 5-7 = format/options/data errors.
+        classify: (err, inputEnded) => (/error code 8\b/.test(err.message) || (inputEnded && err instanceof TypeError) ? 'truncated' : 'corrupt'),
         decode: (c) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream<Uint8Array>),
       }),
   };

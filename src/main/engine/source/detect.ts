@@ -19,12 +19,3 @@ export function detectFormat(head: Uint8Array): DetectedFormat {
   if (startsWith(head, [0x04, 0x22, 0x4d, 0x18])) return 'lz4';
   return 'none';
 }
-
-/**
- * True when the bytes look like a bmap file (XML with a <bmap element near the top).
- * Local check; the bmap parser owns the format itself.
- */
-export function headLooksLikeBmap(head: Uint8Array): boolean {
-  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, 1024)).toString('latin1');
-  return /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<bmap[\s>]/i.test(text);
-}

@@ -1,4 +1,4 @@
 export type { DecoderPreference, ImageSource } from './types';
 export { openSource, type OpenSourceOptions } from './open-source';
 export { discoverBmap, bmapCandidates } from './discover-bmap';
-export { detectFormat, headLooksLikeBmap } from './detect';
+export { detectFormat } from './detect';

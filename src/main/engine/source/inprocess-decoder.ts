@@ -5,6 +5,8 @@ import { classifyFailure, decodeFailure } from './decode-error';
 /** An in-process decoder: a Node duplex fed with compressed bytes, or a function over a readable. */
 export interface InProcessSpec {
   format: string;
+  /** Bytes per read of the compressed input (default: READ_CHUNK). */
+  readSize?: number;
   /** Builds the decoding stream for one pass over the input. */
   decode(compressed: Readable): Readable;
   /** Optional: decides truncated/corrupt from the decoder's error (defaults to message words + input state). */
@@ -22,7 +24,7 @@ export function through(compressed: Readable, transform: Duplex): Readable {
  * the file, the format and the bytes produced; stopping early destroys the decoder and the input.
  */
 export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): AsyncGenerator<Buffer> {
-  const compressed = input.open();
+  const compressed = input.open(spec.readSize);
   let inputEnded = false;
   compressed.once('end', () => {
     inputEnded = true;

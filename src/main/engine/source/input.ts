@@ -8,8 +8,8 @@ export const READ_CHUNK = 1024 * 1024;
 
 /** The bytes as stored (compressed or not): a regular file, or stdin read once. */
 export type ByteInput =
-  | { kind: 'file'; path: string; size: number; head: Buffer; open(): Readable }
-  | { kind: 'stdin'; path: '-'; size: null; head: Buffer; open(): Readable };
+  | { kind: 'file'; path: string; size: number; head: Buffer; open(readSize?: number): Readable }
+  | { kind: 'stdin'; path: '-'; size: null; head: Buffer; open(readSize?: number): Readable };
 
 function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -54,7 +54,7 @@ export async function openFileInput(path: string): Promise<ByteInput> {
     path,
     size: stat.size,
     head,
-    open: () => createReadStream(path, { highWaterMark: READ_CHUNK }),
+    open: (readSize = READ_CHUNK) => createReadStream(path, { highWaterMark: readSize }),
   };
 }
 

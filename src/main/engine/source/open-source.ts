@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import type { Compression } from '../../../shared/report';
 import { EngineError } from '../errors';
 import type { DecoderPreference, ImageSource } from './types';
-import { detectFormat, headLooksLikeBmap } from './detect';
+import { looksLikeBmap } from '../bmap-parser';
+import { detectFormat } from './detect';
 import { openFileInput, openStdinInput, imageOpenError, type ByteInput } from './input';
 import { chooseDecoder } from './decoders';
 import { rechunk } from './rechunk';
@@ -58,7 +59,7 @@ function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) =>
  */
 export async function openSource(path: string, opts: OpenSourceOptions): Promise<ImageSource> {
   const input: ByteInput = path === '-' ? await openStdinInput(opts.stdin) : await openFileInput(path);
-  if (headLooksLikeBmap(input.head)) {
+  if (looksLikeBmap(input.head)) {
     throw new EngineError('IMAGE_IS_BMAP', `${path} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
   }
   const format = detectFormat(input.head);
@@ -76,7 +77,16 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
       const self: { pass?: AsyncGenerator<Buffer> } = {};
       const pass = (async function* () {
         try {
-          yield* rechunk(make());
+          let bytes = 0;
+          for await (const chunk of rechunk(make())) {
+            bytes += chunk.length;
+            yield chunk;
+          }
+          // The header/index promised a size: a decoder that stops short (or runs long) must not pass silently.
+          if (imageSize !== null && bytes !== imageSize) {
+            const detail = `the ${compression === 'none' ? 'file' : compression + ' header'} says ${imageSize} bytes`;
+            throw decodeFailure(path, compression === 'none' ? 'raw' : compression, bytes < imageSize ? 'truncated' : 'corrupt', bytes, detail);
+          }
         } finally {
           if (self.pass) active.delete(self.pass);
         }

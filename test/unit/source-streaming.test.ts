@@ -1,0 +1,118 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSync, writeSync, closeSync, ftruncateSync, writeFileSync, readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { openSource } from '../../src/main/engine/source';
+import type { DecoderPreference } from '../../src/main/engine/source';
+import { childProcesses, compress, drain, run, sampleImage, scratch } from './source-helpers';
+
+const tmp = scratch('streaming');
+afterAll(() => tmp.cleanup());
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('stopping early', { timeout: 60_000 }, () => {
+  const big = sampleImage(8 * 1024 * 1024);
+  it.each([
+    ['xz', 'xz'],
+    ['zstd', 'zstd'],
+    ['bzip2', 'bzip2'],
+  ] as const)('breaking out of a %s stream kills the system decoder', async (format, program) => {
+    const path = compress(tmp.file(`early-${format}.img`), big, format, ['-1']);
+    const source = await openSource(path, { decoder: 'auto' });
+    expect(source.decoder).toMatch(/system/);
+    let pids: number[] = [];
+    for await (const chunk of source.stream()) {
+      expect(chunk.length).toBeGreaterThan(0);
+      pids = childProcesses(program);
+      break;
+    }
+    expect(pids).toHaveLength(1);
+    expect(isAlive(pids[0]!)).toBe(false);
+    expect(childProcesses(program)).toEqual([]);
+    await source.close();
+  });
+
+  it('close() stops a pass the consumer abandoned', async () => {
+    const path = compress(tmp.file('abandon.img'), big, 'zstd');
+    const source = await openSource(path, { decoder: 'auto' });
+    const iterator = source.stream()[Symbol.asyncIterator]();
+    await iterator.next();
+    const [pid] = childProcesses('zstd');
+    expect(pid).toBeDefined();
+    await source.close();
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('the built-in xz decoder can be abandoned and used again (its context lock is released)', async () => {
+    const path = compress(tmp.file('again.img'), big.subarray(0, 4 << 20), 'xz');
+    const source = await openSource(path, { decoder: 'builtin' });
+    for await (const _chunk of source.stream()) break;
+    expect((await drain(source)).data.equals(big.subarray(0, 4 << 20))).toBe(true);
+    await source.close();
+  });
+});
+
+describe.each(['auto', 'builtin'] as DecoderPreference[])('standard input (decoder %s)', { timeout: 30_000 }, (decoder) => {
+  const image = sampleImage(1024 * 1024);
+  it.each(['gzip', 'xz', 'zstd'] as const)('"-" decodes %s from stdin once', async (format) => {
+    const path = compress(tmp.file(`stdin-${decoder}-${format}.img`), image, format);
+    const stdin = new PassThrough();
+    const bytes = readFileSync(path);
+    // Feed in small pieces so the head is assembled from several reads.
+    setImmediate(() => {
+      for (let i = 0; i < bytes.length; i += 1000) stdin.write(bytes.subarray(i, i + 1000));
+      stdin.end();
+    });
+    const source = await openSource('-', { decoder, stdin });
+    expect(source.compression).toBe(format);
+    expect(source.fileSize).toBeNull();
+    expect(source.readAt).toBeNull();
+    expect((await drain(source)).data.equals(image)).toBe(true);
+    await expect(drain(source)).rejects.toMatchObject({ code: 'USAGE' });
+    await source.close();
+  });
+
+  it('raw stdin streams as is', async () => {
+    const stdin = new PassThrough();
+    setImmediate(() => stdin.end(image));
+    const source = await openSource('-', { decoder, stdin });
+    expect(source.compression).toBe('none');
+    expect(source.imageSize).toBeNull();
+    expect((await drain(source)).data.equals(image)).toBe(true);
+  });
+});
+
+describe.each(['auto', 'builtin'] as DecoderPreference[])('bounded memory (decoder %s)', (decoder) => {
+  it('streams a 1 GiB sparse image compressed with zstd without holding it', { timeout: 120_000 }, async () => {
+    const raw = tmp.file(`sparse-${decoder}.img`);
+    const fd = openSync(raw, 'w');
+    ftruncateSync(fd, 1024 ** 3);
+    for (const at of [0, 300 * 1024 ** 2, 1024 ** 3 - 65536]) writeSync(fd, randomBytes(65536), 0, 65536, at);
+    closeSync(fd);
+    run('zstd', ['-q', '-1', '-f', raw, '-o', `${raw}.zst`]);
+    writeFileSync(raw, ''); // free the disk space; only the .zst is read
+    const source = await openSource(`${raw}.zst`, { decoder });
+    expect(source.imageSize).toBe(1024 ** 3);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    let total = 0;
+    let biggest = 0;
+    for await (const chunk of source.stream()) {
+      total += chunk.length;
+      biggest = Math.max(biggest, chunk.length);
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    await source.close();
+    expect(total).toBe(1024 ** 3);
+    expect(biggest).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(peak - before).toBeLessThan(256 * 1024 * 1024);
+  });
+});
