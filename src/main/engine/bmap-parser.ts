@@ -244,7 +244,11 @@ export function looksLikeBmap(head: Uint8Array): boolean {
   return text.trimStart().startsWith('<') && /<bmap[\s>/]/.test(text);
 }
 
-/** Reads and parses a bmap file, refusing anything larger than MAX_BMAP_BYTES before reading it. */
+/**
+ * Reads and parses a bmap file, refusing anything larger than MAX_BMAP_BYTES by its size before reading it.
+ * Besides parseBmap's errors: BMAP_NOT_FOUND (no such file), PERMISSION_DENIED (unreadable), BMAP_INVALID
+ * (not a regular file, too large, changed while read).
+ */
 export async function readBmapFile(path: string): Promise<Bmap> {
   let handle;
   try {
