@@ -34,7 +34,8 @@ export function workerScriptPath(): string {
   const candidates = [join(__dirname, 'engine-worker.cjs'), join(__dirname, '..', '..', '..', 'dist', 'main', 'engine-worker.cjs')];
   const found = candidates.find((file) => existsSync(file));
   if (!found) throw new EngineError('INTERNAL', 'the engine worker is not built: run `npm run build`');
-  return found;
+  // Packaged app: worker threads cannot load scripts from inside app.asar; electron-builder unpacks it.
+  return found.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
 }
 
 export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}): EngineJobHandle {
