@@ -175,6 +175,24 @@ describe.skipIf(!isRoot || !isLinux)('drives on real loop devices (needs root on
     expect(await mountedAnywhere(plain)).toEqual([]);
   });
 
+  it('counts an active swap area as in use and refuses to unmount it (TARGET_BUSY)', async () => {
+    const device = attach(makeFile('swap.img', 16 * MiB));
+    execFileSync('mkswap', ['-q', device]);
+    execFileSync('swapon', [device]);
+    try {
+      expect(await mountedPaths(device)).toEqual([`swap on ${device}`]);
+      const error = await unmountDrive(device).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(error).toMatchObject({ code: 'TARGET_BUSY' });
+      expect((error as Error).message).toContain(`swapoff ${device}`);
+    } finally {
+      execFileSync('swapoff', [device]);
+    }
+    expect(await isMounted(device)).toBe(false);
+  });
+
   it('the drive service pushes a list with a newly attached loop device, then without it once detached', async () => {
     const service = createDriveService({ allowLoop: true, intervalMs: 100 });
     const pushes: DriveInfo[][] = [];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isPartitionName, mountsMatching, parseMountinfo } from '../../src/main/drives/mountinfo';
 import { toDriveInfo, type DrivelistRecord } from '../../src/main/drives/drivelist-map';
+import { parseSwaps, swapsMatching } from '../../src/main/drives/swaps';
 
 const MOUNTINFO = [
   '22 27 0:21 / /proc rw,relatime - proc proc rw',
@@ -65,6 +66,29 @@ describe('partitions of a device', () => {
     const entries = parseMountinfo('50 27 8:33 / /media/x rw - ext4 /dev/disk/by-uuid/1234 rw');
     expect(mountsMatching(entries, { names: ['sdc'], numbers: ['8:32', '8:33'] })).toHaveLength(1);
     expect(mountsMatching(entries, { names: ['sdc'], numbers: ['8:32'] })).toHaveLength(0);
+  });
+});
+
+describe('swap areas', () => {
+  const SWAPS = [
+    'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority',
+    '/dev/sdb2                               partition\t1048572\t\t0\t\t-2',
+    '/swap\\040file                            file\t\t524284\t\t0\t\t-3',
+    '/dev/loop10                             partition\t8188\t\t0\t\t-4',
+    '',
+  ].join('\n');
+
+  it('reads the active swap areas, undoing escapes', () => {
+    expect(parseSwaps(SWAPS)).toEqual(['/dev/sdb2', '/swap file', '/dev/loop10']);
+    expect(parseSwaps('Filename\tType\tSize\tUsed\tPriority\n')).toEqual([]);
+  });
+
+  it('matches swap on the device or its partitions only', () => {
+    const swaps = parseSwaps(SWAPS);
+    expect(swapsMatching(swaps, { names: ['sdb'], numbers: [] })).toEqual(['/dev/sdb2']);
+    expect(swapsMatching(swaps, { names: ['sdc'], numbers: [] })).toEqual([]);
+    expect(swapsMatching(swaps, { names: ['loop1'], numbers: [] })).toEqual([]);
+    expect(swapsMatching(swaps, { names: ['loop10'], numbers: [] })).toEqual(['/dev/loop10']);
   });
 });
 

@@ -15,6 +15,7 @@ import type { DriveInfo } from '../../shared/api';
 import { DriveError } from './drive-error';
 import { listDrives } from './list-drives';
 import { mountsOfDevice, type MountEntry } from './mountinfo';
+import { swapsOfDevice } from './swaps';
 
 interface RunResult {
   ok: boolean;
@@ -44,9 +45,15 @@ async function onPath(command: string): Promise<boolean> {
 
 const devicePathOf = (drive: DriveInfo | string): string => (typeof drive === 'string' ? drive : drive.device);
 
-/** Mountpoints of the device or any of its partitions; empty when nothing is mounted. */
+/**
+ * Mountpoints of the device or any of its partitions, plus "swap on /dev/…" for active swap areas (Linux);
+ * empty when nothing of the device is in use.
+ */
 export async function mountedPaths(devicePath: string): Promise<string[]> {
-  if (process.platform === 'linux') return [...new Set((await mountsOfDevice(devicePath)).map((m) => m.mountpoint))];
+  if (process.platform === 'linux') {
+    const [mounts, swaps] = await Promise.all([mountsOfDevice(devicePath), swapsOfDevice(devicePath)]);
+    return [...new Set(mounts.map((m) => m.mountpoint)), ...swaps.map((s) => `swap on ${s}`)];
+  }
   const drive = (await listDrives({ allowLoop: false })).find((d) => d.device === devicePath || d.raw === devicePath);
   return drive ? drive.mountpoints : [];
 }
@@ -70,6 +77,13 @@ async function unmountLinux(devicePath: string): Promise<void> {
     if (!result.ok) result = await run('umount', [mount.mountpoint]);
     if (!result.ok) failures.push(result.output);
   }
+  const swaps = await swapsOfDevice(devicePath);
+  if (swaps.length > 0) {
+    throw new DriveError(
+      'TARGET_BUSY',
+      `${devicePath} is in use as swap space (${swaps.join(', ')}). Turn it off (swapoff ${swaps[0]}), then try again.`,
+    );
+  }
   const left = await mountsOfDevice(devicePath);
   if (left.length === 0) return;
   const where = [...new Set(left.map((m) => m.mountpoint))].join(', ');
@@ -89,7 +103,10 @@ async function diskutil(args: string[], devicePath: string, what: string): Promi
   throw new DriveError(busy ? 'TARGET_BUSY' : 'TARGET_MOUNTED', `Could not ${what} ${devicePath}: ${result.output}`);
 }
 
-/** Unmounts every filesystem of the drive; throws DriveError TARGET_MOUNTED / TARGET_BUSY if any stays. */
+/**
+ * Unmounts every filesystem of the drive; throws DriveError TARGET_MOUNTED / TARGET_BUSY if any stays, and
+ * TARGET_BUSY for an active swap area on it (never turned off behind the user's back).
+ */
 export async function unmountDrive(drive: DriveInfo | string): Promise<void> {
   const devicePath = devicePathOf(drive);
   if (process.platform === 'linux') return unmountLinux(devicePath);
