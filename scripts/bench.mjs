@@ -1,0 +1,211 @@
+// `npm run bench`: times Sureflash's CLI copy against bmaptool, etcher-sdk and the plain decompressors
+// on a cached 2 GiB ext4 image (raw, .gz, .zst, .xz) written to a /dev/shm-backed loop device, prints
+// the medians and the goal ratios, writes the same to <work dir>/results.json, and optionally measures
+// Sureflash's peak memory on an 8 GiB image with one 4 GiB mapped range. Needs root (loop devices).
+//
+// Cache policy: the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every measured
+// run, so each tool starts alike: images on disk are read cold, nothing stays warm from the previous tool.
+// The loop device is discarded (blkdiscard) before every run, so each writes into a blank target.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, USAGE } from './bench/options.mjs';
+import { have } from './bench/proc.mjs';
+import { ensureImageSet } from './bench/images.mjs';
+import { attachLoop, blankDevice, detachAll } from './bench/loop-device.mjs';
+import { ensureEtcherSdk } from './bench/etcher.mjs';
+import { machineFacts, formatMachine } from './bench/machine.mjs';
+import { toolsFor, sureflashTool, bmaptoolTool } from './bench/tools.mjs';
+import { summarise, evaluateGoals, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
+import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
+const LOOP_SIZE = 2 * 1024 ** 3;
+const MEMORY_LOOP_SIZE = 8 * 1024 ** 3;
+
+/** @param {string} message */
+function fail(message, code = 2) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(code);
+}
+
+/** Version of the Sureflash build under test: package version + commit. */
+function sureflashVersion() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim();
+  return `${pkg.version}${rev ? ` (${rev})` : ''}`;
+}
+
+/**
+ * Runs every tool of every format `runs` times. Within a round the tools run one after another, so
+ * slow drift of the machine spreads over all of them alike.
+ * @param {import('./bench/options.mjs').BenchOptions} opts
+ * @param {{ files: Record<string, string>, bmap: string }} images
+ * @param {Omit<import('./bench/tools.mjs').ToolEnv, 'image' | 'bmap'>} env
+ * @param {import('./bench/tools.mjs').SampleContext} ctx
+ */
+async function runFormats(opts, images, env, ctx) {
+  /** @type {Record<string, Record<string, import('./bench/summary.mjs').ToolResult>>} */
+  const byFormat = {};
+  for (const format of opts.formats) {
+    const image = images.files[format];
+    if (!image) continue;
+    const tools = toolsFor(format, { ...env, image, bmap: images.bmap }, opts.tools);
+    /** @type {Record<string, import('./bench/summary.mjs').Sample[]>} */
+    const samples = Object.fromEntries(tools.map((t) => [t.name, []]));
+    for (let round = 1; round <= opts.runs; round += 1) {
+      for (const tool of tools) {
+        if (tool.skip) continue;
+        blankDevice(ctx.device);
+        const s = await tool.sample(ctx);
+        samples[tool.name]?.push(s);
+        const rss = Number.isFinite(s.rssKiB) ? `${(s.rssKiB / 1024).toFixed(0)} MiB` : '? MiB';
+        log(`${format.padEnd(3)} ${tool.name.padEnd(11)} run ${round}/${opts.runs}  ${s.wall.toFixed(2)} s  ${rss}${s.ok ? '' : `  FAILED ${s.note ?? ''}`}`);
+      }
+    }
+    byFormat[format] = {};
+    for (const tool of tools) {
+      const r = summarise(tool.label, samples[tool.name] ?? []);
+      if (tool.skip) r.skipped = tool.skip;
+      byFormat[format][tool.name] = r;
+    }
+    for (const tool of tools) if (tool.skip && tool.name === 'sureflash') log(`${format}: ${tool.skip}`);
+  }
+  return byFormat;
+}
+
+/**
+ * @param {string} workDir
+ * @param {Omit<import('./bench/tools.mjs').ToolEnv, 'image' | 'bmap'>} env
+ */
+async function runMemoryCase(workDir, env) {
+  const img = await ensureMemoryImage(workDir, log);
+  const device = await attachLoop(join('/dev/shm', `sureflash-bench-mem-${process.pid}.img`), MEMORY_LOOP_SIZE);
+  const ctx = { workDir, device, deviceSize: MEMORY_LOOP_SIZE };
+  const toolEnv = { ...env, image: img.image, bmap: img.bmap, sureflashExtra: ['--checksum-retry=3'] };
+  /** @type {Record<string, import('./bench/summary.mjs').ToolResult>} */
+  const results = {};
+  try {
+    for (const tool of [bmaptoolTool(toolEnv), sureflashTool(toolEnv)]) {
+      if (tool.skip) {
+        results[tool.name] = { ...summarise(tool.label, []), skipped: tool.skip };
+        log(`memory: ${tool.skip}`);
+        continue;
+      }
+      blankDevice(device);
+      const s = await tool.sample(ctx);
+      log(`memory ${tool.name.padEnd(10)} ${s.wall.toFixed(2)} s  ${(s.rssKiB / 1024).toFixed(0)} MiB${s.ok ? '' : `  FAILED ${s.note ?? ''}`}`);
+      results[tool.name] = summarise(tool.label, [s]);
+    }
+  } finally {
+    detachAll();
+  }
+  const sf = results.sureflash;
+  const peakMB = sf?.ok && sf.rssMiB !== null ? (sf.rssMiB * 1024 * 1024) / 1e6 : null;
+  return {
+    image: { imageSize: img.imageSize, mappedBytes: img.mappedBytes, ranges: 1 },
+    results,
+    sureflashPeakMB: peakMB,
+    goalMB: MEMORY_GOAL_MB,
+    verdict: peakMB === null ? 'n/a' : peakMB <= MEMORY_GOAL_MB ? 'PASS' : 'MISS',
+  };
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    fail(/** @type {Error} */ (error).message);
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    fail('needs root: it attaches loop devices and drops the page cache. Run it as root (e.g. sudo npm run bench).');
+  }
+  for (const cmd of ['losetup', 'bmaptool', 'mkfs.ext4', 'xz', 'zstd', 'blkdiscard']) {
+    if (!have(cmd)) fail(`${cmd} not found: install it (Debian: bmap-tools, e2fsprogs, xz-utils, zstd, util-linux).`);
+  }
+  if (!existsSync('/usr/bin/time')) fail('/usr/bin/time not found: install GNU time (Debian package "time").');
+  if (!existsSync('/dev/shm')) fail('/dev/shm is missing: the loop device backing file must live on tmpfs.');
+
+  const workDir = resolve(opts.workDir ?? join(root, 'bench-work'));
+  mkdirSync(workDir, { recursive: true });
+  const cli = join(root, 'dist', 'main', 'cli.cjs');
+  const sureflashCli = existsSync(cli) ? cli : null;
+
+  /** @type {{ dir: string, version: string } | null} */
+  let etcher = null;
+  let etcherSkip = null;
+  if (opts.tools.includes('etcher') && opts.formats.some((f) => f === 'raw' || f === 'gz')) {
+    try {
+      etcher = await ensureEtcherSdk(log);
+    } catch (error) {
+      etcherSkip = /** @type {Error} */ (error).message.split('\n')[0] ?? 'install failed';
+      log(`etcher-sdk: ${etcherSkip}`);
+    }
+  }
+
+  const machine = machineFacts({ etcherSdk: etcher?.version ?? null, sureflash: sureflashCli ? sureflashVersion() : 'not built yet' });
+  process.stdout.write(`Sureflash benchmark  ${new Date().toISOString()}\n${formatMachine(machine)}\n`);
+  process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}\n`);
+  process.stdout.write('page cache dropped before every run; loop device on /dev/shm, discarded before every run\n\n');
+  if (!sureflashCli) process.stdout.write('sureflash: not built yet\n\n');
+
+  const images = await ensureImageSet(workDir, log);
+  const env = { sureflashCli, etcher, etcherSkip };
+
+  const device = await attachLoop(join('/dev/shm', `sureflash-bench-${process.pid}.img`), LOOP_SIZE);
+  log(`loop device ${device} (2 GiB on /dev/shm)`);
+  let byFormat;
+  try {
+    byFormat = await runFormats(opts, images, env, { workDir, device, deviceSize: LOOP_SIZE });
+  } finally {
+    detachAll();
+  }
+  const goals = evaluateGoals(byFormat).filter((g) => opts.formats.includes(g.format));
+
+  let memory = null;
+  const fits = memoryCaseFits(workDir);
+  if (opts.memory === true || (opts.memory === null && fits.fits)) {
+    if (!fits.fits) log(`memory case forced although it may not fit: ${fits.why}`);
+    memory = await runMemoryCase(workDir, env);
+  } else {
+    log(`memory case skipped: ${opts.memory === false ? 'not asked for' : fits.why}`);
+  }
+
+  const mib = (/** @type {number} */ b) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+  process.stdout.write(`\nimage: 2 GiB ext4, ${images.info.fileCount} random files (${mib(images.info.payloadBytes)}), `
+    + `${mib(images.info.mappedBytes)} mapped; raw ${mib(images.info.sizes.raw ?? 0)} allocated, gz ${mib(images.info.sizes.gz ?? 0)}, `
+    + `zst ${mib(images.info.sizes.zst ?? 0)}, xz ${mib(images.info.sizes.xz ?? 0)}\n\n`);
+  process.stdout.write(`${timingTable(byFormat)}\n\n${goalsTable(goals)}\n`);
+  if (memory) {
+    const sf = memory.results.sureflash;
+    const bt = memory.results.bmaptool;
+    process.stdout.write(`\nmemory case: 8 GiB image, one 4 GiB mapped range, --checksum-retry=3 -> 8 GiB loop on /dev/shm\n`
+      + `  sureflash peak RSS: ${memory.sureflashPeakMB === null ? (sf?.skipped ?? 'failed') : `${memory.sureflashPeakMB.toFixed(0)} MB`}`
+      + ` (goal <= ${MEMORY_GOAL_MB} MB) ${memory.verdict}\n`
+      + `  bmaptool peak RSS: ${bt?.rssMiB != null ? `${((bt.rssMiB * 1024 * 1024) / 1e6).toFixed(0)} MB in ${bt.wall?.toFixed(2)} s` : 'n/a'}\n`);
+  }
+  const results = { generatedAt: new Date().toISOString(), loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))), machine, options: opts, image: images.info, byFormat, goals, memory,
+    notes: {
+      cache: 'page cache dropped before every measured run; images read from the work dir; loop device on /dev/shm discarded before every run',
+      wall: 'wall seconds around the process (hrtime); etcher-sdk: seconds inside decompressThenFlash (processWall holds the whole process)',
+      rss: 'peak RSS from /usr/bin/time %M (KiB in samples, MiB in medians)',
+    } };
+  const out = join(workDir, 'results.json');
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nresults: ${out}\n`);
+}
+
+main().catch((error) => {
+  detachAll();
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

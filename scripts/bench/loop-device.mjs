@@ -1,0 +1,61 @@
+// Loop devices backed by sparse files (on /dev/shm for the benchmark), detached and removed at exit,
+// on error, and on SIGINT / SIGTERM.
+import { spawnSync } from 'node:child_process';
+import { rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { run } from './proc.mjs';
+
+/** @type {{ device: string, backing: string }[]} */
+const attached = [];
+let hooked = false;
+
+/** Detaches every loop device this process attached and deletes its backing file. Synchronous, idempotent. */
+export function detachAll() {
+  while (attached.length > 0) {
+    const entry = attached.pop();
+    if (!entry) break;
+    spawnSync('losetup', ['-d', entry.device], { stdio: 'ignore' });
+    rmSync(entry.backing, { force: true });
+  }
+}
+
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', detachAll);
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+    process.on(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, detaching loop devices\n`);
+      detachAll();
+      process.exit(130);
+    });
+  }
+}
+
+/**
+ * Creates a sparse backing file of `size` bytes and attaches it to the first free loop device.
+ * @param {string} backing  backing file path
+ * @param {number} size
+ * @returns {Promise<string>} the loop device path
+ */
+export async function attachLoop(backing, size) {
+  hookExit();
+  writeFileSync(backing, '');
+  truncateSync(backing, size);
+  try {
+    const device = (await run('losetup', ['--find', '--show', backing])).trim();
+    attached.push({ device, backing });
+    return device;
+  } catch (error) {
+    rmSync(backing, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Empties a loop device between runs: discard punches holes in the tmpfs backing file, so every run
+ * writes into a blank target and memory held by the previous run is released.
+ * @param {string} device
+ */
+export function blankDevice(device) {
+  spawnSync('blkdiscard', [device], { stdio: 'ignore' });
+}

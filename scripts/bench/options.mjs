@@ -1,0 +1,82 @@
+// Command-line options of `npm run bench` (node scripts/bench.mjs).
+
+export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: loop devices)
+
+  --runs N        measured runs per tool and format, median reported (default 3)
+  --quick         one run, raw image only, no memory case (unless --memory)
+  --formats LIST  comma list of raw,gz,zst,xz (default all)
+  --tools LIST    comma list of bmaptool,sureflash,etcher,decoders (default all)
+  --memory        run the 8 GiB / 4 GiB-range memory case (default: on when it fits in RAM and disk)
+  --no-memory     skip the memory case
+  --work-dir DIR  cached images, reports and results.json (default bench-work/ in the repo)
+  -h, --help      this text
+
+Loop device backing files always live on /dev/shm and are removed at the end.`;
+
+/**
+ * @typedef {object} BenchOptions
+ * @property {number} runs
+ * @property {boolean} quick
+ * @property {string[]} formats
+ * @property {string[]} tools
+ * @property {boolean | null} memory   null: decide by available room
+ * @property {string | null} workDir
+ * @property {boolean} help
+ */
+
+const ALL_FORMATS = ['raw', 'gz', 'zst', 'xz'];
+const ALL_TOOLS = ['bmaptool', 'sureflash', 'etcher', 'decoders'];
+
+/**
+ * @param {string} value
+ * @param {string[]} allowed
+ * @param {string} flag
+ */
+function list(value, allowed, flag) {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((i) => !allowed.includes(i));
+  if (bad.length > 0 || items.length === 0) throw new Error(`${flag}: expected a comma list of ${allowed.join(',')}`);
+  return items;
+}
+
+/**
+ * Parses argv (without node and the script path). Throws with a user-facing message on bad input.
+ * @param {string[]} argv
+ * @returns {BenchOptions}
+ */
+export function parseOptions(argv) {
+  /** @type {BenchOptions} */
+  const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, help: false };
+  let formatsGiven = false;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--runs': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 50) throw new Error('--runs: expected a whole number from 1 to 50');
+        o.runs = n;
+        break;
+      }
+      case '--quick': o.quick = true; break;
+      case '--formats': o.formats = list(value(), ALL_FORMATS, '--formats'); formatsGiven = true; break;
+      case '--tools': o.tools = list(value(), ALL_TOOLS, '--tools'); break;
+      case '--memory': o.memory = true; break;
+      case '--no-memory': o.memory = false; break;
+      case '--work-dir': o.workDir = value(); break;
+      case '-h': case '--help': o.help = true; break;
+      default: throw new Error(`unknown option ${arg} (see --help)`);
+    }
+  }
+  if (o.quick) {
+    o.runs = 1;
+    if (!formatsGiven) o.formats = ['raw'];
+    if (o.memory === null) o.memory = false;
+  }
+  return o;
+}

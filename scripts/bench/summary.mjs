@@ -1,0 +1,123 @@
+// Medians, pairwise ratios against the goals, and the printed table.
+
+/**
+ * @typedef {object} Sample
+ * @property {boolean} ok
+ * @property {number} wall       seconds
+ * @property {number} rssKiB
+ * @property {string} [note]     why a sample failed
+ * @property {number} [processWall]  whole-process seconds when `wall` times only the call (etcher-sdk)
+ * @property {number} [bytesWritten] bytes the tool says it wrote (etcher-sdk)
+ * @property {object | null} [report] Sureflash's report: status, timings, totals, readback, decoder
+ */
+
+/**
+ * @typedef {object} ToolResult
+ * @property {string} label      what ran, as a reader would type it
+ * @property {Sample[]} samples
+ * @property {number | null} wall    median seconds over successful samples (null: none succeeded)
+ * @property {number | null} rssMiB  median peak RSS in MiB
+ * @property {boolean} ok            every sample succeeded
+ * @property {string} [skipped]      why the tool did not run for this format
+ */
+
+/** Ratio goals from the product brief: numerator / denominator must be at most `max`. */
+export const GOALS = [
+  { format: 'raw', numerator: 'sureflash', denominator: 'bmaptool', max: 0.6 },
+  { format: 'gz', numerator: 'sureflash', denominator: 'bmaptool', max: 0.75 },
+  { format: 'zst', numerator: 'sureflash', denominator: 'bmaptool', max: 0.9 },
+  { format: 'xz', numerator: 'sureflash', denominator: 'xz -dc', max: 1.1 },
+  { format: 'raw', numerator: 'sureflash', denominator: 'etcher-sdk', max: 0.35 },
+  { format: 'gz', numerator: 'sureflash', denominator: 'etcher-sdk', max: 0.5 },
+];
+
+/** Goal for Sureflash's peak RSS in the memory case, in MB (10^6 bytes). */
+export const MEMORY_GOAL_MB = 150;
+
+/** @param {number[]} values */
+export function median(values) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? /** @type {number} */ (sorted[mid]) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * Folds samples into a ToolResult.
+ * @param {string} label
+ * @param {Sample[]} samples
+ * @returns {ToolResult}
+ */
+export function summarise(label, samples) {
+  const good = samples.filter((s) => s.ok);
+  const rss = median(good.map((s) => s.rssKiB).filter((v) => Number.isFinite(v)));
+  return {
+    label,
+    samples,
+    wall: median(good.map((s) => s.wall)),
+    rssMiB: rss === null ? null : rss / 1024,
+    ok: samples.length > 0 && good.length === samples.length,
+  };
+}
+
+/**
+ * Evaluates every goal whose two sides were measured.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat  format -> tool name -> result
+ */
+export function evaluateGoals(byFormat) {
+  return GOALS.map((g) => {
+    const num = byFormat[g.format]?.[g.numerator];
+    const den = byFormat[g.format]?.[g.denominator];
+    const ratio = num?.wall != null && den?.wall != null && den.wall > 0 && num.ok ? num.wall / den.wall : null;
+    /** @type {'PASS' | 'MISS' | 'n/a'} */
+    const verdict = ratio === null ? 'n/a' : ratio <= g.max ? 'PASS' : 'MISS';
+    return { ...g, ratio, verdict };
+  });
+}
+
+/**
+ * @param {(string | number)[][]} rows  first row is the header
+ * @returns {string}
+ */
+export function formatTable(rows) {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => String(r[c] ?? '').length))) ?? [];
+  const line = (/** @type {(string | number)[]} */ r) => r.map((cell, c) => {
+    const s = String(cell ?? '');
+    return c === 0 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0);
+  }).join('  ');
+  const [head, ...body] = rows;
+  return [line(head ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** @param {number | null | undefined} v @param {number} digits */
+const fixed = (v, digits) => (v == null || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+
+/**
+ * The per-format table: one row per format and tool.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat
+ */
+export function timingTable(byFormat) {
+  /** @type {(string | number)[][]} */
+  const rows = [['format', 'tool', 'median s', 'min s', 'max s', 'peak RSS MiB', 'runs ok', 'command / note']];
+  for (const [format, tools] of Object.entries(byFormat)) {
+    for (const [tool, r] of Object.entries(tools)) {
+      const walls = r.samples.filter((s) => s.ok).map((s) => s.wall);
+      const okCount = `${r.samples.filter((s) => s.ok).length}/${r.samples.length}`;
+      const failure = r.samples.find((s) => !s.ok)?.note;
+      const note = r.skipped ?? (failure ? `FAILED: ${failure.split('\n')[0]?.slice(0, 80)}` : r.label);
+      rows.push([format, tool, fixed(r.wall, 2), walls.length ? fixed(Math.min(...walls), 2) : '-',
+        walls.length ? fixed(Math.max(...walls), 2) : '-', fixed(r.rssMiB, 0), r.skipped ? '-' : okCount, note]);
+    }
+  }
+  return formatTable(rows);
+}
+
+/** @param {ReturnType<typeof evaluateGoals>} goals */
+export function goalsTable(goals) {
+  /** @type {(string | number)[][]} */
+  const rows = [['format', 'ratio', 'value', 'goal', 'verdict']];
+  for (const g of goals) {
+    rows.push([g.format, `${g.numerator} / ${g.denominator}`, fixed(g.ratio, 2), `<= ${g.max}`, g.verdict]);
+  }
+  return formatTable(rows);
+}

@@ -1,0 +1,159 @@
+// The measured commands per image format, and how one sample of each is taken and read.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { measure } from './proc.mjs';
+import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
+
+/**
+ * @typedef {object} ToolSpec
+ * @property {string} name        the column/key: bmaptool, sureflash, etcher-sdk, xz -dc, ...
+ * @property {string} group       the --tools group it belongs to
+ * @property {string} label       what ran, for the table
+ * @property {string | null} skip why it cannot run (null when it can)
+ * @property {(ctx: SampleContext) => Promise<import('./summary.mjs').Sample>} sample
+ */
+
+/**
+ * @typedef {object} SampleContext
+ * @property {string} workDir
+ * @property {string} device       the loop device
+ * @property {number} deviceSize
+ */
+
+/**
+ * @typedef {object} ToolEnv
+ * @property {string} image        the image file for this format
+ * @property {string} bmap
+ * @property {string | null} sureflashCli   dist/main/cli.cjs when built
+ * @property {{ dir: string } | null} etcher
+ * @property {string | null} etcherSkip     why etcher-sdk is unavailable
+ * @property {string[]} [sureflashExtra]    extra CLI flags (memory case: --checksum-retry=3)
+ */
+
+/** @param {import('./proc.mjs').Measured} m */
+function failureNote(m) {
+  return m.ok ? undefined : `exit ${m.exitCode}: ${m.stderrTail || m.stdout.trim().slice(-300)}`;
+}
+
+/**
+ * Sureflash CLI copy (readback on). The report it writes is read back into the sample.
+ * @param {ToolEnv} env
+ * @returns {ToolSpec}
+ */
+export function sureflashTool(env) {
+  const extra = env.sureflashExtra ?? [];
+  return {
+    name: 'sureflash',
+    group: 'sureflash',
+    label: `sureflash copy --bmap ${extra.join(' ')}${extra.length ? ' ' : ''}IMAGE LOOP`,
+    skip: env.sureflashCli ? null : 'sureflash: not built yet (dist/main/cli.cjs missing)',
+    sample: async (ctx) => {
+      const report = join(ctx.workDir, 'sureflash-report.json');
+      rmSync(report, { force: true });
+      const cli = /** @type {string} */ (env.sureflashCli);
+      const m = await measure(ctx.workDir, [process.execPath, cli, 'copy', '--bmap', env.bmap, ...extra,
+        '--report', report, '-q', env.image, ctx.device]);
+      /** @type {Record<string, unknown> | undefined} */
+      let parsed;
+      if (existsSync(report)) {
+        try {
+          parsed = JSON.parse(readFileSync(report, 'utf8'));
+        } catch {
+          parsed = undefined;
+        }
+      }
+      return {
+        ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m),
+        report: parsed ? { status: parsed.status, timings: parsed.timings, totals: parsed.totals, readback: parsed.readback,
+          decoder: /** @type {{ decoder?: string } | undefined} */ (parsed.image)?.decoder } : null,
+      };
+    },
+  };
+}
+
+/**
+ * bmaptool copy with the bmap passed explicitly (it verifies the source against the bmap checksums).
+ * @param {ToolEnv} env
+ * @returns {ToolSpec}
+ */
+export function bmaptoolTool(env) {
+  return {
+    name: 'bmaptool',
+    group: 'bmaptool',
+    label: 'bmaptool copy --bmap IMAGE.bmap IMAGE LOOP',
+    skip: null,
+    sample: async (ctx) => {
+      const m = await measure(ctx.workDir, ['bmaptool', '-q', 'copy', '--bmap', env.bmap, env.image, ctx.device]);
+      return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
+    },
+  };
+}
+
+/**
+ * etcher-sdk decompressThenFlash with verify, timed inside the script around the call.
+ * @param {ToolEnv} env
+ * @returns {ToolSpec}
+ */
+export function etcherTool(env) {
+  return {
+    name: 'etcher-sdk',
+    group: 'etcher',
+    label: 'etcher-sdk decompressThenFlash verify:true (whole image; time of the call)',
+    skip: env.etcher ? null : `etcher-sdk unavailable: ${env.etcherSkip ?? 'not installed'}`,
+    sample: async (ctx) => {
+      const dir = /** @type {{ dir: string }} */ (env.etcher).dir;
+      const m = await measure(ctx.workDir, [process.execPath, ETCHER_FLASH_SCRIPT, dir, env.image, ctx.device, String(ctx.deviceSize)],
+        { captureStdout: true });
+      /** @type {{ seconds?: number, bytesWritten?: number, failures?: string[] }} */
+      let out;
+      try {
+        out = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}');
+      } catch {
+        out = {};
+      }
+      const ok = m.ok && typeof out.seconds === 'number';
+      return {
+        ok, wall: ok ? /** @type {number} */ (out.seconds) : m.wall, rssKiB: m.rssKiB, processWall: m.wall,
+        bytesWritten: out.bytesWritten, note: ok ? undefined : failureNote(m) ?? 'no timing printed',
+      };
+    },
+  };
+}
+
+/**
+ * A decompressor writing to /dev/null: the floor for any flasher of that format.
+ * @param {string} name
+ * @param {string[]} argv
+ * @returns {ToolSpec}
+ */
+export function decoderTool(name, argv) {
+  return {
+    name,
+    group: 'decoders',
+    label: `${argv.join(' ')} > /dev/null`.replace(/\S+\/image\.img/, 'IMAGE'),
+    skip: null,
+    sample: async (ctx) => {
+      const m = await measure(ctx.workDir, argv);
+      return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
+    },
+  };
+}
+
+/**
+ * Tools measured for one format, in the order they run within each round.
+ * @param {string} format   raw | gz | zst | xz
+ * @param {ToolEnv} env
+ * @param {string[]} groups the --tools selection
+ * @returns {ToolSpec[]}
+ */
+export function toolsFor(format, env, groups) {
+  /** @type {ToolSpec[]} */
+  const tools = [bmaptoolTool(env), sureflashTool(env)];
+  if (format === 'raw' || format === 'gz') tools.push(etcherTool(env));
+  if (format === 'xz') {
+    tools.push(decoderTool('xz -dc -T0', ['xz', '-dc', '-T0', env.image]), decoderTool('xz -dc', ['xz', '-dc', env.image]));
+  }
+  if (format === 'zst') tools.push(decoderTool('zstd -dc', ['zstd', '-q', '-dc', env.image]));
+  if (format === 'gz') tools.push(decoderTool('pigz -dc', ['pigz', '-dc', env.image]));
+  return tools.filter((t) => groups.includes(t.group));
+}
