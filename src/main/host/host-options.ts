@@ -1,0 +1,67 @@
+/** Command-line options of the browser host (`npm run web -- [options]`). */
+import { EngineError } from '../engine/errors';
+
+export interface HostOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** List loop devices as drives (tests and development). */
+  allowLoop: boolean;
+  /** Answer to every "Select image" when no one-shot answer is queued. */
+  pick: string | null;
+  /** Enables the token-protected test endpoints (POST /__test/pick). */
+  test: boolean;
+  /** Where "Save report" writes; null = the OS temp dir. */
+  saveDir: string | null;
+  /** Settings live here; null = a fresh temporary directory. */
+  userDataDir: string | null;
+}
+
+export const HOST_USAGE = `Usage: node dist/main/host.cjs [options]
+  --port N             listen on 127.0.0.1:N (default: a free port)
+  --allow-loop         list loop devices as drives
+  --pick PATH          answer "Select image" with PATH
+  --save-dir DIR       write saved reports to DIR (default: the temp dir)
+  --user-data-dir DIR  keep settings in DIR (default: a fresh temp dir)
+  --test               enable the token-protected test endpoints`;
+
+export function parseHostOptions(argv: readonly string[]): HostOptions {
+  const options: HostOptions = { port: 0, allowLoop: false, pick: null, test: false, saveDir: null, userDataDir: null };
+  const value = (index: number, flag: string): string => {
+    const next = argv[index + 1];
+    if (next === undefined || next.startsWith('--')) throw new EngineError('USAGE', `${flag} needs a value.\n${HOST_USAGE}`);
+    return next;
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    switch (flag) {
+      case '--port': {
+        const port = Number(value(i, flag));
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EngineError('USAGE', `--port must be 0–65535, got ${argv[i + 1]}`);
+        options.port = port;
+        i += 1;
+        break;
+      }
+      case '--allow-loop':
+        options.allowLoop = true;
+        break;
+      case '--test':
+        options.test = true;
+        break;
+      case '--pick':
+        options.pick = value(i, flag);
+        i += 1;
+        break;
+      case '--save-dir':
+        options.saveDir = value(i, flag);
+        i += 1;
+        break;
+      case '--user-data-dir':
+        options.userDataDir = value(i, flag);
+        i += 1;
+        break;
+      default:
+        throw new EngineError('USAGE', `Unknown option ${flag}.\n${HOST_USAGE}`);
+    }
+  }
+  return options;
+}
