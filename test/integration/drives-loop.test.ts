@@ -7,11 +7,13 @@ import { runDrivesCommand } from '../../src/main/cli/drives-command';
 import { createDriveService } from '../../src/main/drives/drive-service';
 import { listDrives } from '../../src/main/drives/list-drives';
 import { readMountinfo } from '../../src/main/drives/mountinfo';
-import { isMounted, mountedPaths, unmountDrive } from '../../src/main/drives/unmount';
+import { ejectDrive, isMounted, mountedPaths, unmountDrive } from '../../src/main/drives/unmount';
 import type { DriveInfo } from '../../src/shared/api';
 import { checkFlashAllowed, evaluateDrive } from '../../src/shared/drive-rules';
 
 const isRoot = process.getuid?.() === 0;
+const repoRoot = join(__dirname, '..', '..');
+const cliBundle = join(repoRoot, 'dist', 'main', 'cli.cjs');
 const isLinux = process.platform === 'linux';
 const MiB = 1024 * 1024;
 
@@ -175,6 +177,13 @@ describe.skipIf(!isRoot || !isLinux)('drives on real loop devices (needs root on
     expect(await mountedAnywhere(plain)).toEqual([]);
   });
 
+  it('ejecting a mounted loop device unmounts it (nothing to power off)', async () => {
+    mountAt(plain, 'eject');
+    expect(await isMounted(plain)).toBe(true);
+    await ejectDrive(plain);
+    expect(await mountedAnywhere(plain)).toEqual([]);
+  });
+
   it('counts an active swap area as in use and refuses to unmount it (TARGET_BUSY)', async () => {
     const device = attach(makeFile('swap.img', 16 * MiB));
     execFileSync('mkswap', ['-q', device]);
@@ -239,5 +248,17 @@ describe.skipIf(!isRoot || !isLinux)('drives on real loop devices (needs root on
     const loop = parsed.find((d) => d.device === plain);
     expect(loop).toMatchObject({ isLoop: true, verdict: { status: 'ok' } });
     expect(parsed.some((d) => d.isSystem)).toBe(false);
+  });
+
+  it.skipIf(!existsSync(cliBundle))('the built `sureflash drives --json --allow-loop` prints the same (needs `npm run build`)', () => {
+    const out = execFileSync(process.execPath, [join(repoRoot, 'bin', 'sureflash.cjs'), 'drives', '--json', '--allow-loop'], {
+      encoding: 'utf8',
+    });
+    const parsed = JSON.parse(out) as { device: string; isLoop: boolean; verdict: { status: string } }[];
+    expect(parsed.find((d) => d.device === plain)).toMatchObject({ isLoop: true, verdict: { status: 'ok' } });
+    const table = execFileSync(process.execPath, [join(repoRoot, 'bin', 'sureflash.cjs'), 'drives', '--allow-loop'], {
+      encoding: 'utf8',
+    });
+    expect(table).toMatch(new RegExp(`^${plain}\\s+67\\.1 MB\\s+Loop device \\(plain\\.img\\)\\s+ok`, 'm'));
   });
 });
