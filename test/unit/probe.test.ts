@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, probeImage } from '../../src/main/engine/probe';
+import { run, scratch } from './source-helpers';
+
+const tmp = scratch('probe');
+afterAll(() => tmp.cleanup());
+
+/** A sparse 8 MiB image with 3 data extents, and its bmap made by the real bmaptool. */
+function sparseImage(name: string, bmapArgs: string[] = []): { image: string; bmap: string; size: number } {
+  const image = tmp.file(name);
+  const size = 8 * 1024 * 1024;
+  const fd = openSync(image, 'w');
+  ftruncateSync(fd, size);
+  for (const at of [0, 3 * 1024 * 1024, size - 8192]) writeSync(fd, randomBytes(8192), 0, 8192, at);
+  closeSync(fd);
+  const bmap = `${image}.bmap`;
+  run('bmaptool', ['create', ...bmapArgs, '-o', bmap, image]);
+  return { image, bmap, size };
+}
+
+describe('probeImage', () => {
+  it('a raw image with its bmap next to it', async () => {
+    const { image, bmap, size } = sparseImage('raw.img');
+    const info = await probeImage(image);
+    expect(info).toMatchObject({ path: image, name: 'raw.img', fileSize: size, compression: 'none', imageSize: size, warnings: [] });
+    expect(info.bmap).toMatchObject({ path: bmap, version: '2.0', checksumType: 'sha256', imageSize: size, blockSize: 4096 });
+    expect(info.bmap!.mappedBytes).toBe(3 * 8192);
+    expect(info.bmap!.rangesCount).toBe(3);
+  });
+
+  it('an .img.xz finds os.img.bmap and knows the size from the xz index', async () => {
+    const { image, bmap, size } = sparseImage('os.img');
+    run('xz', ['-k', '-1', image]);
+    const info = await probeImage(`${image}.xz`);
+    expect(info.compression).toBe('xz');
+    expect(info.imageSize).toBe(size);
+    expect(info.fileSize).toBe(readFileSync(`${image}.xz`).length);
+    expect(info.bmap?.path).toBe(bmap);
+  });
+
+  it('a gzip image takes its size from the bmap', async () => {
+    const { image, size } = sparseImage('gz.img');
+    run('gzip', ['-k', image]);
+    const info = await probeImage(`${image}.gz`);
+    expect(info.compression).toBe('gzip');
+    expect(info.imageSize).toBe(size);
+  });
+
+  it('no bmap -> a plain warning, bmap null', async () => {
+    const image = tmp.file('alone.img');
+    writeFileSync(image, randomBytes(10000));
+    const info = await probeImage(image);
+    expect(info.bmap).toBeNull();
+    expect(info.warnings).toEqual([NO_BMAP_WARNING]);
+  });
+
+  it('bmapPath null writes without a bmap even when one is next to the image', async () => {
+    const { image } = sparseImage('skip.img');
+    const info = await probeImage(image, { bmapPath: null });
+    expect(info.bmap).toBeNull();
+    expect(info.warnings).toEqual([NO_BMAP_WARNING]);
+  });
+
+  it('a bmap without checksums -> warning', async () => {
+    const { image } = sparseImage('nock.img', ['--no-checksum']);
+    const info = await probeImage(image);
+    expect(info.bmap?.checksumType).toBeNull();
+    expect(info.warnings).toEqual([NO_CHECKSUMS_WARNING]);
+  });
+
+  it('an invalid bmap next to the image is an error, not a warning', async () => {
+    const image = tmp.file('broken.img');
+    writeFileSync(image, randomBytes(10000));
+    writeFileSync(`${image}.bmap`, '<?xml version="1.0"?>\n<bmap version="2.0">\n<ImageSize>oops</ImageSize>\n</bmap>\n');
+    await expect(probeImage(image)).rejects.toMatchObject({ code: 'BMAP_INVALID' });
+  });
+
+  it('a bmap for another image size -> IMAGE_SIZE_MISMATCH', async () => {
+    const { bmap } = sparseImage('other.img');
+    const image = tmp.file('small.img');
+    writeFileSync(image, randomBytes(10000));
+    const err = await probeImage(image, { bmapPath: bmap }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_SIZE_MISMATCH' });
+    expect((err as Error).message).toContain(bmap);
+  });
+
+  it('the bmap given as the image -> IMAGE_IS_BMAP', async () => {
+    const { bmap } = sparseImage('mixup.img');
+    await expect(probeImage(bmap)).rejects.toMatchObject({ code: 'IMAGE_IS_BMAP' });
+  });
+
+  it('a missing image -> IMAGE_NOT_FOUND', async () => {
+    await expect(probeImage(tmp.file('gone.img'))).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+  });
+});
