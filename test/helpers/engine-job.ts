@@ -12,13 +12,20 @@ export interface JobRun {
   progress: FlashProgress[];
 }
 
-export async function runEngine(job: Partial<FlashJob> & Pick<FlashJob, 'image' | 'target'>, signal?: AbortSignal): Promise<JobRun> {
+export async function runEngine(
+  job: Partial<FlashJob> & Pick<FlashJob, 'image' | 'target'>,
+  signal?: AbortSignal,
+  onProgress?: (progress: FlashProgress) => void,
+): Promise<JobRun> {
   const progress: FlashProgress[] = [];
   let layout: FlashLayout | null = null;
   const full: FlashJob = { mode: 'copy', readback: true, verifySource: true, retries: 0, decoder: 'auto', ...job };
   const report = await runJob(
     full,
-    { started: (l) => (layout = l), progress: (p) => progress.push(p), log: () => undefined },
+    { started: (l) => (layout = l), progress: (p) => {
+        progress.push(p);
+        onProgress?.(p);
+      }, log: () => undefined },
     signal ?? new AbortController().signal,
   );
   return { report, layout, progress };

@@ -4,6 +4,7 @@
  * Images and bmaps come from Debian's bmaptool (the oracle).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +149,20 @@ describe('without a bmap, and options', () => {
     expect(report.readback).toBe('none');
     expect(report.totals.bytesReadBack).toBe(0);
     expect(report.ranges.every((r) => r.state === 'written')).toBe(true);
+  });
+
+  it('cancel stops early, flushes, and reports cancelled with the ranges left unfinished', async () => {
+    const layout: SparseLayout = { size: 256 * MiB, extents: [{ offset: 0, data: randomBytes(256 * MiB) }] };
+    const image = await makeSparseImage(dir, 'cancel.img', layout);
+    const controller = new AbortController();
+    const { report } = await runEngine({ image, noBmap: true, target: join(dir, 'cancel.out') }, controller.signal, (p) => {
+      if (p.bytesDone > 0) controller.abort();
+    });
+    expect(report.status).toBe('cancelled');
+    expect(report.error?.code).toBe('CANCELLED');
+    expect(report.totals.bytesWritten).toBeLessThan(layout.size);
+    expect(report.ranges.some((r) => r.state === 'pending')).toBe(true);
+    expect(report.ranges.some((r) => r.state === 'verified')).toBe(true);
   });
 
   it('progress events are throttled and end at 100 %', async () => {

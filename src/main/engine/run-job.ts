@@ -178,9 +178,10 @@ async function execute(job: FlashJob, ctx: ExecuteContext): Promise<ApiError | n
       const r = outstanding.get(w.range.index);
       if (!r) return;
       r.open--;
+      state.addDone(w.length);
+      if (ok === null) return; // abandoned on cancel: the range stays unfinished
       r.bad ||= !ok;
       r.closed ||= w.last;
-      state.addDone(w.length);
       if (ok && state.rangeState(w.range.index) === 'retrying') state.setRangeState(w.range.index, 'writing');
       settle(w.range.index);
     },

@@ -19,8 +19,11 @@ export interface WindowTaskContext {
   blockSize: number;
   retries: number;
   signal: AbortSignal;
-  /** Called when a window of a range settles: ok false when blocks never held. */
-  onWindowDone(window: FilledWindow, ok: boolean): void;
+  /**
+   * Called when a window of a range settles: ok false when blocks never held, null when the job was
+   * cancelled before the window could be read back (it then proves nothing either way).
+   */
+  onWindowDone(window: FilledWindow, ok: boolean | null): void;
 }
 
 async function timed<T>(ctx: WindowTaskContext, key: 'write' | 'readback', op: () => Promise<T>): Promise<T> {
@@ -95,6 +98,10 @@ export async function copyWindow(ctx: WindowTaskContext, slot: WindowSlot, w: Fi
   await writeSpan(ctx, data, w.offset);
   if (!readback) {
     ctx.onWindowDone(w, true);
+    return;
+  }
+  if (ctx.signal.aborted) {
+    ctx.onWindowDone(w, null); // stop promptly: the write is done, its readback is not worth the wait
     return;
   }
   let bad = await readAndCompare(ctx, slot, w, [{ start: 0, end: w.length }]);
