@@ -155,5 +155,6 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
       return () => void listeners.delete(listener);
     },
     busyDevices: () => [...busy],
+    running: () => [...running.keys()],
   };
 }

@@ -27,6 +27,8 @@ export interface FlashService {
   /** The final report of a finished job, null while running or unknown. */
   report(jobId: string): FlashReport | null;
   subscribe(listener: (event: FlashEvent) => void): Unsubscribe;
+  /** Ids of jobs accepted and not yet ended (the shell confirms before quitting while any run). */
+  running?(): string[];
 }
 
 /** What differs per host: the OS dialogs (Electron) or their stand-ins (browser host, tests). */

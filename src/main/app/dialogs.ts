@@ -1,0 +1,35 @@
+/** The OS dialogs behind Dialogs (image picker, report save location), attached to our window. */
+import { dialog, type BrowserWindow } from 'electron';
+import { join } from 'node:path';
+import type { Dialogs } from '../services/types';
+
+/** Image types the picker offers first; "All files" stays available. */
+export const IMAGE_EXTENSIONS = ['img', 'iso', 'raw', 'bin', 'wic', 'gz', 'xz', 'zst', 'bz2', 'zip'];
+
+export function electronDialogs(getWindow: () => BrowserWindow | null, documentsDir: string): Dialogs {
+  return {
+    pickImage: async () => {
+      const win = getWindow();
+      const options: Electron.OpenDialogOptions = {
+        title: 'Choose an OS image',
+        properties: ['openFile'],
+        filters: [
+          { name: 'OS images', extensions: IMAGE_EXTENSIONS },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      };
+      const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    saveReportPath: async (defaultName) => {
+      const win = getWindow();
+      const options: Electron.SaveDialogOptions = {
+        title: 'Save flash report',
+        defaultPath: join(documentsDir, defaultName),
+        filters: [{ name: 'JSON report', extensions: ['json'] }],
+      };
+      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+      return result.canceled || !result.filePath ? null : result.filePath;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Wires the main-side services from their parts: drives (enumeration, polling, unmount, eject), the image
+ * probe, settings in the user data folder, and the flash service with both engine runners (in-process
+ * worker, elevated helper). Electron-free: the Electron shell and the browser host both call this.
+ */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createDriveService } from '../drives/drive-service';
+import { listDrives } from '../drives/list-drives';
+import { ejectDrive, unmountDrive } from '../drives/unmount';
+import { probeImage } from '../engine/probe';
+import { startEngineJob } from '../engine/worker-client';
+import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
+import { createFlashService, type EngineRunner } from './flash-service';
+import { createSettingsService } from './settings-service';
+import type { MainServices } from './types';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export interface MainServicesOptions {
+  /** List loop devices as drives (tests and demos only: `--allow-loop`). */
+  allowLoop: boolean;
+  /** Where settings.json lives (Electron: app.getPath('userData')). */
+  userDataDir: string;
+  /** Pause between drive polls while someone listens. */
+  driveIntervalMs?: number;
+  log?(level: LogLevel, message: string): void;
+  /** How the elevated helper is started (default: the OS prompt through sudo-prompt). */
+  launchElevated?: ElevatedLauncher;
+}
+
+/** True when this process may open `device` for writing without elevation. */
+export async function canWriteDevice(device: string): Promise<boolean> {
+  try {
+    await access(device, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createMainServices(options: MainServicesOptions): MainServices {
+  const log = options.log ?? (() => undefined);
+  const settings = createSettingsService(options.userDataDir);
+  const drives = createDriveService({
+    allowLoop: options.allowLoop,
+    intervalMs: options.driveIntervalMs,
+    onError: (err) => log('warn', `drive poll failed: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  const images = { probe: (path: string) => probeImage(path) };
+  const runElevatedJob: EngineRunner = (job, handlers) =>
+    runElevated(job, handlers, options.launchElevated ? { launch: options.launchElevated } : {});
+  const flash = createFlashService({
+    listDrives: () => listDrives({ allowLoop: options.allowLoop }),
+    probeImage: images.probe,
+    unmount: (drive) => unmountDrive(drive),
+    eject: (drive) => ejectDrive(drive),
+    settings,
+    canWrite: canWriteDevice,
+    runInProcess: (job, handlers) => startEngineJob(job, handlers),
+    runElevated: runElevatedJob,
+    log,
+  });
+  return { drives, images, settings, flash };
+}
