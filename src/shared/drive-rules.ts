@@ -53,9 +53,10 @@ export interface DriveContext {
 /** Warning codes the user must explicitly acknowledge (FlashRequest.acknowledged) before flashing. */
 export const ACKNOWLEDGE_CODES: readonly DriveReasonCode[] = ['LARGE', 'SYSTEM_DRIVE'];
 
-/** Normalises a path for prefix tests: forward slashes, no "." / ".." / empty segments, Windows paths lower-cased. */
-function normalisePath(path: string): string {
-  const windows = /^[a-zA-Z]:/.test(path) || path.includes('\\');
+const looksWindows = (path: string): boolean => /^[a-zA-Z]:/.test(path) || path.startsWith('\\\\');
+
+/** Normalises a path for prefix tests: no "." / ".." / empty segments; Windows: forward slashes, lower case. */
+function normalisePath(path: string, windows: boolean): string {
   const slashed = windows ? path.replace(/\\/g, '/').toLowerCase() : path;
   const absolute = slashed.startsWith('/');
   const segments: string[] = [];
@@ -72,18 +73,21 @@ function normalisePath(path: string): string {
  * inside "/media/a". Handles Windows drive letters ("E:\\" holds "e:\\images\\x.img").
  */
 export function isPathInside(path: string, dir: string): boolean {
-  const p = normalisePath(path);
-  const d = normalisePath(dir);
+  const windows = looksWindows(path) || looksWindows(dir);
+  const p = normalisePath(path, windows);
+  const d = normalisePath(dir, windows);
   if (d === '' || p === '') return false;
   if (d === '/') return p.startsWith('/');
   return p === d || p.startsWith(`${d}/`);
 }
 
+const mountDepth = (mountpoint: string): number => normalisePath(mountpoint, looksWindows(mountpoint)).length;
+
 /** Length of the deepest mountpoint of `drive` holding `path`, or -1 when none does. */
 function deepestMountHolding(drive: DriveInfo, path: string): number {
   let best = -1;
   for (const mountpoint of drive.mountpoints) {
-    if (isPathInside(path, mountpoint)) best = Math.max(best, normalisePath(mountpoint).length);
+    if (isPathInside(path, mountpoint)) best = Math.max(best, mountDepth(mountpoint));
   }
   return best;
 }
@@ -91,7 +95,7 @@ function deepestMountHolding(drive: DriveInfo, path: string): number {
 /** The mountpoint of `drive` that holds `path` most closely, or null. */
 function holdingMountpoint(drive: DriveInfo, path: string): string | null {
   const depth = deepestMountHolding(drive, path);
-  return drive.mountpoints.find((m) => isPathInside(path, m) && normalisePath(m).length === depth) ?? null;
+  return drive.mountpoints.find((m) => isPathInside(path, m) && mountDepth(m) === depth) ?? null;
 }
 
 /** True when the image file lives on a filesystem of this drive (writing would destroy the source). */

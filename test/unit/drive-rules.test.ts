@@ -170,6 +170,10 @@ describe('isPathInside', () => {
     ['E:\\x.img', 'e:\\', true],
     ['C:\\x.img', 'E:\\', false],
     ['relative.img', '/', false],
+    ['/media/a/odd\\name.img', '/media/a', true],
+    ['/media/a\\b.img', '/media/a', false],
+    ['/Media/A/x.img', '/media/a', false],
+    ['\\\\server\\share\\x.img', 'E:\\', false],
   ])('%s inside %s → %s', (path, dir, expected) => {
     expect(isPathInside(path, dir)).toBe(expected);
   });
