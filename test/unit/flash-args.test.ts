@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseFlashArgs, UsageError } from '../../src/main/cli/flash-args';
+
+describe('sureflash copy/verify arguments', () => {
+  it('defaults: readback on, source check on, no retries, auto decoder', () => {
+    const { job, reportPath, quiet } = parseFlashArgs('copy', ['os.img.xz', '/dev/sdb']);
+    expect(job).toMatchObject({ mode: 'copy', image: 'os.img.xz', target: '/dev/sdb', readback: true, verifySource: true, retries: 0, decoder: 'auto', noBmap: false });
+    expect(job.bmapPath).toBeUndefined();
+    expect(reportPath).toBeNull();
+    expect(quiet).toBe(false);
+  });
+  it('--checksum-retry bare means 1, like bmaptool; =N sets N', () => {
+    expect(parseFlashArgs('copy', ['--checksum-retry', 'a', 'b']).job.retries).toBe(1);
+    expect(parseFlashArgs('copy', ['--checksum-retry=3', 'a', 'b']).job.retries).toBe(3);
+  });
+  it('takes the bmaptool options and ours', () => {
+    const { job, reportPath, quiet } = parseFlashArgs('copy', ['--bmap', 'x.bmap', '--no-verify', '--no-readback', '--report', 'r.json', '-q', '--decoder', 'builtin', 'a', 'b']);
+    expect(job).toMatchObject({ bmapPath: 'x.bmap', verifySource: false, readback: false, decoder: 'builtin' });
+    expect(reportPath).toBe('r.json');
+    expect(quiet).toBe(true);
+  });
+  it.each([
+    [['a'], /needs IMAGE and DEST/],
+    [['a', 'b', 'c'], /needs IMAGE and DEST/],
+    [['--bmap', 'x', '--nobmap', 'a', 'b'], /cannot be used together/],
+    [['--checksum-retry=x', 'a', 'b'], /whole number/],
+    [['--checksum-retry=11', 'a', 'b'], /at most 10/],
+    [['--decoder', 'fast', 'a', 'b'], /"auto" or "builtin"/],
+    [['--frobnicate', 'a', 'b'], /frobnicate/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseFlashArgs('copy', argv)).toThrow(UsageError);
+    expect(() => parseFlashArgs('copy', argv)).toThrow(message);
+  });
+  it('verify refuses write-only options', () => {
+    expect(() => parseFlashArgs('verify', ['--checksum-retry=2', 'a', 'b'])).toThrow(/belong to copy/);
+  });
+});
