@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,11 +23,15 @@ const FIXTURE_FILES = ['standard-2.0.bmap', 'standard-2.0-no-checksum.bmap', 'st
 const hasBmaptool = bmaptoolAvailable();
 
 let dir: string;
+/** Where `bmaptool copy` writes: tmpfs when there is one, since bmaptool fsyncs its output. */
+let copyDir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sureflash-bmap-'));
+  copyDir = existsSync('/dev/shm') ? await mkdtemp(join('/dev/shm', 'sureflash-bmap-')) : dir;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  await rm(copyDir, { recursive: true, force: true });
 });
 
 /** Every range's checksum equals the digest of the image's real bytes for those blocks. */
@@ -76,9 +81,10 @@ describe.skipIf(!hasBmaptool)('bmaps made by bmaptool create (oracle; skipped: b
     const path = join(dir, `standard-${v}.bmap`);
     await writeFile(path, xml);
     // bmaptool itself checks the derived file's checksum and every range checksum while copying.
-    const copy = join(dir, `copy-${v}.img`);
+    const copy = join(copyDir, `copy-${v}.img`);
     await bmaptoolCopy(image, path, copy);
-    expect(await readFile(copy)).toEqual(await readFile(image));
+    // (Buffer.equals, not toEqual: a deep compare of 1 MiB element by element takes seconds.)
+    expect((await readFile(copy)).equals(await readFile(image))).toBe(true);
 
     const bmap = await readBmapFile(path);
     expect(bmap.version).toBe(v);
@@ -120,12 +126,12 @@ describe.skipIf(!hasBmaptool)('bmaps made by bmaptool create (oracle; skipped: b
   });
 
   it('reads a bmap with thousands of ranges', async () => {
-    const extents = Array.from({ length: 3000 }, (_, i) => ({ offset: i * 2 * 4096, length: 1 + (i % 4096), seed: i }));
-    const layout = { size: 3000 * 2 * 4096, extents };
+    const extents = Array.from({ length: 1500 }, (_, i) => ({ offset: i * 2 * 4096, length: 1 + (i % 4096), seed: i }));
+    const layout = { size: 1500 * 2 * 4096, extents };
     const img = await makeSparseImage(dir, 'many.img', layout);
     await bmaptoolCreate(img, join(dir, 'many.bmap'));
     const bmap = await readBmapFile(join(dir, 'many.bmap'));
-    expect(bmap.ranges).toHaveLength(3000);
+    expect(bmap.ranges).toHaveLength(1500);
     expect(withoutChecksums(bmap)).toEqual(expectedRanges(layout));
     expectChecksumsMatchImage(bmap, img);
   });
