@@ -53,7 +53,8 @@ export function createMainServices(options: MainServicesOptions): MainServices {
   const flash = createFlashService({
     listDrives: () => listDrives({ allowLoop: options.allowLoop }),
     probeImage: images.probe,
-    unmount: (drive) => unmountDrive(drive),
+    // Windows: volumes are locked and dismounted by the process that writes (see drives/unmount.ts).
+    unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),
     settings,
     canWrite: canWriteDevice,

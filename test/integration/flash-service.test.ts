@@ -1,0 +1,131 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { FlashEvent, FlashRequest } from '../../src/shared/api';
+import type { FlashReport } from '../../src/shared/report';
+import { createApiCore } from '../../src/main/api/api-core';
+import { createMainServices } from '../../src/main/services/main-services';
+import { bmaptoolCreate, makeSparseImage, patternBytes } from '../helpers/bmap-fixtures';
+import { attachLoop, isLoopAttached, readDirect, run, type LoopDevice } from '../helpers/loop';
+import { describeRoot } from '../helpers/root';
+
+// The real services end to end: drivelist + loop enumeration, probe, drive rules, unmount, the engine
+// worker bundle (build first: `node scripts/build.mjs`), events and reports — through the api core.
+const MiB = 1024 * 1024;
+
+describeRoot('flash service on loop devices (needs root: loop devices)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'sureflash-flash-service-'));
+  let image: string;
+  let loop: LoopDevice;
+  const layout = { size: 12 * MiB, extents: [{ offset: 4096, length: 2 * MiB, seed: 21 }, { offset: 9 * MiB, length: 100_000, seed: 22 }] };
+
+  const make = (allowLoop: boolean, saveTo: string | null = null) => {
+    const services = createMainServices({ allowLoop, userDataDir: mkdtempSync(join(work, 'user-data-')) });
+    const core = createApiCore(services, { pickImage: async () => null, saveReportPath: async () => saveTo });
+    const events: FlashEvent[] = [];
+    services.flash.subscribe((e) => events.push(e));
+    const end = async (jobId: string): Promise<FlashEvent> => {
+      for (;;) {
+        const last = events.find((e) => e.jobId === jobId && (e.type === 'done' || e.type === 'error'));
+        if (last) return last;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    return { services, core, events, end };
+  };
+  const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
+    imagePath: image, device: loop.device, readback: true, retries: 2, acknowledged: [], ...over,
+  });
+
+  beforeAll(async () => {
+    image = await makeSparseImage(work, 'os.img', layout);
+    await bmaptoolCreate(image, join(work, 'os.img.bmap'));
+    const backing = join(work, 'card.bin');
+    writeFileSync(backing, Buffer.alloc(32 * MiB, 0x5a));
+    loop = await attachLoop(backing);
+  });
+  afterAll(async () => {
+    await loop?.detach();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('flashes a listed loop device, emits events for the job and saves its report', async () => {
+    const reportPath = join(work, 'report.json');
+    const { core, events, end } = make(true, reportPath);
+    const started = await core.flash(request());
+    expect(started.ok).toBe(true);
+    if (!started.ok) return;
+    const { jobId } = started.value;
+    const last = await end(jobId);
+    expect(last.type).toBe('done');
+    const report = (last as Extract<FlashEvent, { type: 'done' }>).report;
+    expect(report.status).toBe('verified');
+    expect(report.bmap).not.toBeNull();
+    expect(events.filter((e) => e.jobId === jobId).map((e) => e.type)).toContain('started');
+    const extent = layout.extents[1]!;
+    const start = Math.floor(extent.offset / 4096) * 4096;
+    const onDevice = await readDirect(loop.device, start, Math.ceil((extent.offset + extent.length - start) / 4096) * 4096);
+    expect(onDevice.subarray(extent.offset - start, extent.offset - start + extent.length).equals(patternBytes(extent.length, extent.seed))).toBe(true);
+    expect(await core.saveReport(jobId)).toEqual({ ok: true, value: reportPath });
+    expect((JSON.parse(readFileSync(reportPath, 'utf8')) as FlashReport).status).toBe('verified');
+  });
+
+  it('refuses a device main did not list: a loop device without --allow-loop, and a plain file', async () => {
+    const { core, events } = make(false);
+    const hidden = await core.flash(request());
+    expect(hidden).toMatchObject({ ok: false, error: { code: 'TARGET_NOT_ALLOWED' } });
+    const file = join(work, 'target.bin');
+    writeFileSync(file, Buffer.alloc(32 * MiB));
+    const plain = await make(true).core.flash(request({ device: file }));
+    expect(plain).toMatchObject({ ok: false, error: { code: 'TARGET_NOT_ALLOWED' } });
+    expect(readFileSync(file).every((b) => b === 0)).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it('refuses a device smaller than the image', async () => {
+    const small = join(work, 'small.bin');
+    writeFileSync(small, Buffer.alloc(4 * MiB));
+    const smallLoop = await attachLoop(small);
+    try {
+      const result = await make(true).core.flash(request({ device: smallLoop.device }));
+      expect(result).toMatchObject({ ok: false, error: { code: 'TARGET_TOO_SMALL' } });
+    } finally {
+      await smallLoop.detach();
+    }
+  });
+
+  it('unmounts a mounted target before writing', async () => {
+    const fsFile = join(work, 'fs.bin');
+    writeFileSync(fsFile, Buffer.alloc(32 * MiB));
+    expect((await run('mkfs.ext4', ['-q', '-F', fsFile])).code).toBe(0);
+    const fsLoop = await attachLoop(fsFile);
+    const mountpoint = mkdtempSync(join(tmpdir(), 'sureflash-fs-mnt-'));
+    try {
+      expect((await run('mount', [fsLoop.device, mountpoint])).code).toBe(0);
+      const { core, end } = make(true);
+      const started = await core.flash(request({ device: fsLoop.device }));
+      expect(started.ok).toBe(true);
+      if (!started.ok) return;
+      const last = await end(started.value.jobId);
+      expect(last.type === 'done' && last.report.status).toBe('verified');
+      expect((await run('findmnt', ['--source', fsLoop.device])).code).not.toBe(0);
+    } finally {
+      await run('umount', [mountpoint]);
+      await fsLoop.detach();
+      rmSync(mountpoint, { recursive: true, force: true });
+    }
+  });
+
+  it('allows one job per device and cancels a running job', async () => {
+    const { core, end } = make(true);
+    const first = await core.flash(request());
+    const second = await core.flash(request());
+    expect(second).toMatchObject({ ok: false, error: { code: 'TARGET_BUSY' } });
+    if (!first.ok) throw new Error('first flash refused');
+    expect(await core.cancel(first.value.jobId)).toEqual({ ok: true, value: null });
+    const last = await end(first.value.jobId);
+    expect(last.type === 'done' && last.report.status).toBe('cancelled');
+    expect(isLoopAttached(loop.device)).toBe(true);
+  });
+});
