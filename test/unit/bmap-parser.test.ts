@@ -197,6 +197,20 @@ describe('XML the reader must accept', () => {
   });
 });
 
+describe('large numbers', () => {
+  it('an image of Number.MAX_SAFE_INTEGER bytes with its partial last block mapped', () => {
+    const size = Number.MAX_SAFE_INTEGER;
+    const blocks = Math.floor(size / 4096) + 1;
+    const xml = `<bmap version="1.2"><ImageSize>${size}</ImageSize><BlockSize>4096</BlockSize>
+      <BlocksCount>${blocks}</BlocksCount><MappedBlocksCount>2</MappedBlocksCount>
+      <BlockMap><Range>0</Range><Range>${blocks - 1}</Range></BlockMap></bmap>`;
+    const bmap = parseBmap(Buffer.from(xml), 'huge.bmap');
+    expect(bmap.blocksCount).toBe(2199023255552);
+    expect(mappedBytes(bmap)).toBe(4096 + (size % 4096));
+    expect(() => parseBmap(Buffer.from(xml.replace(`${size}<`, `${size + 1}<`)), 'huge.bmap')).toThrow(/ImageSize/);
+  });
+});
+
 describe('looksLikeBmap', () => {
   it('recognises bmaptool output from its first 4 KiB, with or without BOM', async () => {
     const head = (await readFile(join(FIXTURES, 'standard-2.0.bmap'))).subarray(0, 4096);

@@ -74,7 +74,8 @@ export function parseBmap(raw: Buffer, name: string): Bmap {
   if (blockSize === 0 || blockSize % 512 !== 0) {
     throw invalid(name, `BlockSize ${blockSize} is not a positive multiple of 512`, blockSizeField?.line);
   }
-  const needed = Math.ceil(imageSize / blockSize);
+  const tail = imageSize % blockSize;
+  const needed = (imageSize - tail) / blockSize + (tail > 0 ? 1 : 0); // integer arithmetic only
   if (blocksCount !== needed) {
     throw invalid(
       name,
