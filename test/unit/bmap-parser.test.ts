@@ -47,7 +47,7 @@ function withoutChecksums(bmap: Bmap): Array<{ first: number; last: number }> {
   return bmap.ranges.map(({ first, last }) => ({ first, last }));
 }
 
-describe.skipIf(!hasBmaptool)('bmaps made by bmaptool create (oracle; skipped: bmaptool not installed)', { timeout: 60_000 }, () => {
+describe.skipIf(!hasBmaptool)('bmaps made by bmaptool create (oracle; needs bmaptool from Debian bmap-tools)', { timeout: 60_000 }, () => {
   let image: string;
   let v2xml: string;
   let v2path: string;
@@ -136,6 +136,7 @@ describe.skipIf(!hasBmaptool)('bmaps made by bmaptool create (oracle; skipped: b
     expectChecksumsMatchImage(bmap, img);
   });
 
+  // UPDATE_BMAP_FIXTURES=1 rewrites test/fixtures/bmap from this run (then review the diff before committing).
   it('the committed fixtures are what bmaptool produces for STANDARD_LAYOUT', async () => {
     const made: Record<string, string> = {
       'standard-2.0.bmap': v2xml,
