@@ -88,6 +88,27 @@ describe('rendezvous channel', () => {
   });
 });
 
+describe('helper command line', () => {
+  const base = { execPath: '/opt/Sure Flash/sureflash', helperPath: "/opt/Sure Flash/it's/helper.cjs" };
+  it('puts the Node-mode switch inline on Unix (pkexec clears the environment) and in env on Windows', () => {
+    const unix = buildHelperCommand('/tmp/x/rendezvous.json', { ...base, electron: true, platform: 'linux' });
+    expect(unix).toEqual({
+      command: `ELECTRON_RUN_AS_NODE=1 '/opt/Sure Flash/sureflash' '/opt/Sure Flash/it'\\''s/helper.cjs' '/tmp/x/rendezvous.json'`,
+      env: {},
+    });
+    const win = buildHelperCommand('C:\\Temp\\r.json', { execPath: 'C:\\Sureflash\\Sureflash.exe', helperPath: 'C:\\h.cjs', electron: true, platform: 'win32' });
+    expect(win).toEqual({ command: '"C:\\Sureflash\\Sureflash.exe" "C:\\h.cjs" "C:\\Temp\\r.json"', env: { ELECTRON_RUN_AS_NODE: '1' } });
+    expect(buildHelperCommand('/f', { ...base, electron: false, platform: 'linux' }).command.startsWith("'/opt")).toBe(true);
+  });
+
+  it('refuses paths the outer shell would expand', () => {
+    for (const bad of ['/opt/$HOME/x', '/opt/`id`/x', '/opt/a\\b', '/opt/a"b']) {
+      expect(() => buildHelperCommand('/f', { ...base, execPath: bad, electron: true, platform: 'linux' })).toThrow(/special characters/);
+    }
+    expect(() => buildHelperCommand('/f', { ...base, execPath: 'C:\\%TEMP%\\x.exe', electron: true, platform: 'win32' })).toThrow();
+  });
+});
+
 describe('runElevated', () => {
   it('reports a refused prompt as ELEVATION_REFUSED (sudo-prompt faked at the edge)', async () => {
     const refused: ElevatedLauncher = async () => {
@@ -116,7 +137,9 @@ describe('runElevated', () => {
     const seen: HelperCommand[] = [];
     const file = join(work, 'not-a-device.img');
     writeFileSync(file, Buffer.alloc(1024 * 1024));
-    const run = runElevated(job(file), {}, { launch: childLauncher(seen), command: nodeCommand });
+    // The packaged form of the command line (inline ELECTRON_RUN_AS_NODE=1), with node standing in for the app.
+    const packagedForm = (f: string) => buildHelperCommand(f, { execPath: process.execPath, helperPath, electron: true, platform: process.platform });
+    const run = runElevated(job(file), {}, { launch: childLauncher(seen), command: packagedForm });
     await expect(run.done).rejects.toMatchObject({ code: 'TARGET_INVALID' });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.command).toContain(helperPath);

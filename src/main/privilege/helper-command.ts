@@ -1,6 +1,6 @@
 /**
  * The command line that starts the privileged helper: the same program in Node mode. Packaged Electron
- * runs `<app executable> <helper.cjs> <file>` with ELECTRON_RUN_AS_NODE=1; a development checkout runs
+ * runs `ELECTRON_RUN_AS_NODE=1 <app executable> <helper.cjs> <file>`; a development checkout runs
  * `node <helper.cjs> <file>`. Only the rendezvous file's path is passed, never the token.
  */
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { EngineError } from '../engine/errors';
 export interface HelperCommand {
   /** One shell command line, every part quoted. */
   command: string;
-  /** Extra environment for the elevated process. */
+  /** Extra environment for the elevated process (Windows only; see buildHelperCommand). */
   env: Record<string, string>;
 }
 
@@ -22,19 +22,33 @@ export interface HelperCommandOptions {
   platform: NodeJS.Platform;
 }
 
-/** Quotes one argument for the shell that runs the elevated command (sh on Unix, cmd on Windows). */
+const UNSAFE_POSIX = /[$`\\"\r\n\0]/;
+const UNSAFE_WINDOWS = /["%\r\n\0]/;
+
+/**
+ * Quotes one argument for the shell that runs the elevated command. On Unix, sudo-prompt wraps the whole
+ * command in double quotes for an outer shell, so characters that shell would still expand ($ ` \ ") are
+ * refused rather than escaped twice; Windows runs it from a batch file, where % and " are refused.
+ */
 export function quoteArg(arg: string, platform: NodeJS.Platform): string {
-  if (platform === 'win32') {
-    if (/["%\r\n]/.test(arg)) throw new EngineError('INTERNAL', `Cannot pass ${arg} to the administrator helper.`);
-    return `"${arg}"`;
+  if ((platform === 'win32' ? UNSAFE_WINDOWS : UNSAFE_POSIX).test(arg)) {
+    throw new EngineError(
+      'INTERNAL',
+      `Cannot start the administrator helper from ${arg}: move Sureflash to a folder without special characters.`,
+    );
   }
-  if (/[\0\r\n]/.test(arg)) throw new EngineError('INTERNAL', `Cannot pass ${arg} to the administrator helper.`);
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
+  return platform === 'win32' ? `"${arg}"` : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The helper's command line. On Unix the Node-mode switch is part of the command itself, because pkexec
+ * and sudo start the program with a clean environment; on Windows it travels as sudo-prompt's env.
+ */
 export function buildHelperCommand(file: string, options: HelperCommandOptions): HelperCommand {
-  const parts = [options.execPath, options.helperPath, file].map((arg) => quoteArg(arg, options.platform));
-  return { command: parts.join(' '), env: options.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
+  const line = [options.execPath, options.helperPath, file].map((arg) => quoteArg(arg, options.platform)).join(' ');
+  if (!options.electron) return { command: line, env: {} };
+  if (options.platform === 'win32') return { command: line, env: { ELECTRON_RUN_AS_NODE: '1' } };
+  return { command: `ELECTRON_RUN_AS_NODE=1 ${line}`, env: {} };
 }
 
 /**
@@ -44,8 +58,12 @@ export function buildHelperCommand(file: string, options: HelperCommandOptions):
 export function helperScriptPath(): string {
   const override = process.env.SUREFLASH_HELPER;
   if (override) return override;
-  const unpacked = (dir: string): string => dir.replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
-  const candidates = [unpacked(join(__dirname, 'helper.cjs')), join(__dirname, 'helper.cjs'), join(__dirname, '..', '..', '..', 'dist', 'main', 'helper.cjs')];
+  const unpacked = (file: string): string => file.replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
+  const candidates = [
+    unpacked(join(__dirname, 'helper.cjs')),
+    join(__dirname, 'helper.cjs'),
+    join(__dirname, '..', '..', '..', 'dist', 'main', 'helper.cjs'),
+  ];
   const found = candidates.find((file) => existsSync(file));
   if (!found) throw new EngineError('INTERNAL', 'The administrator helper is not built: run `npm run build`.');
   return found;
