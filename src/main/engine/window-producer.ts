@@ -51,36 +51,68 @@ function checkRangeHash(hash: Hash | null, range: PlannedRange, source: string):
   }
 }
 
-/** Raw files: positioned reads of mapped windows only. Returns the bytes read. */
+/** Every window of the plan, in image order. */
+function* windowsOf(ranges: PlannedRange[], windowBytes: number): Generator<FilledWindow> {
+  for (const range of ranges) {
+    for (let offset = range.start; offset < range.end; offset += windowBytes) {
+      const length = Math.min(windowBytes, range.end - offset);
+      yield { range, offset, length, last: offset + length >= range.end };
+    }
+  }
+}
+
+/**
+ * Raw files: positioned reads of mapped windows only, one read ahead, so the next read runs on the thread
+ * pool while this window is hashed.
+ */
 export async function produceFromFile(opts: ProducerOptions): Promise<void> {
   const { source, pool } = opts;
   const readAt = source.readAt;
   if (!readAt) throw new Error('produceFromFile needs a random-access source');
-  for (const range of opts.ranges) {
-    const hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
-    opts.onRangeStart(range, false);
-    for (let offset = range.start; offset < range.end; offset += pool.windowBytes) {
-      const length = Math.min(pool.windowBytes, range.end - offset);
-      const slot = await pool.acquire();
-      const t0 = performance.now();
-      const got = await readAt(slot.data.subarray(0, length), offset).catch((err: unknown) => {
-        pool.launch(slot, async () => undefined);
-        throw err;
-      });
-      opts.onSourceTime(performance.now() - t0);
-      const last = offset + length >= range.end;
-      try {
-        if (got < length) {
-          throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} ends at byte ${offset + got}, inside range ${range.index} (blocks ${range.first}-${range.last})`);
-        }
-        hash?.update(slot.data.subarray(0, length));
-        if (last) checkRangeHash(hash, range, source.path);
-      } catch (err) {
-        pool.launch(slot, async () => undefined);
-        throw err;
-      }
-      pool.launch(slot, (s) => opts.task(s, { range, offset, length, last }));
+  type Pending = { w: FilledWindow; slot: WindowSlot; read: Promise<number> };
+  const release = (p: Pending | null): void => {
+    if (p) pool.launch(p.slot, () => p.read.then(() => undefined, () => undefined));
+  };
+  const startRead = async (w: FilledWindow): Promise<Pending> => {
+    const slot = await pool.acquire();
+    const t0 = performance.now();
+    const read = readAt(slot.data.subarray(0, w.length), w.offset).finally(() => opts.onSourceTime(performance.now() - t0));
+    read.catch(() => undefined); // observed below; avoid an unhandled rejection while it waits
+    return { w, slot, read };
+  };
+  const windows = windowsOf(opts.ranges, pool.windowBytes);
+  let hash: Hash | null = null;
+  let next = windows.next();
+  let ahead: Pending | null = next.done ? null : await startRead(next.value);
+  while (ahead) {
+    const { w, slot, read } = ahead;
+    next = windows.next();
+    let got: number;
+    try {
+      ahead = next.done ? null : await startRead(next.value);
+      got = await read;
+    } catch (err) {
+      release({ w, slot, read });
+      if (ahead !== null && ahead.slot !== slot) release(ahead);
+      throw err;
     }
+    const { range, offset, length, last } = w;
+    try {
+      if (offset === range.start) {
+        hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
+        opts.onRangeStart(range, false);
+      }
+      if (got < length) {
+        throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} ends at byte ${offset + got}, inside range ${range.index} (blocks ${range.first}-${range.last})`);
+      }
+      hash?.update(slot.data.subarray(0, length));
+      if (last) checkRangeHash(hash, range, source.path);
+    } catch (err) {
+      release({ w, slot, read });
+      release(ahead);
+      throw err;
+    }
+    pool.launch(slot, (s) => opts.task(s, { range, offset, length, last }));
   }
 }
 
