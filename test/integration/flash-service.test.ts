@@ -5,7 +5,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlashEvent, FlashRequest } from '../../src/shared/api';
 import type { FlashReport } from '../../src/shared/report';
 import { createApiCore } from '../../src/main/api/api-core';
-import { createMainServices } from '../../src/main/services/main-services';
+import type { ElevatedLauncher } from '../../src/main/privilege/run-elevated';
+import { createMainServices, type MainServicesOptions } from '../../src/main/services/main-services';
+import { spawn } from 'node:child_process';
 import { bmaptoolCreate, makeSparseImage, patternBytes } from '../helpers/bmap-fixtures';
 import { attachLoop, isLoopAttached, readDirect, run, type LoopDevice } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
@@ -20,8 +22,8 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
   let loop: LoopDevice;
   const layout = { size: 12 * MiB, extents: [{ offset: 4096, length: 2 * MiB, seed: 21 }, { offset: 9 * MiB, length: 100_000, seed: 22 }] };
 
-  const make = (allowLoop: boolean, saveTo: string | null = null) => {
-    const services = createMainServices({ allowLoop, userDataDir: mkdtempSync(join(work, 'user-data-')) });
+  const make = (allowLoop: boolean, saveTo: string | null = null, extra: Partial<MainServicesOptions> = {}) => {
+    const services = createMainServices({ allowLoop, userDataDir: mkdtempSync(join(work, 'user-data-')), ...extra });
     const core = createApiCore(services, { pickImage: async () => null, saveReportPath: async () => saveTo });
     const events: FlashEvent[] = [];
     services.flash.subscribe((e) => events.push(e));
@@ -115,6 +117,32 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
       await fsLoop.detach();
       rmSync(mountpoint, { recursive: true, force: true });
     }
+  });
+
+  it('goes through the elevated helper when the device is not writable, and reports a refused prompt', async () => {
+    // No sudo here: the "prompt" runs the helper's command line (node dist/main/helper.cjs <file>) as a plain child.
+    const commands: string[] = [];
+    const granted: ElevatedLauncher = ({ command }) =>
+      new Promise((resolve, reject) => {
+        commands.push(command);
+        const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`helper exited ${code}`))));
+      });
+    const notWritable = async () => false;
+    const elevated = make(true, null, { canWrite: notWritable, launchElevated: granted });
+    const started = await elevated.core.flash(request());
+    if (!started.ok) throw new Error(started.error.message);
+    const last = await elevated.end(started.value.jobId);
+    expect(last.type === 'done' && last.report.status).toBe('verified');
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toMatch(/dist\/main\/helper\.cjs' '[^']+rendezvous\.json'$/);
+
+    const refused = make(true, null, { canWrite: notWritable, launchElevated: async () => Promise.reject(new Error('User did not grant permission.')) });
+    const attempt = await refused.core.flash(request());
+    if (!attempt.ok) throw new Error(attempt.error.message);
+    const outcome = await refused.end(attempt.value.jobId);
+    expect(outcome).toMatchObject({ type: 'error', error: { code: 'ELEVATION_REFUSED' } });
+    expect(await refused.core.saveReport(attempt.value.jobId)).toMatchObject({ ok: false });
   });
 
   it('allows one job per device and cancels a running job', async () => {

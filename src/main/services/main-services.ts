@@ -27,6 +27,8 @@ export interface MainServicesOptions {
   log?(level: LogLevel, message: string): void;
   /** How the elevated helper is started (default: the OS prompt through sudo-prompt). */
   launchElevated?: ElevatedLauncher;
+  /** Whether a device is writable without elevation (default: fs.access W_OK); tests force the helper path. */
+  canWrite?(device: string): Promise<boolean>;
 }
 
 /** True when this process may open `device` for writing without elevation. */
@@ -57,7 +59,7 @@ export function createMainServices(options: MainServicesOptions): MainServices {
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),
     settings,
-    canWrite: canWriteDevice,
+    canWrite: options.canWrite ?? canWriteDevice,
     runInProcess: (job, handlers) => startEngineJob(job, handlers),
     runElevated: runElevatedJob,
     log,
