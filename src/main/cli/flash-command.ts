@@ -39,7 +39,7 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
     onStarted: (layout) => display?.started(layout),
     onProgress: (progress) => display?.update(progress),
     onLog: (level, message) => {
-      if (level !== 'debug') io.stderr.write(`sureflash: ${level}: ${message}\n`);
+      if (level === 'warn' || level === 'error' || (level === 'info' && !quiet)) io.stderr.write(`sureflash: ${message}\n`);
     },
   });
   let interrupts = 0;

@@ -98,7 +98,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
   let error: ApiError | null = null;
   let blockSize = DEFAULT_BLOCK_SIZE;
   try {
-    const { source, bmap, imageSize, target } = await prepare(job, keep);
+    const { source, bmap, bmapPath, imageSize, target } = await prepare(job, keep);
+    logPlan(job, events, { source, bmap, bmapPath, imageSize, target });
     blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
     const ranges: PlannedRange[] = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
     state = new JobState(ranges, (p) => events.progress(p));
@@ -135,6 +136,16 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     state.setPhase('done');
   }
   return report;
+}
+
+function logPlan(job: FlashJob, events: JobEvents, p: Prepared): void {
+  const compression = p.source.compression === 'none' ? 'raw' : `${p.source.compression}, decoded by ${p.source.decoder}`;
+  events.log('info', `image ${job.image} (${compression}${p.imageSize !== null ? `, ${describeSize(p.imageSize)}` : ', size unknown until read'})`);
+  if (p.bmap) events.log('info', `bmap ${p.bmapPath} (version ${p.bmap.version}, ${p.bmap.checksumType ?? 'no'} checksums)`);
+  else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
+  if (job.mode === 'copy' && job.readback && !p.target.direct) {
+    events.log('warn', `${job.target}: this filesystem refuses O_DIRECT, so readback goes through the page cache`);
+  }
 }
 
 interface ExecuteContext {
