@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlashJob } from '../../src/main/engine/protocol';
 import { buildHelperCommand } from '../../src/main/privilege/helper-command';
 import { runElevated, type ElevatedLauncher } from '../../src/main/privilege/run-elevated';
+import { openRendezvous } from '../../src/main/privilege/rendezvous';
 import type { FlashLayout } from '../../src/shared/report';
 import { bmaptoolCreate, makeSparseImage, patternBytes } from '../helpers/bmap-fixtures';
 import { attachLoop, readDirect, run, type LoopDevice } from '../helpers/loop';
@@ -86,6 +87,19 @@ describeRoot('privileged helper on a loop device (needs root: loop devices)', ()
     flash = runElevated(job(), { onStarted: () => flash?.cancel() }, { launch: childLauncher, command: nodeCommand });
     const report = await flash.done;
     expect(report.status).toBe('cancelled');
+  });
+
+  it('exits when main goes away mid-job', async () => {
+    const received: { type?: string }[] = [];
+    const rendezvous = await openRendezvous({ onMessage: (m) => received.push(m as { type?: string }), onClose: () => undefined });
+    const helper = spawn(process.execPath, [helperPath, rendezvous.file], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => helper.on('exit', (code) => resolve(code)));
+    const socket = await rendezvous.helper;
+    socket.write(`${JSON.stringify({ type: 'job', job: job() })}\n`);
+    while (!received.some((m) => m.type === 'started')) await new Promise((r) => setTimeout(r, 5));
+    await rendezvous.close(); // main went away: the channel closes under the helper
+    expect(await exited).toBe(0);
+    expect(received.some((m) => m.type === 'done')).toBe(false);
   });
 
   it('refuses a mounted device', async () => {
