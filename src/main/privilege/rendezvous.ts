@@ -102,6 +102,7 @@ export async function openRendezvous(options: RendezvousOptions): Promise<Rendez
     server.once('error', reject);
     server.listen(socketPath, () => {
       server.off('error', reject);
+      server.on('error', () => undefined); // a failing accept must not take main down
       resolve();
     });
   });
