@@ -132,12 +132,11 @@ describe('browser host', () => {
     expect(res.status).toBe(403);
   });
 
-  it('listens on 127.0.0.1 only', async () => {
-    const external = Object.values(networkInterfaces())
-      .flat()
-      .find((nic) => nic && nic.family === 'IPv4' && !nic.internal);
-    if (!external) return; // no other interface on this machine: nothing else to reach
-    await expect(fetch(`http://${external.address}:${host.port}/?token=${host.token}`)).rejects.toThrow();
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((nic) => nic && nic.family === 'IPv4' && !nic.internal);
+  it.skipIf(!external)('listens on 127.0.0.1 only (needs a non-loopback IPv4 address to try)', async () => {
+    await expect(fetch(`http://${external?.address}:${host.port}/?token=${host.token}`)).rejects.toThrow();
   });
 
   it('printed nothing else on stdout', () => {
@@ -169,6 +168,18 @@ describe('browser host', () => {
           await page.getByText('shown.img').waitFor();
           await page.getByText('No bmap', { exact: false }).or(page.getByText('none found')).first().waitFor();
           await page.screenshot({ path: artifactPath(`setup-${colorScheme}.png`) });
+          // The target dialog covers the whole page: nothing behind it (the Flash! button) paints on top.
+          await page.getByRole('button', { name: 'Select target' }).click();
+          await page.getByRole('dialog', { name: 'Select target' }).waitFor();
+          const flash = await page.getByRole('button', { name: 'Flash!' }).boundingBox();
+          const onTop = await page.evaluate(
+            ([x, y]) => document.elementFromPoint(x ?? 0, y ?? 0)?.closest('.backdrop') !== null,
+            [(flash?.x ?? 0) + (flash?.width ?? 0) / 2, (flash?.y ?? 0) + (flash?.height ?? 0) / 2],
+          );
+          expect(onTop).toBe(true);
+          await page.keyboard.press('Escape');
+          await page.getByRole('dialog').waitFor({ state: 'detached' });
+          expect(await page.getByRole('button', { name: 'Select target' }).evaluate((el) => el === document.activeElement)).toBe(true);
           const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
           expect(background).toBe(colorScheme === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(246, 247, 249)');
           expect(problems).toEqual([]);

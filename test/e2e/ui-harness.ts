@@ -1,0 +1,153 @@
+/**
+ * Shared set-up for the flash-through-the-UI suites: one browser host (real services, loop devices
+ * allowed, test pick endpoint) and one headless Chromium per suite, a fresh page per test, and helpers
+ * that drive the app the way a user does.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { bmaptoolAvailable, bmaptoolCreate, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
+import { buildOnce, chromiumAvailable, launchBrowser, startHost, type Browser, type RunningHost } from '../helpers/browser';
+
+export const MiB = 1024 * 1024;
+export const BLOCK = 4096;
+
+export type BlockRange = { first: number; last: number };
+
+/** Ranges of a bmap, read with a regular expression (independent of the parser under test). */
+export function bmapRanges(xml: string): BlockRange[] {
+  return [...xml.matchAll(/<Range[^>]*>\s*(\d+)(?:\s*-\s*(\d+))?\s*<\/Range>/g)].map((m) => ({
+    first: Number(m[1]),
+    last: Number(m[2] ?? m[1]),
+  }));
+}
+
+/** Byte-compares the mapped blocks of `image` with `read(offset, length)` of the target. */
+export async function expectMappedBlocksEqual(image: string, ranges: BlockRange[], read: (offset: number, length: number) => Promise<Buffer>): Promise<void> {
+  const bytes = readFileSync(image);
+  for (const range of ranges) {
+    const start = range.first * BLOCK;
+    const end = Math.min((range.last + 1) * BLOCK, bytes.length);
+    const actual = await read(start, end - start);
+    expect(actual.equals(bytes.subarray(start, end)), `blocks ${range.first}–${range.last} differ`).toBe(true);
+  }
+}
+
+/** Option names contain the device path; /dev/loop1 must not match /dev/loop10. */
+export const deviceName = (device: string): RegExp => new RegExp(`${device.replace(/[/]/g, '\\/')}(?!\\d)`);
+
+/** Presses Tab until `target` has focus (fails after `max` presses): proves it is keyboard reachable. */
+export async function tabTo(page: Page, target: Locator, max = 25): Promise<void> {
+  for (let i = 0; i < max; i += 1) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`could not reach ${target.toString()} with Tab in ${max} presses`);
+}
+
+export interface UiHarness {
+  readonly host: RunningHost;
+  readonly dir: string;
+  readonly page: Page;
+  /** Registers a clean-up to run after the current test. */
+  defer(cleanup: () => Promise<void>): void;
+  /** Makes a sparse image and its bmap (bmaptool create) next to it; returns the path and the bmap ranges. */
+  makeImage(name: string, layout: SparseLayout): Promise<{ path: string; ranges: BlockRange[] }>;
+  /** Opens the app in a fresh page and records every value the retry counter shows. */
+  openApp(): Promise<Page>;
+  /** Chooses image, target and retries with the mouse and presses Flash!. */
+  startFlash(image: string, device: string, retries: number): Promise<void>;
+  /** Waits for the final screen and returns its status line. */
+  finalStatus(timeoutMs?: number): Promise<string>;
+  retriesSeen(): Promise<number[]>;
+}
+
+export function useUiHarness(): UiHarness {
+  let host: RunningHost | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let dir = '';
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    if (!chromiumAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium)');
+    if (!bmaptoolAvailable()) throw new Error('bmaptool is missing (apt-get install bmap-tools)');
+    buildOnce();
+    dir = mkdtempSync(join(tmpdir(), 'sureflash-e2e-'));
+    host = await startHost(['--allow-loop', '--test', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')]);
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    await page?.close().catch(() => undefined);
+    page = undefined;
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started`);
+    return value;
+  };
+
+  const harness: UiHarness = {
+    get host() {
+      return need(host, 'the host');
+    },
+    get dir() {
+      return dir;
+    },
+    get page() {
+      return need(page, 'the page');
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
+    },
+    async makeImage(name, layout) {
+      const path = await makeSparseImage(dir, name, layout);
+      const xml = await bmaptoolCreate(path, join(dir, name.replace(/\.img$/, '.bmap')));
+      return { path, ranges: bmapRanges(xml) };
+    },
+    async openApp() {
+      page = await need(browser, 'the browser').context.newPage();
+      await page.goto(need(host, 'the host').url);
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (window as unknown as { retriesSeen: string[] }).retriesSeen = seen;
+        new MutationObserver(() => {
+          const text = document.querySelector('[data-testid="retry-count"]')?.textContent;
+          if (text != null && seen[seen.length - 1] !== text) seen.push(text);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      return page;
+    },
+    async startFlash(image, device, retries) {
+      const p = await harness.openApp();
+      await harness.host.pick(image);
+      await p.getByRole('button', { name: /^(Select|Change) image$/ }).click();
+      await p.getByLabel('Image details').getByText(/bmap 2\.0, sha256 checksums/).waitFor();
+      await p.getByRole('button', { name: /^(Select|Change) target$/ }).click();
+      const dialog = p.getByRole('dialog', { name: 'Select target' });
+      await dialog.getByRole('option', { name: deviceName(device) }).click();
+      await dialog.getByRole('button', { name: 'Select' }).click();
+      await p.getByRole('spinbutton', { name: 'Checksum retries' }).fill(String(retries));
+      await p.getByRole('button', { name: 'Flash!' }).click();
+    },
+    async finalStatus(timeoutMs = 120_000) {
+      const status = harness.page.getByRole('status');
+      await status.waitFor({ timeout: timeoutMs });
+      return (await status.textContent()) ?? '';
+    },
+    retriesSeen() {
+      return harness.page.evaluate(() => (window as unknown as { retriesSeen: string[] }).retriesSeen.map(Number));
+    },
+  };
+  return harness;
+}
