@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSync, writeSync, closeSync, ftruncateSync, writeFileSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSource } from '../../src/main/engine/source';
 import type { DecoderPreference } from '../../src/main/engine/source';
@@ -87,6 +88,24 @@ describe.each(['auto', 'builtin'] as DecoderPreference[])('standard input (decod
     expect(source.compression).toBe('none');
     expect(source.imageSize).toBeNull();
     expect((await drain(source)).data.equals(image)).toBe(true);
+  });
+});
+
+describe('named pipes', () => {
+  it('a FIFO (e.g. <(curl ...)) is read once like stdin, with the system decoder fed from it', { timeout: 30_000 }, async () => {
+    const image = sampleImage(512 * 1024);
+    const path = compress(tmp.file('fifo-src.img'), image, 'xz', ['-1']);
+    const fifo = tmp.file('pipe');
+    run('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo], { stdio: 'ignore' });
+    const writerDone = new Promise((resolve) => writer.once('close', resolve));
+    const source = await openSource(fifo, { decoder: 'auto' });
+    expect(source.compression).toBe('xz');
+    expect(source.fileSize).toBeNull();
+    expect((await drain(source)).data.equals(image)).toBe(true);
+    await expect(drain(source)).rejects.toMatchObject({ code: 'USAGE' });
+    await source.close();
+    await writerDone;
   });
 });
 

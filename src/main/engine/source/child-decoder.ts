@@ -21,7 +21,9 @@ export const runningChildren = new Set<number>();
  * child's stderr; stopping early (break, error downstream) kills the child and waits for it to exit.
  */
 export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): AsyncGenerator<Buffer> {
-  // A regular file is handed over as the child's stdin descriptor: Node never touches compressed bytes.
+  // Opened first: a one-shot stream that was already read throws here, before any child exists.
+  const pipedInput = input.kind === 'stream' ? input.open() : null;
+  // A file is handed over as the child's stdin descriptor: Node never touches compressed bytes.
   const fd = input.kind === 'file' ? openSync(input.path, 'r') : null;
   const child = spawn(spec.program, spec.args, { stdio: [fd ?? 'pipe', 'pipe', 'pipe'] });
   if (fd !== null) closeSync(fd);
@@ -42,7 +44,6 @@ export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): As
     });
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
-  const pipedInput = input.kind === 'stdin' && child.stdin ? input.open() : null;
   if (pipedInput && child.stdin) {
     child.stdin.on('error', () => {
       // EPIPE when the child stops reading: its exit status tells what happened.

@@ -6,10 +6,13 @@ import { HEAD_BYTES } from './detect';
 /** Read size for compressed input and raw streaming. */
 export const READ_CHUNK = 1024 * 1024;
 
-/** The bytes as stored (compressed or not): a regular file, or stdin read once. */
+/**
+ * The bytes as stored (compressed or not): a file that can be re-read at will (a regular file, or a block
+ * device whose size stat does not give), or a stream read once (stdin, a pipe such as <(curl ...)).
+ */
 export type ByteInput =
-  | { kind: 'file'; path: string; size: number; head: Buffer; open(readSize?: number): Readable }
-  | { kind: 'stdin'; path: '-'; size: null; head: Buffer; open(readSize?: number): Readable };
+  | { kind: 'file'; path: string; size: number | null; head: Buffer; open(readSize?: number): Readable }
+  | { kind: 'stream'; path: string; size: null; head: Buffer; open(readSize?: number): Readable };
 
 function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -36,6 +39,9 @@ export async function openFileInput(path: string): Promise<ByteInput> {
     throw imageOpenError(path, err);
   }
   if (stat.isDirectory()) throw imageOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+  if (stat.isFIFO() || stat.isSocket() || stat.isCharacterDevice()) {
+    return openStreamInput(createReadStream(path, { highWaterMark: READ_CHUNK }), path);
+  }
   let head: Buffer;
   try {
     const handle = await fsp.open(path, 'r');
@@ -52,14 +58,14 @@ export async function openFileInput(path: string): Promise<ByteInput> {
   return {
     kind: 'file',
     path,
-    size: stat.size,
+    size: stat.isFile() ? stat.size : null,
     head,
     open: (readSize = READ_CHUNK) => createReadStream(path, { highWaterMark: readSize }),
   };
 }
 
-/** Reads the head of stdin; the returned input can be opened once and replays the head first. */
-export async function openStdinInput(stdin: Readable = process.stdin): Promise<ByteInput> {
+/** Reads the head of a one-shot stream (stdin, a pipe); the input can be opened once and replays the head. */
+export async function openStreamInput(stdin: Readable, path: string): Promise<ByteInput> {
   const parts: Buffer[] = [];
   let got = 0;
   const iterator = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -72,12 +78,15 @@ export async function openStdinInput(stdin: Readable = process.stdin): Promise<B
   const head = Buffer.concat(parts);
   let opened = false;
   return {
-    kind: 'stdin',
-    path: '-',
+    kind: 'stream',
+    path,
     size: null,
     head: head.subarray(0, HEAD_BYTES),
     open: () => {
-      if (opened) throw new EngineError('USAGE', 'The image comes from standard input, which can be read only once.');
+      if (opened) {
+        const what = path === '-' ? 'standard input' : `${path}, a pipe,`;
+        throw new EngineError('USAGE', `The image comes from ${what} which can be read only once.`);
+      }
       opened = true;
       async function* replay(): AsyncGenerator<Buffer> {
         yield head;

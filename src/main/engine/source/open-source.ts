@@ -5,7 +5,7 @@ import { EngineError } from '../errors';
 import type { DecoderPreference, ImageSource } from './types';
 import { looksLikeBmap } from '../bmap-parser';
 import { detectFormat } from './detect';
-import { openFileInput, openStdinInput, imageOpenError, type ByteInput } from './input';
+import { openFileInput, openStreamInput, imageOpenError, type ByteInput } from './input';
 import { chooseDecoder } from './decoders';
 import { rechunk } from './rechunk';
 import { xzImageSize, zstdImageSize } from './image-size';
@@ -58,7 +58,7 @@ function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) =>
  * IMAGE_NOT_FOUND, IMAGE_UNREADABLE, IMAGE_IS_BMAP, ARCHIVE_EMPTY, ARCHIVE_AMBIGUOUS, SOURCE_TRUNCATED.
  */
 export async function openSource(path: string, opts: OpenSourceOptions): Promise<ImageSource> {
-  const input: ByteInput = path === '-' ? await openStdinInput(opts.stdin) : await openFileInput(path);
+  const input: ByteInput = path === '-' ? await openStreamInput(opts.stdin ?? process.stdin, '-') : await openFileInput(path);
   if (looksLikeBmap(input.head)) {
     throw new EngineError('IMAGE_IS_BMAP', `${path} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
   }
@@ -67,7 +67,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
     throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
   }
   if (format === 'zip' && input.kind !== 'file') {
-    throw new EngineError('IMAGE_UNREADABLE', 'A zip archive cannot be read from standard input: pass the file path instead.');
+    throw new EngineError('IMAGE_UNREADABLE', `${path}: a zip archive cannot be read from a pipe or standard input: pass the file itself.`);
   }
 
   const active = new Set<AsyncGenerator<Buffer>>();
@@ -129,7 +129,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
     compression = format;
     const chosen = chooseDecoder(format, opts.decoder);
     decoder = chosen.name;
-    if (input.kind === 'file') {
+    if (input.kind === 'file' && input.size !== null) {
       if (format === 'xz') imageSize = await xzImageSize(path).catch(() => null);
       if (format === 'zstd') imageSize = await zstdImageSize(path).catch(() => null);
     }
