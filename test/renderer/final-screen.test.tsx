@@ -30,6 +30,7 @@ describe('final screen', () => {
   it('Verified: counts, time, speed, and a saved report', async () => {
     const { status, user, api } = await finish(report('verified', [{}, { retries: 2, rewrittenBlocks: 3 }, {}]));
     expect(status.textContent).toMatch(/^Verified/);
+    expect(screen.getByTestId('final-what').textContent).toBe('os.img → /dev/sdz');
     expect(screen.getByTestId('ranges-verified').textContent).toBe('3 of 3');
     expect(screen.getByTestId('ranges-retried').textContent).toBe('1');
     expect(screen.getByTestId('ranges-failed').textContent).toBe('0');

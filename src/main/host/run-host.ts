@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createApiCore } from '../api/api-core';
 import type { MainServices } from '../services/types';
 import { createHostDialogs } from './host-dialogs';
@@ -23,7 +23,10 @@ export function rendererDir(): string {
 }
 
 export async function runHost(argv: readonly string[], makeServices: ServicesFactory): Promise<HostServer> {
-  const options = parseHostOptions(argv);
+  const parsed = parseHostOptions(argv);
+  // Paths given on the command line are relative to where the host was started.
+  const absolute = (path: string | null): string | null => (path === null ? null : resolve(path));
+  const options = { ...parsed, pick: absolute(parsed.pick), saveDir: absolute(parsed.saveDir), userDataDir: absolute(parsed.userDataDir) };
   const staticDir = rendererDir();
   if (!existsSync(join(staticDir, 'index.html'))) {
     throw new Error(`The renderer is not built (${join(staticDir, 'index.html')} is missing): run \`npm run build\`.`);

@@ -27,6 +27,8 @@ export function statusText(report: FlashReport | null, error: ApiError | null): 
   }
 }
 
+const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
+
 const capitalise = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** "Blocks 1024–2047 did not hold data after 3 retries: replace the card." for each bad span of a range. */
@@ -103,6 +105,11 @@ export function FinalScreen() {
       <p role="status" className="final-status" data-status={status}>
         {statusText(report, job.error)}
       </p>
+      {report && (
+        <p className="hint" data-testid="final-what">
+          {fileName(report.image.path)} → {report.target.path}
+        </p>
+      )}
       {error && status !== 'cancelled' && <p className="next-step">{nextStep(error.code)}</p>}
       {status === 'cancelled' && <p className="next-step">{nextStep('CANCELLED')}</p>}
       {report && <ReportDetails report={report} />}
