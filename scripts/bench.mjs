@@ -68,7 +68,8 @@ async function runFormats(opts, images, env, ctx) {
     }
     byFormat[format] = {};
     for (const tool of tools) {
-      const r = summarise(tool.label, samples[tool.name] ?? []);
+      const decoder = samples[tool.name]?.find((x) => x.report)?.report?.decoder;
+      const r = summarise(decoder ? `${tool.label} [decoder: ${decoder}]` : tool.label, samples[tool.name] ?? []);
       if (tool.skip) r.skipped = tool.skip;
       byFormat[format][tool.name] = r;
     }
@@ -80,11 +81,12 @@ async function runFormats(opts, images, env, ctx) {
 /**
  * @param {string} workDir
  * @param {Omit<import('./bench/tools.mjs').ToolEnv, 'image' | 'bmap'>} env
+ * @param {number} nice
  */
-async function runMemoryCase(workDir, env) {
+async function runMemoryCase(workDir, env, nice) {
   const img = await ensureMemoryImage(workDir, log);
   const device = await attachLoop(join('/dev/shm', `sureflash-bench-mem-${process.pid}.img`), MEMORY_LOOP_SIZE);
-  const ctx = { workDir, device, deviceSize: MEMORY_LOOP_SIZE };
+  const ctx = { workDir, device, deviceSize: MEMORY_LOOP_SIZE, nice };
   const toolEnv = { ...env, image: img.image, bmap: img.bmap, sureflashExtra: ['--checksum-retry=3'] };
   /** @type {Record<string, import('./bench/summary.mjs').ToolResult>} */
   const results = {};
@@ -154,7 +156,8 @@ async function main() {
 
   const machine = machineFacts({ etcherSdk: etcher?.version ?? null, sureflash: sureflashCli ? sureflashVersion() : 'not built yet' });
   process.stdout.write(`Sureflash benchmark  ${new Date().toISOString()}\n${formatMachine(machine)}\n`);
-  process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}\n`);
+  process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}`
+    + `${opts.nice ? `, measured commands at nice ${opts.nice}` : ''}\n`);
   process.stdout.write('page cache dropped before every run; loop device on /dev/shm, discarded before every run\n\n');
   if (!sureflashCli) process.stdout.write('sureflash: not built yet\n\n');
 
@@ -165,7 +168,7 @@ async function main() {
   log(`loop device ${device} (2 GiB on /dev/shm)`);
   let byFormat;
   try {
-    byFormat = await runFormats(opts, images, env, { workDir, device, deviceSize: LOOP_SIZE });
+    byFormat = await runFormats(opts, images, env, { workDir, device, deviceSize: LOOP_SIZE, nice: opts.nice });
   } finally {
     detachAll();
   }
@@ -175,7 +178,7 @@ async function main() {
   const fits = memoryCaseFits(workDir);
   if (opts.memory === true || (opts.memory === null && fits.fits)) {
     if (!fits.fits) log(`memory case forced although it may not fit: ${fits.why}`);
-    memory = await runMemoryCase(workDir, env);
+    memory = await runMemoryCase(workDir, env, opts.nice);
   } else {
     log(`memory case skipped: ${opts.memory === false ? 'not asked for' : fits.why}`);
   }

@@ -9,6 +9,7 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
   --memory        run the 8 GiB / 4 GiB-range memory case (default: on when it fits in RAM and disk)
   --no-memory     skip the memory case
   --work-dir DIR  cached images, reports and results.json (default bench-work/ in the repo)
+  --nice N        run every measured command at niceness N, e.g. -10 on a busy machine (default 0)
   -h, --help      this text
 
 Loop device backing files always live on /dev/shm and are removed at the end.`;
@@ -21,6 +22,7 @@ Loop device backing files always live on /dev/shm and are removed at the end.`;
  * @property {string[]} tools
  * @property {boolean | null} memory   null: decide by available room
  * @property {string | null} workDir
+ * @property {number} nice
  * @property {boolean} help
  */
 
@@ -46,7 +48,7 @@ function list(value, allowed, flag) {
  */
 export function parseOptions(argv) {
   /** @type {BenchOptions} */
-  const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, help: false };
+  const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, nice: 0, help: false };
   let formatsGiven = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -69,6 +71,12 @@ export function parseOptions(argv) {
       case '--memory': o.memory = true; break;
       case '--no-memory': o.memory = false; break;
       case '--work-dir': o.workDir = value(); break;
+      case '--nice': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error('--nice: expected a whole number from -20 to 19');
+        o.nice = n;
+        break;
+      }
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown option ${arg} (see --help)`);
     }

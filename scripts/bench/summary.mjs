@@ -8,7 +8,7 @@
  * @property {string} [note]     why a sample failed
  * @property {number} [processWall]  whole-process seconds when `wall` times only the call (etcher-sdk)
  * @property {number} [bytesWritten] bytes the tool says it wrote (etcher-sdk)
- * @property {object | null} [report] Sureflash's report: status, timings, totals, readback, decoder
+ * @property {{ status?: string, decoder?: string, timings?: object, totals?: object } | null} [report] Sureflash's report, abridged
  */
 
 /**

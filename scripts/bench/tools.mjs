@@ -18,6 +18,7 @@ import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
  * @property {string} workDir
  * @property {string} device       the loop device
  * @property {number} deviceSize
+ * @property {number} nice         niceness for the measured commands (0: unchanged)
  */
 
 /**
@@ -52,7 +53,7 @@ export function sureflashTool(env) {
       rmSync(report, { force: true });
       const cli = /** @type {string} */ (env.sureflashCli);
       const m = await measure(ctx.workDir, [process.execPath, cli, 'copy', '--bmap', env.bmap, ...extra,
-        '--report', report, '-q', env.image, ctx.device]);
+        '--report', report, '-q', env.image, ctx.device], { nice: ctx.nice });
       /** @type {Record<string, unknown> | undefined} */
       let parsed;
       if (existsSync(report)) {
@@ -83,7 +84,7 @@ export function bmaptoolTool(env) {
     label: 'bmaptool copy --bmap IMAGE.bmap IMAGE LOOP',
     skip: null,
     sample: async (ctx) => {
-      const m = await measure(ctx.workDir, ['bmaptool', '-q', 'copy', '--bmap', env.bmap, env.image, ctx.device]);
+      const m = await measure(ctx.workDir, ['bmaptool', '-q', 'copy', '--bmap', env.bmap, env.image, ctx.device], { nice: ctx.nice });
       return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
     },
   };
@@ -103,7 +104,7 @@ export function etcherTool(env) {
     sample: async (ctx) => {
       const dir = /** @type {{ dir: string }} */ (env.etcher).dir;
       const m = await measure(ctx.workDir, [process.execPath, ETCHER_FLASH_SCRIPT, dir, env.image, ctx.device, String(ctx.deviceSize)],
-        { captureStdout: true });
+        { captureStdout: true, nice: ctx.nice });
       /** @type {{ seconds?: number, bytesWritten?: number, failures?: string[] }} */
       let out;
       try {
@@ -133,7 +134,7 @@ export function decoderTool(name, argv) {
     label: `${argv.join(' ')} > /dev/null`.replace(/\S+\/image\.img/, 'IMAGE'),
     skip: null,
     sample: async (ctx) => {
-      const m = await measure(ctx.workDir, argv);
+      const m = await measure(ctx.workDir, argv, { nice: ctx.nice });
       return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
     },
   };
