@@ -2,12 +2,20 @@
  * Runs the built `sureflash` command (bin/sureflash.cjs over dist/main/cli.cjs) as a child process, the way
  * a user does, and collects its exit code, output, JSON report and (optionally) peak RSS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlashReport } from '../../src/shared/report';
+
+/** uid and gid of the unprivileged user `nobody` (for checks that root would bypass), or null. */
+export function nobodyUser(): { uid: number; gid: number } | null {
+  const uid = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return null;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
 
 /** The launcher script users run (`sureflash` in package.json "bin"). */
 export const cliBin: string = fileURLToPath(new URL('../../bin/sureflash.cjs', import.meta.url));
@@ -38,6 +46,8 @@ export interface CliRunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Kill the child with SIGKILL after this long (ms) and report it as hung (default 100 s). */
   timeoutMs?: number;
+  /** Run as this user (needs root); the report's scratch dir is then opened to everyone. */
+  user?: { uid: number; gid: number };
 }
 
 export interface CliResult {
@@ -60,6 +70,7 @@ let counter = 0;
 export async function runCli(args: string[], options: CliRunOptions = {}): Promise<CliResult> {
   if (!cliBuilt()) throw new Error('the CLI is not built: run `node scripts/build.mjs` first');
   const scratch = await fsp.mkdtemp(join(tmpdir(), 'sureflash-cli-'));
+  if (options.user) await fsp.chmod(scratch, 0o777);
   try {
     const withReport = options.report ?? (args[0] === 'copy' || args[0] === 'verify');
     const reportPath = join(scratch, `report-${process.pid}-${counter++}.json`);
@@ -71,6 +82,7 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
     const child = spawn(command, argv, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.user ?? {}),
     });
     let stdout = '';
     let stderr = '';

@@ -14,9 +14,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isErrorCode } from '../../src/shared/errors';
 import { bmaptoolAvailable, bmaptoolCreate, makeSparseImage, resealBmap, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
-import { cliBuilt, describeRun, runCli } from '../helpers/cli';
+import { cliBuilt, describeRun, nobodyUser, runCli } from '../helpers/cli';
 import { attachLoop, type LoopDevice } from '../helpers/loop';
-import { rootSkipReason } from '../helpers/root';
+import { isRoot, rootSkipReason } from '../helpers/root';
 
 const exec = promisify(execFile);
 const corpus = join(__dirname, '..', 'fixtures', 'bad-input');
@@ -44,7 +44,8 @@ type Step =
   | { op: 'append'; file: string; bytes: number }
   | { op: 'flip'; file: string; offset: number }
   | { op: 'sparse'; file: string; size: number }
-  | { op: 'mkdir'; name: string };
+  | { op: 'mkdir'; name: string }
+  | { op: 'chmod'; file: string; mode: string };
 
 type TargetKind = 'file' | 'loop' | 'small-loop' | 'mounted-loop' | 'dir';
 
@@ -59,10 +60,12 @@ interface CaseManifest {
   target?: TargetKind;
   targetUntouched?: boolean;
   decoders?: boolean;
+  /** Run the CLI as `nobody` when the tests run as root (root would read a chmod 000 file). */
+  unprivileged?: boolean;
 }
 
-const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders']);
-const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir']);
+const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders', 'unprivileged']);
+const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'chmod']);
 const TARGETS = new Set<string>(['file', 'loop', 'small-loop', 'mounted-loop', 'dir']);
 
 /** Reads and checks one case.json, failing loudly on a typo instead of silently testing nothing. */
@@ -147,6 +150,9 @@ async function runStep(dir: string, step: Step): Promise<void> {
     }
     case 'mkdir':
       await fsp.mkdir(at(step.name), { recursive: true });
+      return;
+    case 'chmod':
+      await fsp.chmod(at(step.file), Number.parseInt(step.mode, 8));
       return;
   }
 }
@@ -254,7 +260,15 @@ if (suiteSkip) process.stderr.write(`[skip] bad-input corpus: ${suiteSkip}\n`);
           const before = await target.fingerprint();
           const args = manifest.args.map((a) => substitute(a, dir, target.path));
           if (decoder) args.splice(1, 0, '--decoder', decoder);
-          const result = await runCli(args, { timeoutMs: 60_000 });
+          let user: { uid: number; gid: number } | undefined;
+          if (manifest.unprivileged && isRoot) {
+            user = nobodyUser() ?? undefined;
+            if (!user) throw new Error('no user "nobody" to run an unprivileged case as');
+            // nobody must reach the files: only the case's own mode bits may stop it.
+            await fsp.chmod(work.dir, 0o755);
+            await fsp.chmod(dir, 0o755);
+          }
+          const result = await runCli(args, { timeoutMs: 60_000, ...(user ? { user } : {}) });
           const about = `${name}: ${describeRun(result)}`;
           if (process.env.BAD_INPUT_VERBOSE) process.stderr.write(`[bad-input] ${name}${decoder ? ` (${decoder})` : ''}: ${describeRun(result)}\n`);
           expect(result.hung, about).toBe(false);
