@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ function controllableRun() {
   return { run, resolve, reject };
 }
 
-function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: boolean } = {}) {
+function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: boolean; drives?: DriveInfo[] } = {}) {
   const log: string[] = [];
   const runs: { mode: string; job: FlashJob; handlers: EngineJobHandlers; ctl: ReturnType<typeof controllableRun> }[] = [];
   const settings = createSettingsService(mkdtempSync(join(dir, 'settings-')));
@@ -47,7 +47,7 @@ function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: bo
     return ctl.run;
   };
   const service = createFlashService({
-    listDrives: async () => (log.push('list'), [card, big]),
+    listDrives: async () => (log.push('list'), opts.drives ?? [card, big]),
     probeImage: async () => image(opts.imageSize === undefined ? 1e9 : opts.imageSize),
     unmount: async (d) => void log.push(`unmount ${d.device}`),
     eject: async (d) => void log.push(`eject ${d.device}`),
@@ -87,6 +87,16 @@ describe('flash service policy', () => {
   it('refuses a drive smaller than the image', async () => {
     const { service, runs } = setup({ imageSize: 16e9 });
     await expect(service.start(request())).rejects.toMatchObject({ code: 'TARGET_TOO_SMALL' });
+    expect(runs).toEqual([]);
+  });
+
+  it('judges the real file behind a symlink: an image on the target itself is refused', async () => {
+    const mount = mkdtempSync(join(dir, 'card-mount-'));
+    const elsewhere = mkdtempSync(join(dir, 'elsewhere-'));
+    writeFileSync(join(mount, 'os.img'), 'x');
+    symlinkSync(join(mount, 'os.img'), join(elsewhere, 'os.img'));
+    const { service, runs } = setup({ drives: [{ ...card, mountpoints: [mount] }] });
+    await expect(service.start(request({ imagePath: join(elsewhere, 'os.img') }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
     expect(runs).toEqual([]);
   });
 

@@ -5,6 +5,7 @@
  * touches bytes itself.
  */
 import { randomUUID } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../shared/api';
 import { checkFlashAllowed } from '../../shared/drive-rules';
 import type { FlashReport } from '../../shared/report';
@@ -113,15 +114,17 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     const entry = { device: drive.device, run: null as EngineRun | null, cancelled: false };
     running.set(jobId, entry);
     try {
-      const image = await deps.probeImage(request.imagePath);
+      // Judge (and flash) the file the path really names: a symlink must not hide that the image lives on the target.
+      const imagePath = await realpath(request.imagePath).catch(() => request.imagePath);
+      const image = await deps.probeImage(imagePath);
       const allowed = checkFlashAllowed(
         drive,
-        { imageSize: image.imageSize, imagePath: request.imagePath, showHidden: true, allDrives: drives },
+        { imageSize: image.imageSize, imagePath, showHidden: true, allDrives: drives },
         request.acknowledged,
       );
       if (!allowed.ok) throw new EngineError(allowed.code, allowed.message);
       await deps.unmount(drive);
-      const job = buildFlashJob(request, drive);
+      const job = buildFlashJob({ ...request, imagePath }, drive);
       const runner = (await deps.canWrite(drive.raw)) ? deps.runInProcess : deps.runElevated;
       const run = runner(job, {
         onStarted: (layout) => emit({ type: 'started', jobId, layout }),
