@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE } from './bench/options.mjs';
-import { have } from './bench/proc.mjs';
+import { have, Interrupted } from './bench/proc.mjs';
 import { ensureImageSet } from './bench/images.mjs';
 import { attachLoop, blankDevice, detachAll } from './bench/loop-device.mjs';
 import { ensureEtcherSdk } from './bench/etcher.mjs';
@@ -209,6 +209,7 @@ async function main() {
 
 main().catch((error) => {
   detachAll();
+  if (error instanceof Interrupted) process.exit(130);
   process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -2,7 +2,7 @@
 // on error, and on SIGINT / SIGTERM.
 import { spawnSync } from 'node:child_process';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { run } from './proc.mjs';
+import { run, stopChildren } from './proc.mjs';
 
 /** @type {{ device: string, backing: string }[]} */
 const attached = [];
@@ -23,10 +23,14 @@ function hookExit() {
   hooked = true;
   process.on('exit', detachAll);
   for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-    process.on(signal, () => {
-      process.stderr.write(`\nbench: ${signal}, detaching loop devices\n`);
-      detachAll();
-      process.exit(130);
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping the running tool and detaching loop devices\n`);
+      // A second signal while waiting ends the process at once; the exit hook still detaches.
+      process.once(signal, () => process.exit(130));
+      void stopChildren().finally(() => {
+        detachAll();
+        process.exit(130);
+      });
     });
   }
 }

@@ -4,6 +4,54 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const active = new Set();
+let stopping = false;
+
+/** Thrown when a command would start after an interrupt: the benchmark is winding down. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+/**
+ * Spawns in a process group of its own and tracks the child, so an interrupted benchmark can stop the
+ * whole tree (e.g. /usr/bin/time and the tool under it) before it releases the loop device.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} options
+ */
+function spawnTracked(cmd, args, options) {
+  if (stopping) throw new Interrupted();
+  const child = spawn(cmd, args, { ...options, detached: true });
+  active.add(child);
+  child.on('close', () => active.delete(child));
+  child.on('error', () => active.delete(child));
+  return child;
+}
+
+/**
+ * Sends SIGTERM to the process group of every running child and resolves once they have all exited,
+ * or after `timeoutMs`.
+ * @param {number} [timeoutMs]
+ * @returns {Promise<void>}
+ */
+export function stopChildren(timeoutMs = 5000) {
+  stopping = true;
+  const waits = [...active].map((child) => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+    child.once('close', () => resolve(undefined));
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      resolve(undefined);
+    }
+  }));
+  return Promise.race([Promise.all(waits).then(() => undefined), new Promise((r) => setTimeout(r, timeoutMs))]);
+}
+
 /**
  * Runs a command to completion and resolves with its stdout; rejects with its stderr tail on a non-zero exit.
  * @param {string} cmd
@@ -13,7 +61,7 @@ import { join } from 'node:path';
  */
 export function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    const child = spawnTracked(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
@@ -88,7 +136,7 @@ export async function measure(workDir, argv, opts = {}) {
   const result = await new Promise((resolve, reject) => {
     // nice execs the command in place, so time still measures the command itself.
     const niced = opts.nice ? ['nice', '-n', String(opts.nice), ...argv] : argv;
-    const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%e %M', ...niced], {
+    const child = spawnTracked('/usr/bin/time', ['-o', timeFile, '-f', '%e %M', ...niced], {
       stdio: ['ignore', devNull ?? 'pipe', 'pipe'],
     });
     let out = '';
