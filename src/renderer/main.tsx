@@ -7,8 +7,11 @@ import { createAppStore } from './store/app-store';
 import { StoreProvider } from './store/store-context';
 import './styles/app.css';
 
-const api = window.sureflash ?? createWsApi(new WebSocket(hostSocketUrl(window.location)));
+// The store does not exist yet when the socket is made: report a lost host through this late binding.
+let onLost: (message: string) => void = () => undefined;
+const api = window.sureflash ?? createWsApi(new WebSocket(hostSocketUrl(window.location)), (message) => onLost(message));
 const store = createAppStore(api);
+onLost = (message) => store.getState().connectionLost(message);
 const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(

@@ -144,6 +144,22 @@ describe('browser host', () => {
   });
 
   describe.skipIf(!chromiumAvailable())('in Chromium (needs /usr/bin/chromium)', () => {
+    it('tells the user when the host goes away', async () => {
+      const second = await startHost(['--user-data-dir', join(dir, 'second')]);
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(second.url);
+        await page.getByRole('heading', { name: 'Image' }).waitFor();
+        expect(await page.getByRole('alert').count()).toBe(0);
+        await second.stop();
+        await page.getByRole('alert').filter({ hasText: /^Lost the connection to the Sureflash host/ }).waitFor();
+      } finally {
+        await browser.close();
+        await second.stop();
+      }
+    });
+
     it('runs the page under its CSP without errors, keyboard first, in light and dark', async () => {
       for (const colorScheme of ['light', 'dark'] as const) {
         const browser = await launchBrowser({ colorScheme });

@@ -96,4 +96,11 @@ describe('app store', () => {
     expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ retries: 10 }] });
     expect(store.getState().settings.retries).toBe(10);
   });
+
+  it('keeps the lost-connection message for the banner', () => {
+    const store = createAppStore(createFakeApi());
+    expect(store.getState().connectionError).toBeNull();
+    store.getState().connectionLost('Lost the connection');
+    expect(store.getState().connectionError).toBe('Lost the connection');
+  });
 });

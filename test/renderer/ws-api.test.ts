@@ -74,9 +74,12 @@ describe('WebSocket Api client', () => {
   it('fails pending and later calls with a plain message when the host goes away', async () => {
     const fake = fakeSocket();
     fake.open();
-    const api = createWsApi(fake.socket);
+    const lost: string[] = [];
+    const api = createWsApi(fake.socket, (message) => lost.push(message));
     const pending = api.listDrives();
     fake.close();
+    fake.close();
+    expect(lost).toEqual([expect.stringMatching(/^Lost the connection to the Sureflash host/)]);
     expect(await pending).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: expect.stringMatching(/Lost the connection/) } });
     expect(await api.cancel('j')).toMatchObject({ ok: false });
   });

@@ -27,7 +27,11 @@ export function hostSocketUrl(location: { protocol: string; host: string; search
   return `${scheme}//${location.host}${HOST_WS_PATH}?token=${encodeURIComponent(token)}`;
 }
 
-export function createWsApi(socket: SocketLike): Api {
+/** Plain-words message for a lost host connection. */
+export const HOST_LOST_MESSAGE = lostError.message;
+
+/** `onLost` is told once when the socket closes or fails (the host stopped or the network dropped). */
+export function createWsApi(socket: SocketLike, onLost?: (message: string) => void): Api {
   let nextId = 1;
   let closed = false;
   const pending = new Map<number, (result: Result<unknown>) => void>();
@@ -45,6 +49,7 @@ export function createWsApi(socket: SocketLike): Api {
     for (const text of queue.splice(0)) socket.send(text);
   });
   const failAll = (): void => {
+    if (!closed) onLost?.(lostError.message);
     closed = true;
     for (const resolve of pending.values()) resolve({ ok: false, error: lostError });
     pending.clear();

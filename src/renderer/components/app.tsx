@@ -10,11 +10,17 @@ import { TargetStep } from './target-step';
 export function App() {
   const screen = useApp((s) => s.screen);
   const init = useApp((s) => s.init);
+  const connectionError = useApp((s) => s.connectionError);
   useEffect(() => init(), [init]);
 
   return (
     <main className="app">
       <h1 className="title">Sureflash</h1>
+      {connectionError && (
+        <p className="error banner" role="alert">
+          {connectionError}
+        </p>
+      )}
       {screen === 'setup' && (
         <div className="steps">
           <ImageStep />

@@ -3,6 +3,7 @@
  * Cancelled, ranges verified / retried / failed with their blocks, time and speed, plain-words errors with
  * the next step, "Save report" and "Flash another".
  */
+import { useEffect, useRef } from 'react';
 import { nextStep } from '../../shared/errors';
 import { formatDuration, formatSpeed } from '../../shared/format';
 import type { FlashReport, RangeReport } from '../../shared/report';
@@ -93,6 +94,9 @@ export function FinalScreen() {
   const saveError = useApp((s) => s.saveError);
   const saveReport = useApp((s) => s.saveReport);
   const flashAnother = useApp((s) => s.flashAnother);
+  const statusRef = useRef<HTMLParagraphElement>(null);
+  // The progress screen is gone: move keyboard focus to the outcome so it is read first.
+  useEffect(() => statusRef.current?.focus(), []);
   const { report } = job;
   const error = report?.error ?? job.error;
   const status = report?.status ?? 'failed';
@@ -102,7 +106,7 @@ export function FinalScreen() {
       <h2 id="final-title" className="visually-hidden">
         Result
       </h2>
-      <p role="status" className="final-status" data-status={status}>
+      <p role="status" className="final-status" data-status={status} ref={statusRef} tabIndex={-1}>
         {statusText(report, job.error)}
       </p>
       {report && (

@@ -1,4 +1,5 @@
 /** The running job: phase, percentage, speed, ETA, retries, the live range map and Cancel. */
+import { useEffect, useRef } from 'react';
 import { formatBytes, formatEta, formatSpeed } from '../../shared/format';
 import type { Phase } from '../../shared/report';
 import { useApp } from '../store/store-context';
@@ -19,16 +20,19 @@ export function ProgressScreen() {
   const image = useApp((s) => s.image);
   const cancelling = useApp((s) => s.cancelling);
   const cancel = useApp((s) => s.cancel);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  // The Flash! button is gone: keep keyboard focus on this screen.
+  useEffect(() => titleRef.current?.focus(), []);
   const progress = job.progress;
   const percent = progress && progress.bytesTotal > 0 ? Math.min(100, Math.floor((progress.bytesDone / progress.bytesTotal) * 100)) : 0;
   const phase = progress ? PHASE_LABELS[progress.phase] : job.layout ? 'Starting' : 'Preparing';
 
   return (
     <section className="screen progress-screen" aria-labelledby="progress-title">
-      <h2 id="progress-title">
+      <h2 id="progress-title" ref={titleRef} tabIndex={-1}>
         Flashing {image?.name ?? 'image'} to {device ?? 'drive'}
       </h2>
-      <p className="phase" data-testid="phase">
+      <p className="phase" data-testid="phase" aria-live="polite">
         {cancelling ? 'Cancelling…' : phase}
       </p>
       <div className="bar" role="progressbar" aria-label="Progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>

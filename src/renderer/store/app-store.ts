@@ -26,6 +26,8 @@ export interface AppState {
   cancelling: boolean;
   savedReportPath: string | null;
   saveError: string | null;
+  /** Set when the transport to main is gone (the browser host stopped); shown above everything. */
+  connectionError: string | null;
 
   /** Subscribes to drives and flash events and loads settings; returns the cleanup. */
   init(): () => void;
@@ -41,6 +43,7 @@ export interface AppState {
   saveReport(): Promise<void>;
   /** Back to the setup screen, keeping the image and the drive for another card. */
   flashAnother(): void;
+  connectionLost(message: string): void;
 }
 
 const describe = (error: ApiError): string => error.message;
@@ -79,6 +82,7 @@ export function createAppStore(api: Api): StoreApi<AppState> {
       cancelling: false,
       savedReportPath: null,
       saveError: null,
+      connectionError: null,
 
       init() {
         const offDrives = api.onDrives(setDrives);
@@ -91,7 +95,8 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         });
         void api.listDrives().then((result) => {
           if (result.ok) setDrives(result.value);
-          else set({ drivesError: describe(result.error) });
+          // A lost host is already said once, in the banner.
+          else set((s) => ({ drivesError: s.connectionError === null ? describe(result.error) : null }));
         });
         void api.getSettings().then(applySettings);
         return () => {
@@ -163,6 +168,10 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         const result = await api.saveReport(jobId);
         if (result.ok) set({ savedReportPath: result.value, saveError: null });
         else set({ saveError: describe(result.error) });
+      },
+
+      connectionLost(message) {
+        set({ connectionError: message });
       },
 
       flashAnother() {
