@@ -20,6 +20,7 @@ import { machineFacts, formatMachine } from './bench/machine.mjs';
 import { toolsFor, sureflashTool, bmaptoolTool } from './bench/tools.mjs';
 import { summarise, evaluateGoals, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
 import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
+import { readBmapRanges, checkTarget } from './bench/target-check.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -40,6 +41,22 @@ function sureflashVersion() {
 }
 
 /**
+ * Checks the loop device against the bmap after a writing tool said it succeeded; a mismatch fails the
+ * sample (outside the timed part).
+ * @param {import('./bench/summary.mjs').Sample} s
+ * @param {string} device
+ * @param {import('./bench/target-check.mjs').BmapRanges} bmap
+ */
+function checkSample(s, device, bmap) {
+  const check = checkTarget(device, bmap);
+  s.target = check.ok ? 'match' : 'mismatch';
+  if (!check.ok) {
+    s.ok = false;
+    s.note = `target check: ${check.badRanges.length} of ${bmap.ranges.length} mapped ranges differ from the bmap checksums`;
+  }
+}
+
+/**
  * Runs every tool of every format `runs` times. Within a round the tools run one after another, so
  * slow drift of the machine spreads over all of them alike.
  * @param {import('./bench/options.mjs').BenchOptions} opts
@@ -54,6 +71,7 @@ async function runFormats(opts, images, env, ctx) {
     const image = images.files[format];
     if (!image) continue;
     const tools = toolsFor(format, { ...env, image, bmap: images.bmap }, opts.tools);
+    const bmapRanges = readBmapRanges(images.bmap);
     /** @type {Record<string, import('./bench/summary.mjs').Sample[]>} */
     const samples = Object.fromEntries(tools.map((t) => [t.name, []]));
     for (let round = 1; round <= opts.runs; round += 1) {
@@ -61,6 +79,7 @@ async function runFormats(opts, images, env, ctx) {
         if (tool.skip) continue;
         blankDevice(ctx.device);
         const s = await tool.sample(ctx);
+        if (tool.writes && s.ok) checkSample(s, ctx.device, bmapRanges);
         samples[tool.name]?.push(s);
         const rss = Number.isFinite(s.rssKiB) ? `${(s.rssKiB / 1024).toFixed(0)} MiB` : '? MiB';
         log(`${format.padEnd(3)} ${tool.name.padEnd(11)} run ${round}/${opts.runs}  ${s.wall.toFixed(2)} s  ${rss}${s.ok ? '' : `  FAILED ${s.note ?? ''}`}`);
@@ -99,6 +118,7 @@ async function runMemoryCase(workDir, env, nice) {
       }
       blankDevice(device);
       const s = await tool.sample(ctx);
+      if (s.ok) checkSample(s, device, readBmapRanges(img.bmap));
       log(`memory ${tool.name.padEnd(10)} ${s.wall.toFixed(2)} s  ${(s.rssKiB / 1024).toFixed(0)} MiB${s.ok ? '' : `  FAILED ${s.note ?? ''}`}`);
       results[tool.name] = summarise(tool.label, [s]);
     }

@@ -6,6 +6,7 @@
  * @property {number} wall       seconds
  * @property {number} rssKiB
  * @property {string} [note]     why a sample failed
+ * @property {'match' | 'mismatch'} [target]  the loop device's mapped ranges against the bmap checksums
  * @property {number} [processWall]  whole-process seconds when `wall` times only the call (etcher-sdk)
  * @property {number} [bytesWritten] bytes the tool says it wrote (etcher-sdk)
  * @property {{ status?: string, decoder?: string, timings?: object, totals?: object } | null} [report] Sureflash's report, abridged

@@ -10,6 +10,7 @@ import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
  * @property {string} group       the --tools group it belongs to
  * @property {string} label       what ran, for the table
  * @property {string | null} skip why it cannot run (null when it can)
+ * @property {boolean} writes     writes the loop device (its result is checked against the bmap)
  * @property {(ctx: SampleContext) => Promise<import('./summary.mjs').Sample>} sample
  */
 
@@ -46,6 +47,7 @@ export function sureflashTool(env) {
   return {
     name: 'sureflash',
     group: 'sureflash',
+    writes: true,
     label: `sureflash copy --bmap ${extra.join(' ')}${extra.length ? ' ' : ''}IMAGE LOOP`,
     skip: env.sureflashCli ? null : 'sureflash: not built yet (dist/main/cli.cjs missing)',
     sample: async (ctx) => {
@@ -81,6 +83,7 @@ export function bmaptoolTool(env) {
   return {
     name: 'bmaptool',
     group: 'bmaptool',
+    writes: true,
     label: 'bmaptool copy --bmap IMAGE.bmap IMAGE LOOP',
     skip: null,
     sample: async (ctx) => {
@@ -99,6 +102,7 @@ export function etcherTool(env) {
   return {
     name: 'etcher-sdk',
     group: 'etcher',
+    writes: true,
     label: 'etcher-sdk decompressThenFlash verify:true (whole image; time of the call)',
     skip: env.etcher ? null : `etcher-sdk unavailable: ${env.etcherSkip ?? 'not installed'}`,
     sample: async (ctx) => {
@@ -131,6 +135,7 @@ export function decoderTool(name, argv) {
   return {
     name,
     group: 'decoders',
+    writes: false,
     label: `${argv.join(' ')} > /dev/null`.replace(/\S+\/image\.img/, 'IMAGE'),
     skip: null,
     sample: async (ctx) => {
