@@ -1,4 +1,4 @@
-import { cleanup, screen, within } from '@testing-library/react';
+import { act, cleanup, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeApi, drive, image } from './fake-api';
@@ -100,5 +100,37 @@ describe('drive picker', () => {
     await user.click(screen.getByRole('button', { name: 'Flash!' }));
     expect(screen.queryByRole('dialog')).toBeNull();
     expect(api.flashRequests[0]).toMatchObject({ device: '/dev/sdb', readback: true, retries: 3, acknowledged: [] });
+  });
+
+  it('drops a drive that vanishes while the dialog is open', async () => {
+    const { api, user, dialog } = await openPicker();
+    await user.click(within(dialog).getByRole('option', { name: /\/dev\/sdb/ }));
+    act(() => api.pushDrives(drives.filter((d) => d.device !== '/dev/sdb')));
+    expect(within(dialog).queryByRole('option', { name: /\/dev\/sdb/ })).toBeNull();
+    expect((within(dialog).getByRole('button', { name: 'Select' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('lets a shown system drive be chosen, then asks before flashing it', async () => {
+    const api = createFakeApi([drive({ device: '/dev/sda', description: 'Internal disk', size: 64e9, isSystem: true, isCard: false, mountpoints: ['/home'] })]);
+    api.pickResult = { ok: true, value: image({ path: '/srv/os.img' }) };
+    const user = userEvent.setup();
+    renderApp(api);
+    await user.click(await screen.findByRole('button', { name: 'Select image' }));
+    await screen.findByLabelText('Image details');
+    await user.click(screen.getByRole('button', { name: 'Select target' }));
+    const dialog = screen.getByRole('dialog', { name: 'Select target' });
+    await user.click(within(dialog).getByRole('checkbox', { name: /Show hidden/ }));
+    await user.click(within(dialog).getByRole('option', { name: /\/dev\/sda/ }));
+    await user.click(within(dialog).getByRole('button', { name: 'Select' }));
+    await user.click(screen.getByRole('button', { name: 'Flash!' }));
+    const confirm = screen.getByRole('dialog', { name: 'Flash /dev/sda?' });
+    expect(confirm.textContent).toMatch(/System drive: writing to it erases your operating system/);
+    // Focus starts on Cancel, the safe choice.
+    expect(document.activeElement?.textContent).toBe('Cancel');
+    await user.keyboard('{Escape}');
+    expect(api.flashRequests).toHaveLength(0);
+    await user.click(screen.getByRole('button', { name: 'Flash!' }));
+    await user.click(within(screen.getByRole('dialog', { name: 'Flash /dev/sda?' })).getByRole('button', { name: /Yes, flash/ }));
+    expect(api.flashRequests[0]?.acknowledged).toEqual(['SYSTEM_DRIVE']);
   });
 });
