@@ -62,97 +62,109 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
   if (looksLikeBmap(input.head)) {
     throw new EngineError('IMAGE_IS_BMAP', `${path} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
   }
-  const format = detectFormat(input.head);
-  if (format === 'lz4') {
-    throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
-  }
-  if (format === 'zip' && input.kind !== 'file') {
-    throw new EngineError('IMAGE_UNREADABLE', `${path}: a zip archive cannot be read from a pipe or standard input: pass the file itself.`);
-  }
-
+  const plan = await planSource(path, input, opts.decoder);
   const active = new Set<AsyncGenerator<Buffer>>();
-  // Every pass is tracked so close() can stop it (killing a decoder child) even if the consumer did not.
-  const track = (make: () => AsyncGenerator<Buffer>): AsyncIterable<Uint8Array> => ({
-    [Symbol.asyncIterator]: () => {
-      const self: { pass?: AsyncGenerator<Buffer> } = {};
-      const pass = (async function* () {
-        try {
-          let bytes = 0;
-          for await (const chunk of rechunk(make())) {
-            bytes += chunk.length;
-            yield chunk;
-          }
-          // The header/index promised a size: a decoder that stops short (or runs long) must not pass silently.
-          if (imageSize !== null && bytes !== imageSize) {
-            const detail = `the ${compression === 'none' ? 'file' : compression + ' header'} says ${imageSize} bytes`;
-            throw decodeFailure(path, compression === 'none' ? 'raw' : compression, bytes < imageSize ? 'truncated' : 'corrupt', bytes, detail);
-          }
-        } finally {
-          if (self.pass) active.delete(self.pass);
-        }
-      })();
-      self.pass = pass;
-      active.add(pass);
-      return pass;
-    },
-  });
-
-  let compression: Compression;
-  let decoder: string;
-  let imageSize: number | null = null;
-  let readAt: ImageSource['readAt'] = null;
-  let embeddedBmap: Buffer | null = null;
-  let member: string | null = null;
-  let stream: () => AsyncIterable<Uint8Array>;
-  let closeExtra: () => Promise<void> | void = () => undefined;
-
-  if (format === 'none') {
-    compression = 'none';
-    decoder = 'raw';
-    if (input.kind === 'file') {
-      imageSize = input.size;
-      const reader = rawReader(path);
-      readAt = reader.readAt;
-      closeExtra = reader.close;
-    }
-    stream = () => track(() => passThrough(input));
-  } else if (format === 'zip') {
-    const zip = await openZipImage(path);
-    compression = 'zip';
-    decoder = 'zip (zlib)';
-    imageSize = zip.imageSize;
-    embeddedBmap = zip.embeddedBmap;
-    member = zip.member;
-    closeExtra = () => zip.close();
-    stream = () => track(() => zipMemberStream(path, zip));
-  } else {
-    compression = format;
-    const chosen = chooseDecoder(format, opts.decoder);
-    decoder = chosen.name;
-    if (input.kind === 'file' && input.size !== null) {
-      if (format === 'xz') imageSize = await xzImageSize(path).catch(() => null);
-      if (format === 'zstd') imageSize = await zstdImageSize(path).catch(() => null);
-    }
-    stream = () => track(() => chosen.run(input));
-  }
-
   return {
     path,
     fileSize: input.size,
-    compression,
-    decoder,
-    imageSize,
-    readAt,
-    embeddedBmap,
-    member,
-    stream,
+    compression: plan.compression,
+    decoder: plan.decoder,
+    imageSize: plan.imageSize,
+    readAt: plan.readAt,
+    embeddedBmap: plan.embeddedBmap,
+    member: plan.member,
+    stream: () => ({ [Symbol.asyncIterator]: () => startPass(active, path, plan) }),
     close: async () => {
       const open = [...active];
       active.clear();
-      await Promise.all(open.map((it) => it.return(undefined as unknown as Buffer).catch(() => undefined)));
-      await closeExtra();
+      await Promise.all(open.map((pass) => pass.return(undefined as unknown as Buffer).catch(() => undefined)));
+      await plan.close();
     },
   };
+}
+
+/** How an opened image is read: everything openSource learned, plus one pass's generator. */
+interface SourcePlan {
+  compression: Compression;
+  decoder: string;
+  imageSize: number | null;
+  readAt: ImageSource['readAt'];
+  embeddedBmap: Buffer | null;
+  member: string | null;
+  pass(): AsyncGenerator<Buffer>;
+  close(): Promise<void> | void;
+}
+
+async function planSource(path: string, input: ByteInput, preference: DecoderPreference): Promise<SourcePlan> {
+  const format = detectFormat(input.head);
+  const base = { embeddedBmap: null, member: null, readAt: null, close: () => undefined };
+  if (format === 'lz4') {
+    throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
+  }
+  if (format === 'none') {
+    const reader = input.kind === 'file' ? rawReader(path) : null;
+    return {
+      ...base,
+      compression: 'none',
+      decoder: 'raw',
+      imageSize: input.size,
+      readAt: reader?.readAt ?? null,
+      pass: () => passThrough(input),
+      close: () => reader?.close(),
+    };
+  }
+  if (format === 'zip') {
+    if (input.kind !== 'file') {
+      throw new EngineError('IMAGE_UNREADABLE', `${path}: a zip archive cannot be read from a pipe or standard input: pass the file itself.`);
+    }
+    const zip = await openZipImage(path);
+    return {
+      ...base,
+      compression: 'zip',
+      decoder: 'zip (zlib)',
+      imageSize: zip.imageSize,
+      embeddedBmap: zip.embeddedBmap,
+      member: zip.member,
+      pass: () => zipMemberStream(path, zip),
+      close: () => zip.close(),
+    };
+  }
+  const chosen = chooseDecoder(format, preference);
+  let imageSize: number | null = null;
+  if (input.kind === 'file' && input.size !== null) {
+    if (format === 'xz') imageSize = await xzImageSize(path).catch(() => null);
+    if (format === 'zstd') imageSize = await zstdImageSize(path).catch(() => null);
+  }
+  return { ...base, compression: format, decoder: chosen.name, imageSize, pass: () => chosen.run(input) };
+}
+
+/**
+ * One pass over the image in consumer-friendly chunks, registered in `active` so close() can stop it (and
+ * its decoder child) even when the consumer did not. A size promised by the file, the xz index or the zstd
+ * header must match what came out: a decoder that stops short must not pass silently.
+ */
+function startPass(active: Set<AsyncGenerator<Buffer>>, path: string, plan: SourcePlan): AsyncGenerator<Buffer> {
+  const pass = checkedPass(path, plan, () => active.delete(pass));
+  active.add(pass);
+  return pass;
+}
+
+async function* checkedPass(path: string, plan: SourcePlan, finished: () => void): AsyncGenerator<Buffer> {
+  try {
+    let bytes = 0;
+    for await (const chunk of rechunk(plan.pass())) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+    const { imageSize, compression } = plan;
+    if (imageSize !== null && bytes !== imageSize) {
+      const format = compression === 'none' ? 'raw' : compression;
+      const detail = `the ${compression === 'none' ? 'file size' : `${compression} header`} says ${imageSize} bytes`;
+      throw decodeFailure(path, format, bytes < imageSize ? 'truncated' : 'corrupt', bytes, detail);
+    }
+  } finally {
+    finished();
+  }
 }
 
 async function* passThrough(input: ByteInput): AsyncGenerator<Buffer> {
