@@ -20,7 +20,9 @@ let built = false;
 /** Runs `node scripts/build.mjs` once per test process, so tests exercise the bundles a user runs. */
 export function buildOnce(): void {
   if (built) return;
-  const result = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+  // Vitest sets NODE_ENV=test, which would make vite build React's development bundle: build what ships.
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const result = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 300_000 });
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
   built = true;
 }
