@@ -3,14 +3,15 @@
  * accepted without that token or under a foreign Host / Origin, the Api over its WebSocket, and the page
  * running in real Chromium under its CSP.
  */
-import { request } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { createServer, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { HostMessage } from '../../src/shared/host-protocol';
-import { artifactPath, buildOnce, chromiumAvailable, launchBrowser, startHost, type RunningHost } from '../helpers/browser';
+import { artifactPath, buildOnce, chromiumAvailable, launchBrowser, repoRoot, startHost, type RunningHost } from '../helpers/browser';
 
 /** Raw HTTP GET with chosen headers (fetch does not let a test forge Host). */
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -137,6 +138,33 @@ describe('browser host', () => {
     .find((nic) => nic && nic.family === 'IPv4' && !nic.internal);
   it.skipIf(!external)('listens on 127.0.0.1 only (needs a non-loopback IPv4 address to try)', async () => {
     await expect(fetch(`http://${external?.address}:${host.port}/?token=${host.token}`)).rejects.toThrow();
+  });
+
+  it('takes --port, and explains a bad option or a busy port', async () => {
+    const runHost = (args: string[]) => spawnSync(process.execPath, ['dist/main/host.cjs', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    const help = runHost(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--allow-loop/);
+    const bad = runHost(['--frobnicate']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option --frobnicate/);
+    // A port that is free now, then taken by someone else.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const busy = runHost(['--port', String(port), '--user-data-dir', join(dir, 'busy')]);
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toMatch(/port is already in use: choose another with --port N/);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    const fixed = await startHost(['--port', String(port), '--user-data-dir', join(dir, 'fixed')]);
+    try {
+      expect(fixed.port).toBe(port);
+    } finally {
+      await fixed.stop();
+    }
   });
 
   it('printed nothing else on stdout', () => {

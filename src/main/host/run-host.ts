@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { createApiCore } from '../api/api-core';
 import type { MainServices } from '../services/types';
 import { createHostDialogs } from './host-dialogs';
-import { parseHostOptions } from './host-options';
+import { HOST_USAGE, parseHostOptions } from './host-options';
 import { newToken } from './host-security';
 import { startHostServer, type HostServer } from './host-server';
 
@@ -58,9 +58,14 @@ export async function runHost(argv: readonly string[], makeServices: ServicesFac
 
 /** Runs the host and turns a start-up failure into one readable line and exit code 1 (2 for usage). */
 export function main(argv: readonly string[], makeServices: ServicesFactory): void {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${HOST_USAGE}\n`);
+    return;
+  }
   runHost(argv, makeServices).catch((err: unknown) => {
     const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : null;
-    log(err instanceof Error ? err.message : String(err));
+    if (code === 'EADDRINUSE') log('That port is already in use: choose another with --port N, or leave --port out to get a free one.');
+    else log(err instanceof Error ? err.message : String(err));
     process.exit(code === 'USAGE' ? 2 : 1);
   });
 }
