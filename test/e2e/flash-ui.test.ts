@@ -75,6 +75,28 @@ describeRoot('flashing a loop device through the UI in Chromium, keyboard only',
   });
 });
 
+describeRoot('the target list in Chromium follows the drives', () => {
+  const ui = useUiHarness();
+
+  it('shows a loop device that appears, and drops it (and the choice) when it goes away', async () => {
+    const page = await ui.openApp();
+    await page.getByRole('button', { name: 'Select target' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Select target' });
+    await dialog.waitFor();
+    const file = join(ui.dir, 'coming-and-going.bin');
+    await fsp.writeFile(file, Buffer.alloc(8 * MiB));
+    const loop = await attachLoop(file);
+    ui.defer(() => loop.detach());
+    const option = dialog.getByRole('option', { name: deviceName(loop.device) });
+    await option.waitFor({ timeout: 30_000 });
+    await option.click();
+    expect(await dialog.getByRole('button', { name: 'Select' }).isEnabled()).toBe(true);
+    await loop.detach();
+    await option.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await dialog.getByRole('button', { name: 'Select' }).isDisabled()).toBe(true);
+  });
+});
+
 describeRoot(
   'flashing a worn card through the UI in Chromium',
   () => {
@@ -122,21 +144,41 @@ describeRoot(
     });
 
     it('cancels mid-flash: "Cancelled"', async () => {
-      // A slow card (4 KiB FUSE writes) and 96 MiB of data leave time to press Cancel.
-      const layout: SparseLayout = { size: 96 * MiB, extents: [{ offset: 0, length: 96 * MiB }] };
-      const { path: image } = await ui.makeImage('big.img', layout);
-      const card = await startWornCard({ size: 128 * MiB, maxWrite: 4096 });
-      ui.defer(() => card.stop());
+      const size = 160 * MiB;
+      const { path: image } = await ui.makeImage('big.img', { size, extents: [{ offset: 0, length: size }] });
+      const card = await startWornCard({ size: 192 * MiB, maxWrite: 4096 });
+      let frozen = false;
+      const thaw = (): void => {
+        if (frozen) process.kill(card.pid, 'SIGCONT');
+        frozen = false;
+      };
+      ui.defer(async () => {
+        thaw();
+        await card.stop();
+      });
 
       await ui.startFlash(image, card.loop, 3);
-      // Wait until bytes are moving (1–99 %), then keep the live screen and cancel.
-      await ui.page.getByTestId('percent').filter({ hasText: /^[1-9]\d?%/ }).waitFor({ timeout: 60_000 });
-      await ui.page.screenshot({ path: artifactPath('mid-flash.png') });
-      await ui.page.getByRole('button', { name: 'Cancel' }).click();
+      // Freeze the card once part of the image is on it, so the job cannot finish before Cancel is pressed.
+      let written = 0;
+      while (written < 16 * MiB) {
+        written = (await card.stats()).bytesWritten;
+        if (written >= size) throw new Error('the whole image was written before the test could freeze the card');
+      }
+      process.kill(card.pid, 'SIGSTOP');
+      frozen = true;
+      try {
+        await ui.page.getByTestId('phase').filter({ hasText: /^(Writing|Verifying)$/ }).waitFor();
+        await ui.page.screenshot({ path: artifactPath('mid-flash.png') });
+        await ui.page.getByRole('button', { name: 'Cancel' }).click();
+        await ui.page.getByTestId('phase').filter({ hasText: 'Cancelling' }).waitFor();
+      } finally {
+        thaw();
+      }
       const status = await ui.finalStatus();
       await ui.page.screenshot({ path: artifactPath('final-cancelled.png') });
       expect(status).toMatch(/^Cancelled/);
       expect(await ui.page.getByText(/holds a partial image/).count()).toBe(1);
+      expect(await ui.page.getByTestId('ranges-verified').textContent()).toBe('0 of 1');
     });
   },
   { loop: true, fuse: true },

@@ -44,7 +44,7 @@ export function ProgressScreen() {
           {percent}% ({formatBytes(progress?.bytesDone ?? 0)} of {formatBytes(progress?.bytesTotal ?? job.layout?.mappedBytes ?? null)})
         </dd>
         <dt>Speed</dt>
-        <dd>{formatSpeed(progress?.speed ?? null)}</dd>
+        <dd>{formatSpeed(progress && progress.speed > 0 ? progress.speed : null)}</dd>
         <dt>Time left</dt>
         <dd>{formatEta(progress?.etaSeconds ?? null)}</dd>
         <dt>Retries</dt>
