@@ -1,11 +1,12 @@
-import { promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import type { Compression } from '../../../shared/report';
 import { EngineError } from '../errors';
 import type { DecoderPreference, ImageSource } from './types';
 import { looksLikeBmap } from '../bmap-parser';
 import { detectFormat } from './detect';
-import { openFileInput, openStreamInput, imageOpenError, type ByteInput } from './input';
+import { openFileInput, openStreamInput, imageOpenError, READ_CHUNK, type ByteInput } from './input';
 import { chooseDecoder } from './decoders';
 import { rechunk } from './rechunk';
 import { xzImageSize, zstdImageSize } from './image-size';
@@ -14,7 +15,7 @@ import { classifyFailure, decodeFailure } from './decode-error';
 
 export interface OpenSourceOptions {
   decoder: DecoderPreference;
-  /** Stream used for "-" (defaults to process.stdin); lets tests feed stdin. */
+  /** Stream used for "-" (defaults to the process's file descriptor 0); lets tests feed stdin. */
   stdin?: Readable;
 }
 
@@ -57,8 +58,16 @@ function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) =>
  * Opens an image ("-" = stdin) and recognises its compression from its first bytes. Throws EngineError:
  * IMAGE_NOT_FOUND, IMAGE_UNREADABLE, IMAGE_IS_BMAP, ARCHIVE_EMPTY, ARCHIVE_AMBIGUOUS, SOURCE_TRUNCATED.
  */
+/**
+ * Standard input as a stream. The engine runs in a worker thread, whose `process.stdin` is not the
+ * process's: read descriptor 0 itself (the main thread of the CLI never reads it).
+ */
+function processStdin(): Readable {
+  return isMainThread ? process.stdin : createReadStream('', { fd: 0, autoClose: false, highWaterMark: READ_CHUNK });
+}
+
 export async function openSource(path: string, opts: OpenSourceOptions): Promise<ImageSource> {
-  const input: ByteInput = path === '-' ? await openStreamInput(opts.stdin ?? process.stdin, '-') : await openFileInput(path);
+  const input: ByteInput = path === '-' ? await openStreamInput(opts.stdin ?? processStdin(), '-') : await openFileInput(path);
   if (looksLikeBmap(input.head)) {
     throw new EngineError('IMAGE_IS_BMAP', `${path} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
   }
