@@ -83,12 +83,15 @@ function readbackError(state: JobState, job: FlashJob): ApiError | null {
   const spans = bad.flatMap((r) => r.badBlocks ?? [{ first: r.first, last: r.last }]);
   const list = spans.slice(0, 5).map((s) => (s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`)).join(', ');
   const more = spans.length > 5 ? ` and ${spans.length - 5} more` : '';
-  const ranges = bad.map((r) => r.index).join(', ');
-  const tail = job.mode === 'copy' ? ` after ${job.retries} ${job.retries === 1 ? 'retry' : 'retries'} (retries exhausted)` : '';
-  return {
-    code: 'READBACK_MISMATCH',
-    message: `blocks ${list}${more} did not hold the image data${tail}: range${bad.length > 1 ? 's' : ''} ${ranges}`,
-  };
+  const single = spans.length === 1 && spans[0]?.first === spans[0]?.last;
+  const blocks = `${single ? 'block' : 'blocks'} ${list}${more}`;
+  const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index).join(', ')}`;
+  if (job.mode === 'verify') {
+    return { code: 'READBACK_MISMATCH', message: `${blocks} on ${job.target} do not match the image (${ranges})` };
+  }
+  const retries = `${job.retries} ${job.retries === 1 ? 'retry' : 'retries'}`;
+  const after = job.retries > 0 ? ` after ${retries} (retries exhausted)` : ' (retry is off: --checksum-retry=N rewrites such blocks)';
+  return { code: 'READBACK_MISMATCH', message: `${blocks} did not hold the written data${after}: ${ranges}` };
 }
 
 export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal): Promise<FlashReport> {
