@@ -88,7 +88,7 @@ describe('sureflash command', () => {
     expect((await runCli(['copy', '-q', image, target])).code).toBe(0);
     expect((await runCli(['verify', image, target])).code).toBe(0);
     const fd = readFileSync(target);
-    fd[10 * 4096 + 7] ^= 0xff;
+    fd.writeUInt8(fd.readUInt8(10 * 4096 + 7) ^ 0xff, 10 * 4096 + 7);
     execFileSync('dd', [`of=${target}`, 'conv=notrunc', 'status=none'], { input: fd });
     const bad = await runCli(['verify', image, target]);
     expect(bad.code).toBe(1);
