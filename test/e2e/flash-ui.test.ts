@@ -103,10 +103,12 @@ describeRoot(
     const ui = useUiHarness();
 
     it('rewrites what the card did not keep: the retry counter moves, then "Verified"', async () => {
-      const layout: SparseLayout = { size: 8 * MiB, extents: [{ offset: 0, length: 3 * MiB }, { offset: 5 * MiB, length: MiB }] };
+      // The weak block sits in the first range; the large second range keeps the job running (and the
+      // progress screen up) after the rewrites, so the counter is on screen before the outcome.
+      const layout: SparseLayout = { size: 32 * MiB, extents: [{ offset: 0, length: 3 * MiB }, { offset: 5 * MiB, length: 24 * MiB }] };
       const { path: image, ranges } = await ui.makeImage('worn.img', layout);
-      const weakBlock = (5 * MiB) / BLOCK + 10;
-      const card = await startWornCard({ size: 16 * MiB, faults: [{ block: weakBlock, count: 2 }] });
+      const weakBlock = 10;
+      const card = await startWornCard({ size: 48 * MiB, faults: [{ block: weakBlock, count: 2 }] });
       ui.defer(() => card.stop());
 
       await ui.startFlash(image, card.loop, 3);
