@@ -103,4 +103,26 @@ describe('app store', () => {
     store.getState().connectionLost('Lost the connection');
     expect(store.getState().connectionError).toBe('Lost the connection');
   });
+
+  it('does not let a late event of the previous job take over the next one', async () => {
+    const api = createFakeApi([drive({ device: '/dev/sdb' })]);
+    const store = createAppStore(api);
+    const stop = store.getState().init();
+    await settle();
+    await store.getState().pickImage();
+    store.getState().selectDevice('/dev/sdb');
+    await store.getState().flash([]);
+    api.pushFlash({ type: 'started', jobId: 'job-1', layout });
+    api.pushFlash({ type: 'done', jobId: 'job-1', report: report('cancelled') });
+    store.getState().flashAnother();
+    api.flashResult = { ok: true, value: { jobId: 'job-2' } };
+    const starting = store.getState().flash([]);
+    // Before job-2 is known, a stray event of job-1 arrives: it must be ignored.
+    api.pushFlash({ type: 'done', jobId: 'job-1', report: report('cancelled') });
+    expect(store.getState().screen).toBe('flashing');
+    await starting;
+    api.pushFlash({ type: 'started', jobId: 'job-2', layout });
+    expect(store.getState().job.jobId).toBe('job-2');
+    stop();
+  });
 });

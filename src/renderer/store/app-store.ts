@@ -58,6 +58,9 @@ export function createAppStore(api: Api): StoreApi<AppState> {
     const setDrives = (drives: DriveInfo[]): void =>
       set((s) => ({ drives, drivesError: null, device: keepSelection(s.device, drives) }));
 
+    /** Jobs whose outcome the user has seen (their stray events are ignored). */
+    const endedJobs = new Set<string>();
+
     const applySettings = (result: Result<Settings>): void => {
       if (result.ok) set({ settings: result.value });
     };
@@ -88,10 +91,13 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         const offDrives = api.onDrives(setDrives);
         const offFlash = api.onFlashEvent((event) => {
           const { screen, job } = get();
-          if (screen !== 'flashing') return;
+          // A late event of an earlier job must not be adopted by a new one still waiting for its id.
+          if (screen !== 'flashing' || endedJobs.has(event.jobId)) return;
           const next = applyFlashEvent(job, event);
           if (next === job) return;
-          set({ job: next, screen: isJobOver(next) ? 'final' : 'flashing' });
+          const over = isJobOver(next);
+          if (over && next.jobId !== null) endedJobs.add(next.jobId);
+          set({ job: next, screen: over ? 'final' : 'flashing' });
         });
         void api.listDrives().then((result) => {
           if (result.ok) setDrives(result.value);
