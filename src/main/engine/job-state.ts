@@ -24,7 +24,6 @@ export class JobState {
   bytesReadBack = 0;
   private changes: RangeChange[] = [];
   private lastEmit = 0;
-  private readonly startedAt = Date.now();
   private copyStartedAt = 0;
   private samples: { t: number; bytes: number }[] = [];
   readonly phaseMs: Record<'preparing' | 'copy' | 'flush', number> = { preparing: 0, copy: 0, flush: 0 };
@@ -36,6 +35,8 @@ export class JobState {
     ranges: PlannedRange[],
     private readonly emit: (progress: FlashProgress) => void,
     private readonly now: () => number = Date.now,
+    /** When the job started (before its pre-checks), for the preparing time. */
+    private readonly startedAt: number = now(),
   ) {
     for (const r of ranges) this.addRange(r);
   }

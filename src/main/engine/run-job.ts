@@ -105,7 +105,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     logPlan(job, events, { source, bmap, bmapPath, imageSize, target });
     blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
     const ranges: PlannedRange[] = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
-    state = new JobState(ranges, (p) => events.progress(p));
+    state = new JobState(ranges, (p) => events.progress(p), Date.now, startedAt.getTime());
     state.blockSizeForGrowth = blockSize;
     events.started(layoutOf(ranges, imageSize, blockSize));
     state.setPhase(job.mode === 'copy' ? 'writing' : 'verifying');
