@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { openSource } from '../../src/main/engine/source';
 import type { DecoderPreference } from '../../src/main/engine/source';
 import { compress, drain, run, sampleImage, scratch } from './source-helpers';
@@ -44,6 +45,29 @@ const cases: Case[] = [
     make: () => compress(tmp.file('d.img'), image, 'xz', ['-T2', '--block-size=300KiB']),
   },
   { name: 'zstd', compression: 'zstd', data: image, size: image.length, make: () => compress(tmp.file('e.img'), image, 'zstd') },
+  {
+    name: 'two zstd frames',
+    compression: 'zstd',
+    data: image,
+    size: image.length,
+    make: () => {
+      const half = image.length >> 1;
+      const a = compress(tmp.file('zf1.img'), image.subarray(0, half), 'zstd');
+      const b = compress(tmp.file('zf2.img'), image.subarray(half), 'zstd');
+      writeFileSync(tmp.file('frames.img.zst'), Buffer.concat([run('cat', [a]), run('cat', [b])]));
+      return tmp.file('frames.img.zst');
+    },
+  },
+  {
+    name: 'zstd without content size (compressed from a pipe)',
+    compression: 'zstd',
+    data: image,
+    size: null,
+    make: () => {
+      writeFileSync(tmp.file('piped.img.zst'), execFileSync('zstd', ['-q', '-c', '-'], { input: image, maxBuffer: 1 << 30 }));
+      return tmp.file('piped.img.zst');
+    },
+  },
   { name: 'bzip2', compression: 'bzip2', data: image, size: null, make: () => compress(tmp.file('f.img'), image, 'bzip2') },
   { name: 'empty raw', compression: 'none', data: Buffer.alloc(0), size: 0, make: () => (writeFileSync(tmp.file('empty.img'), ''), tmp.file('empty.img')) },
   { name: 'empty gzip', compression: 'gzip', data: Buffer.alloc(0), size: null, make: () => compress(tmp.file('empty-g.img'), Buffer.alloc(0), 'gzip') },
