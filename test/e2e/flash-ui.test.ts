@@ -75,6 +75,40 @@ describeRoot('flashing a loop device through the UI in Chromium, keyboard only',
   });
 });
 
+describeRoot('flashing a loop device without read-back, in Chromium', () => {
+  const ui = useUiHarness();
+
+  it('"Read back and verify" off: "Written", not verified, and the blocks are on the device', async () => {
+    const layout: SparseLayout = { size: 4 * MiB, extents: [{ offset: 0, length: 512 * 1024 }, { offset: 2 * MiB, length: 4 * BLOCK }] };
+    const { path: image, ranges } = await ui.makeImage('unverified.img', layout);
+    const targetFile = join(ui.dir, 'unverified-target.bin');
+    await fsp.writeFile(targetFile, Buffer.alloc(8 * MiB));
+    const loop = await attachLoop(targetFile);
+    ui.defer(() => loop.detach());
+
+    const page = await ui.openApp();
+    await page.getByRole('checkbox', { name: 'Read back and verify' }).uncheck();
+    expect(await page.getByRole('spinbutton', { name: 'Checksum retries' }).isDisabled()).toBe(true);
+    await ui.host.pick(image);
+    await page.getByRole('button', { name: 'Select image' }).click();
+    await page.getByLabel('Image details').waitFor();
+    await page.getByRole('button', { name: 'Select target' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Select target' });
+    await dialog.getByRole('option', { name: deviceName(loop.device) }).click();
+    await dialog.getByRole('button', { name: 'Select' }).click();
+    await page.getByRole('button', { name: 'Flash!' }).click();
+    const status = await ui.finalStatus();
+    await page.screenshot({ path: artifactPath('final-written-unverified.png') });
+    expect(status).toMatch(/^Written, not verified/);
+    expect(await page.getByTestId('ranges-verified').textContent()).toBe(`0 of ${ranges.length}`);
+    await expectMappedBlocksEqual(image, ranges, (offset, length) => readDirect(loop.device, offset, length));
+    // The setting persists: a fresh page starts with read-back off.
+    await page.reload();
+    const readback = page.getByRole('checkbox', { name: 'Read back and verify' });
+    await expect.poll(() => readback.isChecked(), { timeout: 10_000 }).toBe(false);
+  });
+});
+
 describeRoot('the target list in Chromium follows the drives', () => {
   const ui = useUiHarness();
 
