@@ -19,9 +19,9 @@ export function sampleImage(size = 3 * 1024 * 1024 + 123): Buffer {
   return buf;
 }
 
-/** Runs a real compressor program; returns stdout. */
-export function run(program: string, args: string[], cwd?: string): Buffer {
-  return execFileSync(program, args, { cwd, maxBuffer: 1 << 30 });
+/** Runs a real program (compressors, zip, mkfifo), optionally feeding stdin; returns stdout. */
+export function run(program: string, args: string[], cwd?: string, input?: Buffer): Buffer {
+  return execFileSync(program, args, { cwd, input, maxBuffer: 1 << 30 });
 }
 
 /** Writes `data` to `path` and compresses it with the system program for `format`; returns the output path. */

@@ -66,6 +66,13 @@ describe('zip sources', () => {
     expect((err as Error).message).toContain(path);
   });
 
+  it('a compressed image inside the zip is refused, not written as raw bytes', async () => {
+    const path = makeZip('nested', { 'os.img.xz': run('xz', ['-c', '-1', '-'], undefined, image.subarray(0, 100_000)) });
+    const err = await openSource(path, { decoder: 'auto' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_UNREADABLE' });
+    expect((err as Error).message).toContain('xz-compressed');
+  });
+
   it('only side files -> ARCHIVE_EMPTY', async () => {
     const path = makeZip('empty', { 'notes.txt': 'hi', 'os.img.bmap': '<bmap/>' });
     await expect(openSource(path, { decoder: 'auto' })).rejects.toMatchObject({ code: 'ARCHIVE_EMPTY' });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import type { ByteInput } from './input';
+import { imageOpenError, type ByteInput } from './input';
 import { classifyFailure, decodeFailure } from './decode-error';
 
 const STDERR_LIMIT = 16 * 1024;
@@ -24,7 +24,15 @@ export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): As
   // Opened first: a one-shot stream that was already read throws here, before any child exists.
   const pipedInput = input.kind === 'stream' ? input.open() : null;
   // A file is handed over as the child's stdin descriptor: Node never touches compressed bytes.
-  const fd = input.kind === 'file' ? openSync(input.path, 'r') : null;
+  let fd: number | null = null;
+  if (input.kind === 'file') {
+    try {
+      fd = openSync(input.path, 'r');
+    } catch (err) {
+      pipedInput?.destroy();
+      throw imageOpenError(input.path, err);
+    }
+  }
   const child = spawn(spec.program, spec.args, { stdio: [fd ?? 'pipe', 'pipe', 'pipe'] });
   if (fd !== null) closeSync(fd);
   const { stdout, stderr: errStream } = child;

@@ -3,6 +3,7 @@ import * as zlib from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
 import { decodeFailure } from './decode-error';
+import { detectFormat, HEAD_BYTES } from './detect';
 
 /** Names inside an archive that are never the image: folders, macOS metadata, checksums, notes, bmaps. */
 const SIDE_FILE = /\.(bmap|sha1|sha256|sha512|md5|sig|asc|gpg|txt|md|json|html?|pdf|xml|log|sha1sum|sha256sum)$/i;
@@ -58,6 +59,25 @@ async function readSmallMember(zip: ZipFile, entry: Entry): Promise<Buffer | nul
   return Buffer.concat(parts);
 }
 
+/** The first bytes of a member (up to HEAD_BYTES), to recognise a compressed file inside the zip. */
+async function readMemberHead(zip: ZipFile, entry: Entry): Promise<Buffer> {
+  const stream = await zip.openReadStreamPromise(entry);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const part of stream as AsyncIterable<Buffer>) {
+      parts.push(part);
+      got += part.length;
+      if (got >= HEAD_BYTES) break;
+    }
+  } catch {
+    // A damaged member is reported when it is streamed, with the byte count.
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, HEAD_BYTES);
+}
+
 /** Checks the member's CRC-32 as it streams (yauzl checks sizes only). Needs zlib.crc32 (Node >= 20.15). */
 function crcCheck(path: string, member: string, expected: number): Transform | null {
   const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
@@ -96,6 +116,10 @@ export async function openZipImage(path: string): Promise<ZipImage> {
     const image = images[0]!;
     if (image.isEncrypted() || !image.canDecodeFileData()) {
       throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} is encrypted or uses a compression method Sureflash cannot read (method ${image.compressionMethod}). Extract it first.`);
+    }
+    const nested = detectFormat(await readMemberHead(zip, image));
+    if (nested !== 'none') {
+      throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} inside the zip is itself ${nested}-compressed. Extract it from the zip and flash the extracted file.`);
     }
     const bmapEntries = entries.filter((e) => /\.bmap$/i.test(e.fileName) && !e.fileName.startsWith('__MACOSX/'));
     const embeddedBmap = bmapEntries.length === 1 ? await readSmallMember(zip, bmapEntries[0]!) : null;
