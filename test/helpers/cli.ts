@@ -3,7 +3,7 @@
  * a user does, and collects its exit code, output, JSON report and (optionally) peak RSS.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp } from 'node:fs';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,8 @@ export interface CliRunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Kill the child with SIGKILL after this long (ms) and report it as hung (default 100 s). */
   timeoutMs?: number;
+  /** A file fed to the CLI's standard input (for IMAGE "-"); otherwise stdin is /dev/null. */
+  stdinFile?: string;
   /** Run as this user (needs root); the report's scratch dir is then opened to everyone. */
   user?: { uid: number; gid: number };
 }
@@ -81,9 +83,16 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
       : [process.execPath, [cliBin, ...cliArgs]];
     const child = spawn(command, argv, {
       env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(options.user ?? {}),
     });
+    if (options.stdinFile && child.stdin) {
+      const input = createReadStream(options.stdinFile);
+      // The CLI may stop reading early (a refused input): a closed pipe is expected then.
+      child.stdin.on('error', () => undefined);
+      input.on('error', () => child.stdin?.destroy());
+      input.pipe(child.stdin);
+    }
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });

@@ -60,11 +60,13 @@ interface CaseManifest {
   target?: TargetKind;
   targetUntouched?: boolean;
   decoders?: boolean;
+  /** A file of the work dir piped to the CLI's standard input (use "-" as the IMAGE). */
+  stdin?: string;
   /** Run the CLI as `nobody` when the tests run as root (root would read a chmod 000 file). */
   unprivileged?: boolean;
 }
 
-const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders', 'unprivileged']);
+const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders', 'unprivileged', 'stdin']);
 const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'chmod']);
 const TARGETS = new Set<string>(['file', 'loop', 'small-loop', 'mounted-loop', 'dir']);
 
@@ -268,7 +270,8 @@ if (suiteSkip) process.stderr.write(`[skip] bad-input corpus: ${suiteSkip}\n`);
             await fsp.chmod(work.dir, 0o755);
             await fsp.chmod(dir, 0o755);
           }
-          const result = await runCli(args, { timeoutMs: 60_000, ...(user ? { user } : {}) });
+          const stdinFile = manifest.stdin ? join(dir, manifest.stdin) : undefined;
+          const result = await runCli(args, { timeoutMs: 60_000, ...(user ? { user } : {}), ...(stdinFile ? { stdinFile } : {}) });
           const about = `${name}: ${describeRun(result)}`;
           if (process.env.BAD_INPUT_VERBOSE) process.stderr.write(`[bad-input] ${name}${decoder ? ` (${decoder})` : ''}: ${describeRun(result)}\n`);
           expect(result.hung, about).toBe(false);
