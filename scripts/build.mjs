@@ -39,6 +39,8 @@ if (existsSync(join(root, 'src/renderer/index.html'))) {
   const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
     cwd: root,
     stdio: 'inherit',
+    // Always React's production bundle, whoever runs the build (vitest sets NODE_ENV=test).
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   if (vite.status !== 0) process.exit(vite.status ?? 1);
 }

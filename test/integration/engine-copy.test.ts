@@ -162,6 +162,7 @@ describe('without a bmap, and options', () => {
     expect(report.error?.code).toBe('CANCELLED');
     expect(report.totals.bytesWritten).toBeLessThan(layout.size);
     expect(report.ranges.some((r) => r.state === 'pending')).toBe(true);
+    expect(report.ranges.filter((r) => r.state === 'writing' || r.state === 'retrying')).toEqual([]);
     expect(report.ranges.some((r) => r.state === 'verified')).toBe(true);
   });
 

@@ -138,6 +138,11 @@ export class JobState {
     return { preparingMs: this.phaseMs.preparing, copyMs: this.phaseMs.copy, flushMs: this.phaseMs.flush, totalMs: t - this.startedAt };
   }
 
+  /** A job that stopped early: ranges caught mid-write were not verified, so they go back to pending. */
+  abandonUnfinished(): void {
+    for (const r of this.ranges) if (r.state === 'writing' || r.state === 'retrying') r.state = 'pending';
+  }
+
   rangeReports(): RangeReport[] {
     return this.ranges.map((r) => ({
       index: r.planned.index,

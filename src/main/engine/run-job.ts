@@ -122,6 +122,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     await keep.source?.close();
   }
   const status = state ? statusOf(error, state, job) : error?.code === 'CANCELLED' ? 'cancelled' : 'failed';
+  if (state && error) state.abandonUnfinished();
   const report = buildReport({
     job,
     startedAt,
