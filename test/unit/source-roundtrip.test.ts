@@ -134,6 +134,13 @@ describe('raw random access', () => {
     }
   });
 
+  it('a gzip file gives its ISIZE trailer as a size hint only', async () => {
+    const source = await openSource(compress(tmp.file('hint.img'), image, 'gzip'), { decoder: 'auto' });
+    expect(source.imageSize).toBeNull();
+    expect(source.sizeHint).toBe(image.length);
+    await source.close();
+  });
+
   it('compressed sources have no readAt', async () => {
     const source = await openSource(compress(tmp.file('nra.img'), tiny, 'gzip'), { decoder: 'auto' });
     expect(source.readAt).toBeNull();

@@ -126,3 +126,18 @@ export async function zstdImageSize(path: string): Promise<number | null> {
     await handle.close();
   }
 }
+
+/**
+ * The ISIZE trailer of a .gz file: the last member's size modulo 2^32. Only a hint (wrong for multi-member
+ * files and images of 4 GiB or more), so callers may show it for progress but must not check against it.
+ */
+export async function gzipSizeHint(path: string): Promise<number | null> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = await readExact(handle, size - 4, 4);
+    return size >= 18 && tail ? tail.readUInt32LE(0) : null;
+  } finally {
+    await handle.close();
+  }
+}

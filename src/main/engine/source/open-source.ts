@@ -9,7 +9,7 @@ import { detectFormat } from './detect';
 import { openFileInput, openStreamInput, imageOpenError, READ_CHUNK, type ByteInput } from './input';
 import { chooseDecoder } from './decoders';
 import { rechunk } from './rechunk';
-import { xzImageSize, zstdImageSize } from './image-size';
+import { gzipSizeHint, xzImageSize, zstdImageSize } from './image-size';
 import { openZipImage, type ZipImage } from './zip-archive';
 import { classifyFailure, decodeFailure } from './decode-error';
 
@@ -82,6 +82,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
     readAt: plan.readAt,
     embeddedBmap: plan.embeddedBmap,
     member: plan.member,
+    sizeHint: plan.sizeHint,
     stream: () => ({ [Symbol.asyncIterator]: () => startPass(active, path, plan) }),
     close: async () => {
       const open = [...active];
@@ -100,13 +101,14 @@ interface SourcePlan {
   readAt: ImageSource['readAt'];
   embeddedBmap: Buffer | null;
   member: string | null;
+  sizeHint: number | null;
   pass(): AsyncGenerator<Buffer>;
   close(): Promise<void> | void;
 }
 
 async function planSource(path: string, input: ByteInput, preference: DecoderPreference): Promise<SourcePlan> {
   const format = detectFormat(input.head);
-  const base = { embeddedBmap: null, member: null, readAt: null, close: () => undefined };
+  const base = { embeddedBmap: null, member: null, readAt: null, sizeHint: null, close: () => undefined };
   if (format === 'lz4') {
     throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
   }
@@ -140,11 +142,13 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
   }
   const chosen = chooseDecoder(format, preference);
   let imageSize: number | null = null;
+  let sizeHint: number | null = null;
   if (input.kind === 'file' && input.size !== null) {
+    if (format === 'gzip') sizeHint = await gzipSizeHint(path).catch(() => null);
     if (format === 'xz') imageSize = await xzImageSize(path).catch(() => null);
     if (format === 'zstd') imageSize = await zstdImageSize(path).catch(() => null);
   }
-  return { ...base, compression: format, decoder: chosen.name, imageSize, pass: () => chosen.run(input) };
+  return { ...base, compression: format, decoder: chosen.name, imageSize, sizeHint, pass: () => chosen.run(input) };
 }
 
 /**

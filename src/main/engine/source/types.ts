@@ -26,6 +26,11 @@ export interface ImageSource {
    */
   stream(): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
+  /**
+   * A guess for progress only, never for checks: a gzip file's ISIZE trailer (the size modulo 4 GiB of its
+   * last member). Absent or null when there is no such hint.
+   */
+  sizeHint?: number | null;
   /** A single .bmap member found inside a zip archive (zip sources only). */
   embeddedBmap?: Buffer | null;
   /** Name of the image member inside an archive (zip sources only). */
