@@ -1,4 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
 import { XzReadableStream } from 'xz-decompress';
 import unbzip2 from 'unbzip2-stream';
@@ -59,7 +60,10 @@ function xzBuiltin(): Decoder {
         format: 'xz',
         // xz-embedded return codes: 8 = XZ_BUF_ERROR (input ended mid-stream), 5-7 = format/options/data errors.
         classify: (err, inputEnded) => (/error code 8\b/.test(err.message) || (inputEnded && err instanceof TypeError) ? 'truncated' : 'corrupt'),
-        decode: (c) => Readable.fromWeb(new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream<Uint8Array>),
+        decode: (c) => {
+          const decoded = new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>);
+          return Readable.fromWeb(decoded as WebReadableStream<Uint8Array>);
+        },
       }),
   };
 }

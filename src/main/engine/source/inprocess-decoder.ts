@@ -1,8 +1,9 @@
 import { Readable, type Duplex } from 'node:stream';
-import type { ByteInput } from './input';
+import { EngineError } from '../errors';
+import { imageOpenError, type ByteInput } from './input';
 import { classifyFailure, decodeFailure } from './decode-error';
 
-/** An in-process decoder: a Node duplex fed with compressed bytes, or a function over a readable. */
+/** An in-process decoder: builds a readable of decoded bytes over a readable of compressed bytes. */
 export interface InProcessSpec {
   format: string;
   /** Bytes per read of the compressed input (default: READ_CHUNK). */
@@ -26,8 +27,12 @@ export function through(compressed: Readable, transform: Duplex): Readable {
 export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): AsyncGenerator<Buffer> {
   const compressed = input.open(spec.readSize);
   let inputEnded = false;
+  let inputError: unknown = null;
   compressed.once('end', () => {
     inputEnded = true;
+  });
+  compressed.once('error', (err) => {
+    inputError = err;
   });
   const decoded = spec.decode(compressed);
   let bytesOut = 0;
@@ -37,9 +42,10 @@ export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): A
       yield chunk;
     }
   } catch (err) {
+    if (err instanceof EngineError) throw err;
+    // Reading the file failed (I/O error, file removed): not the decoder's fault.
+    if (inputError !== null) throw input.kind === 'file' ? imageOpenError(input.path, inputError) : inputError;
     const error = err instanceof Error ? err : new Error(String(err));
-    if ('code' in error && typeof error.code === 'string' && error.code.startsWith('IMAGE_')) throw error;
-    if (error.name === 'EngineError') throw error;
     const kind = spec.classify ? spec.classify(error, inputEnded) : classifyFailure(error.message, inputEnded);
     throw decodeFailure(input.path, spec.format, kind, bytesOut, error.message);
   } finally {
