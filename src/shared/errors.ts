@@ -60,8 +60,9 @@ export function nextStep(code: ErrorCode): string {
     case 'TARGET_BUSY':
       return 'Close programs using the drive and unmount it, then try again.';
     case 'PERMISSION_DENIED':
-    case 'ELEVATION_REFUSED':
       return 'Sureflash needs administrator rights to write to this drive.';
+    case 'ELEVATION_REFUSED':
+      return 'Nothing was written. Sureflash needs administrator rights to write to this drive: flash again and allow it.';
     case 'CANCELLED':
       return 'The drive holds a partial image. Flash again before using it.';
     default:

@@ -2,12 +2,13 @@ import { act, cleanup, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashReport } from '../../src/shared/report';
+import type { ApiError } from '../../src/shared/result';
 import { createFakeApi, drive, layout, report } from './fake-api';
 import { renderApp } from './render-app';
 
 afterEach(cleanup);
 
-async function finish(final: FlashReport | null) {
+async function finish(final: FlashReport | null, error = { code: 'DEVICE_LOST' as const, message: '/dev/sdb disappeared while writing' } as ApiError) {
   const api = createFakeApi([drive({ device: '/dev/sdb' })]);
   const user = userEvent.setup();
   const view = renderApp(api);
@@ -20,7 +21,7 @@ async function finish(final: FlashReport | null) {
     api.pushFlash(
       final
         ? { type: 'done', jobId: 'job-1', report: final }
-        : { type: 'error', jobId: 'job-1', error: { code: 'DEVICE_LOST', message: '/dev/sdb disappeared while writing' } },
+        : { type: 'error', jobId: 'job-1', error },
     ),
   );
   return { api, user, view, status: screen.getByRole('status') };
@@ -72,6 +73,13 @@ describe('final screen', () => {
     expect(status.textContent).toBe('Failed: /dev/sdb disappeared while writing');
     expect(screen.getByText(/Check that the drive is still connected/)).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Save report' })).toBeNull();
+  });
+
+  it('Refused elevation: Cancelled, nothing written, and how to go on', async () => {
+    const { status } = await finish(null, { code: 'ELEVATION_REFUSED', message: 'Administrator rights were not granted, so nothing was written to the drive.' });
+    expect(status.textContent).toBe('Cancelled: Administrator rights were not granted, so nothing was written to the drive.');
+    expect(screen.getByText(/flash again and allow it/)).toBeTruthy();
+    expect(screen.queryByText(/partial image/)).toBeNull();
   });
 
   it('Flash another returns to the three steps with the same image and drive', async () => {

@@ -13,8 +13,12 @@ import { blockSpanText, RangeMap } from './range-map';
 
 const MAX_LISTED = 20;
 
+/** A job that ended before writing because the user said no (Cancel, or no administrator rights). */
+const stoppedByUser = (error: ApiError | null): boolean => error?.code === 'CANCELLED' || error?.code === 'ELEVATION_REFUSED';
+
 /** The status line; its first word is what tests and users look for. */
 export function statusText(report: FlashReport | null, error: ApiError | null): string {
+  if (!report && stoppedByUser(error)) return `Cancelled: ${error?.message ?? ''}`;
   if (!report) return `Failed: ${error?.message ?? 'the flash ended without a report.'}`;
   switch (report.status) {
     case 'verified':
@@ -99,7 +103,7 @@ export function FinalScreen() {
   useEffect(() => statusRef.current?.focus(), []);
   const { report } = job;
   const error = report?.error ?? job.error;
-  const status = report?.status ?? 'failed';
+  const status = report?.status ?? (stoppedByUser(job.error) ? 'cancelled' : 'failed');
 
   return (
     <section className={`screen final-screen final-${status}`} aria-labelledby="final-title">
@@ -115,7 +119,7 @@ export function FinalScreen() {
         </p>
       )}
       {error && status !== 'cancelled' && <p className="next-step">{nextStep(error.code)}</p>}
-      {status === 'cancelled' && <p className="next-step">{nextStep('CANCELLED')}</p>}
+      {status === 'cancelled' && <p className="next-step">{nextStep(report ? 'CANCELLED' : (error?.code ?? 'CANCELLED'))}</p>}
       {report && <ReportDetails report={report} />}
       {job.layout && <RangeMap layout={job.layout} rangeStates={job.rangeStates} rangeRetries={job.rangeRetries} />}
       <div className="final-buttons">
