@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FlashReport } from '../../src/shared/report';
-import { bmaptoolAvailable, bmaptoolCreate, expectedRanges, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolAvailable, bmaptoolCreate, expectedRanges, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
 import { canMeasureRss, cliBuilt, describeRun, runCli, type CliResult } from '../helpers/cli';
-import { writeDirect } from '../helpers/loop';
+import { writeDirect, type LoopOptions } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 import { startWornCard, type WornCard, type WornCardFault } from '../helpers/worn-card';
 
@@ -65,8 +65,8 @@ async function makeRandomImage(name: string, size: number, offset: number, lengt
   return { path, bmap, ranges: [{ first: offset / BLOCK, last: (offset + length) / BLOCK - 1 }] };
 }
 
-async function card(size: number, faults: WornCardFault[] = []): Promise<WornCard> {
-  const c = await startWornCard({ size, faults });
+async function card(size: number, faults: WornCardFault[] = [], loop?: LoopOptions): Promise<WornCard> {
+  const c = await startWornCard({ size, faults, ...(loop ? { loop } : {}) });
   cards.push(c);
   return c;
 }
@@ -188,6 +188,24 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
     expect(report.ranges.every((r) => r.state === 'verified' && r.badBlocks === undefined)).toBe(true);
     expect(report.totals.badRanges).toBe(0);
     for (const r of image.ranges) expect(await blocksDiffering(c, image.path, r.first, r.last)).toEqual([]);
+  });
+
+  it('retries on a 4 KiB-sector direct-I/O loop, including a partial last block written by read-modify-write', async () => {
+    // STANDARD_LAYOUT: 1 MiB + 1000 bytes; its last range is block 256, of which only 1000 bytes are image.
+    const image = await makeImage('sector4k.img', STANDARD_LAYOUT);
+    const c = await card(4 * MiB, [{ block: 49, count: 1 }, { block: 256, count: 2 }], { directIo: true, sectorSize: 4096 });
+    await writeDirect(c.loop, 256 * BLOCK, Buffer.alloc(BLOCK, 0xee));
+    const result = await runCli(['copy', '--bmap', image.bmap, '--checksum-retry=2', '-q', image.path, c.loop]);
+    const report = expectExit(result, 0);
+    expect(report.status).toBe('verified');
+    expect(report.ranges.map((r) => r.rewrittenBlocks)).toEqual([0, 0, 1, 0, 1]);
+    // The fill of block 256 was the tail's first corrupted write; the engine's own write and rewrite follow.
+    expect((await c.stats()).corruptedByBlock).toEqual({ '49': 1, '256': 2 });
+    for (const r of image.ranges.slice(0, -1)) expect(await blocksDiffering(c, image.path, r.first, r.last)).toEqual([]);
+    const tail = await c.storedBytes(256 * BLOCK, BLOCK);
+    expect(tail.subarray(0, 1000).equals(await readImage(image.path, 256 * BLOCK, 1000))).toBe(true);
+    // Past the image's end the card keeps what it had (the fixture flips at fixed offsets, both below 1000 here).
+    expect(tail.subarray(1000).every((b) => b === 0xee)).toBe(true);
   });
 
   it('gives up on a dead block after the retries, naming its range', async () => {
