@@ -3,7 +3,6 @@
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
 import { VERSION } from '../version';
-import { runDrivesCommand } from './drives-command';
 import { UsageError } from './flash-args';
 import { runFlashCommand } from './flash-command';
 
@@ -49,8 +48,11 @@ async function main(argv: string[]): Promise<number> {
     case 'copy':
     case 'verify':
       return runFlashCommand(command, rest, { stdout: process.stdout, stderr: process.stderr, signals: process });
-    case 'drives':
+    case 'drives': {
+      // Loaded on demand: drivelist's native module costs start-up time the other commands do not need.
+      const { runDrivesCommand } = await import('./drives-command');
       return runDrivesCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+    }
     default:
       throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives)`);
   }
