@@ -47,6 +47,7 @@ describe.each(['auto', 'builtin'] as DecoderPreference[])('damaged input (decode
     expect(err.message).toContain(cut);
     expect(err.message).toContain(format);
     expect(err.message).toMatch(/after [\d,]+ decompressed bytes/);
+    expect(err.message).not.toMatch(/stdin/);
   });
 
   it.each(formats)('corrupted $format -> SOURCE_CORRUPT', async ({ format }) => {

@@ -13,6 +13,18 @@ export interface ChildDecoderSpec {
   format: string;
 }
 
+/**
+ * The decoder's first line of complaint, without "/usr/bin/xz: (stdin):" style prefixes (the message names
+ * the file itself) and without bzip2's multi-line advice.
+ */
+function cleanStderr(text: string): string {
+  const line = text
+    .split('\n')
+    .map((l) => l.replace(/^\S*?(xz|zstd|bzip2|lbzip2): /, '').replace(/\(stdin\):\s*|\/\*stdin\*\\?\s*:\s*/g, '').trim())
+    .find((l) => l.length > 0);
+  return (line ?? '').replace(/;$/, '');
+}
+
 /** Pids of decoder children still running, for close() and for tests. */
 export const runningChildren = new Set<number>();
 
@@ -71,7 +83,7 @@ export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): As
       throw decodeFailure(input.path, spec.format, 'corrupt', bytesOut, `cannot run ${spec.program}: ${(spawnError as Error).message}`);
     }
     if (code !== 0) {
-      const detail = stderr || `${spec.program} exited with ${signal ?? `code ${code}`}`;
+      const detail = cleanStderr(stderr) || `${spec.program} exited with ${signal ?? `code ${code}`}`;
       throw decodeFailure(input.path, spec.format, classifyFailure(stderr, false), bytesOut, detail);
     }
   } finally {
