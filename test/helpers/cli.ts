@@ -67,6 +67,20 @@ export interface CliResult {
 }
 
 let counter = 0;
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A test worker that ends (timeout, crash) takes its CLI children with it instead of orphaning them. */
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  child.on('close', () => live.delete(child));
+}
 
 /** Runs `sureflash ...args` and resolves when it exits (never rejects on a failing exit code). */
 export async function runCli(args: string[], options: CliRunOptions = {}): Promise<CliResult> {
@@ -93,6 +107,7 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
       input.on('error', () => child.stdin?.destroy());
       input.pipe(child.stdin);
     }
+    track(child);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });

@@ -323,7 +323,11 @@ describeWorn('engine on a worn card: the card vanishes, Ctrl-C, memory', () => {
     const image = await makeRandomImage('vanish.img', 256 * MiB, 0, 256 * MiB);
     const c = await card(512 * MiB);
     const running = runCli(['copy', '--bmap', image.bmap, '-q', image.path, c.loop], { env: throttle });
-    await waitForBytesWritten(c, 4 * MiB);
+    await waitForBytesWritten(c, 4 * MiB).catch(async (error: unknown) => {
+      await c.kill();
+      await running;
+      throw error;
+    });
     await c.kill();
     const result = await running;
     const report = expectExit(result, 1);
