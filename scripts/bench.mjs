@@ -6,7 +6,7 @@
 // Cache policy: the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every measured
 // run, so each tool starts alike: images on disk are read cold, nothing stays warm from the previous tool.
 // The loop device is discarded (blkdiscard) before every run, so each writes into a blank target.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,11 +33,16 @@ function fail(message, code = 2) {
   process.exit(code);
 }
 
-/** Version of the Sureflash build under test: package version + commit. */
-function sureflashVersion() {
+/**
+ * Version of the Sureflash build under test: package version, checked-out commit, and when the CLI bundle
+ * was built (the bundle may be older than the commit when the bench is run without `npm run bench`).
+ * @param {string} cli
+ */
+function sureflashVersion(cli) {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim();
-  return `${pkg.version}${rev ? ` (${rev})` : ''}`;
+  const built = statSync(cli).mtime.toISOString().replace(/\.\d+Z$/, 'Z');
+  return `${pkg.version}${rev ? ` (HEAD ${rev})` : ''}, cli.cjs built ${built}`;
 }
 
 /**
@@ -174,7 +179,7 @@ async function main() {
     }
   }
 
-  const machine = machineFacts({ etcherSdk: etcher?.version ?? null, sureflash: sureflashCli ? sureflashVersion() : 'not built yet' });
+  const machine = machineFacts({ etcherSdk: etcher?.version ?? null, sureflash: sureflashCli ? sureflashVersion(sureflashCli) : 'not built yet' });
   process.stdout.write(`Sureflash benchmark  ${new Date().toISOString()}\n${formatMachine(machine)}\n`);
   process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}`
     + `${opts.nice ? `, measured commands at nice ${opts.nice}` : ''}\n`);
