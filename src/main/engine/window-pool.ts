@@ -15,7 +15,7 @@ export interface WindowSlot {
 export class WindowPool {
   private readonly slots: WindowSlot[];
   private readonly free: number[];
-  private readonly waiters: ((slot: WindowSlot) => void)[] = [];
+  private readonly waiters: { resolve: (slot: WindowSlot) => void; reject: (err: unknown) => void }[] = [];
   private readonly running = new Set<Promise<void>>();
   /** The first fatal error of any task; later acquisitions throw it. */
   fatal: unknown = null;
@@ -32,6 +32,20 @@ export class WindowPool {
       readback: slab.slots[id * 2 + 1] as Buffer,
     }));
     this.free = this.slots.map((s) => s.id);
+    // A cancel must not wait for a slot that may never come back: wake every waiter with the error.
+    signal.addEventListener('abort', () => this.failWaiters(), { once: true });
+  }
+
+  /** Rejects every waiting acquire() with the job's error (fatal or cancelled). */
+  private failWaiters(): void {
+    let err: unknown;
+    try {
+      this.check();
+      return;
+    } catch (e) {
+      err = e;
+    }
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
   }
 
   private check(): void {
@@ -44,7 +58,7 @@ export class WindowPool {
     this.check();
     const id = this.free.pop();
     if (id !== undefined) return this.slots[id] as WindowSlot;
-    const slot = await new Promise<WindowSlot>((resolve) => this.waiters.push(resolve));
+    const slot = await new Promise<WindowSlot>((resolve, reject) => this.waiters.push({ resolve, reject }));
     try {
       this.check();
     } catch (err) {
@@ -54,9 +68,16 @@ export class WindowPool {
     return slot;
   }
 
+  /** A free slot now, or null (never waits): for work that is only worth starting early. */
+  tryAcquire(): WindowSlot | null {
+    this.check();
+    const id = this.free.pop();
+    return id === undefined ? null : (this.slots[id] as WindowSlot);
+  }
+
   private release(slot: WindowSlot): void {
     const waiter = this.waiters.shift();
-    if (waiter) waiter(slot);
+    if (waiter) waiter.resolve(slot);
     else this.free.push(slot.id);
   }
 
@@ -65,6 +86,7 @@ export class WindowPool {
     const run = task(slot)
       .catch((err: unknown) => {
         this.fatal ??= err;
+        this.failWaiters();
       })
       .finally(() => {
         this.running.delete(run);

@@ -46,7 +46,7 @@ function checkRangeHash(hash: Hash | null, range: PlannedRange, source: string):
   if (digest !== range.checksum.toLowerCase()) {
     throw new EngineError(
       'SOURCE_CHECKSUM_MISMATCH',
-      `image ${source} is corrupted: range ${range.index} (blocks ${range.first}-${range.last}) does not match the bmap checksum`,
+      `image ${source} is corrupted: range ${range.index + 1} (blocks ${range.first}-${range.last}) does not match the bmap checksum`,
     );
   }
 }
@@ -73,8 +73,7 @@ export async function produceFromFile(opts: ProducerOptions): Promise<void> {
   const release = (p: Pending | null): void => {
     if (p) pool.launch(p.slot, () => p.read.then(() => undefined, () => undefined));
   };
-  const startRead = async (w: FilledWindow): Promise<Pending> => {
-    const slot = await pool.acquire();
+  const startRead = (w: FilledWindow, slot: WindowSlot): Pending => {
     const t0 = performance.now();
     const read = readAt(slot.data.subarray(0, w.length), w.offset).finally(() => opts.onSourceTime(performance.now() - t0));
     read.catch(() => undefined); // observed below; avoid an unhandled rejection while it waits
@@ -83,36 +82,34 @@ export async function produceFromFile(opts: ProducerOptions): Promise<void> {
   const windows = windowsOf(opts.ranges, pool.windowBytes);
   let hash: Hash | null = null;
   let next = windows.next();
-  let ahead: Pending | null = next.done ? null : await startRead(next.value);
+  let ahead: Pending | null = next.done ? null : startRead(next.value, await pool.acquire());
   while (ahead) {
-    const { w, slot, read } = ahead;
+    const current: Pending = ahead;
     next = windows.next();
-    let got: number;
-    try {
-      ahead = next.done ? null : await startRead(next.value);
-      got = await read;
-    } catch (err) {
-      release({ w, slot, read });
-      if (ahead !== null && ahead.slot !== slot) release(ahead);
-      throw err;
-    }
+    // Read ahead only into a slot that is free now: waiting here for one while holding the current window
+    // could wait forever (a single-window pool).
+    const early = next.done ? null : pool.tryAcquire();
+    ahead = next.done || !early ? null : startRead(next.value, early);
+    const { w, slot } = current;
     const { range, offset, length, last } = w;
     try {
+      const got = await current.read;
       if (offset === range.start) {
         hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
         opts.onRangeStart(range, false);
       }
       if (got < length) {
-        throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} ends at byte ${offset + got}, inside range ${range.index} (blocks ${range.first}-${range.last})`);
+        throw new EngineError('IMAGE_SIZE_MISMATCH', `image ${source.path} ends at byte ${offset + got}, inside range ${range.index + 1} (blocks ${range.first}-${range.last})`);
       }
       hash?.update(slot.data.subarray(0, length));
       if (last) checkRangeHash(hash, range, source.path);
     } catch (err) {
-      release({ w, slot, read });
+      release(current);
       release(ahead);
       throw err;
     }
     pool.launch(slot, (s) => opts.task(s, { range, offset, length, last }));
+    if (!ahead && !next.done) ahead = startRead(next.value, await pool.acquire());
   }
 }
 
@@ -130,6 +127,7 @@ export async function produceFromStream(opts: ProducerOptions): Promise<number> 
     pool.launch(w.slot, (s) => opts.task(s, { range, offset: w.offset, length: w.filled, last }));
   };
   let t0 = performance.now();
+  try {
   for await (const chunk of source.stream()) {
     opts.onSourceTime(performance.now() - t0);
     let p = 0;
@@ -177,6 +175,11 @@ export async function produceFromStream(opts: ProducerOptions): Promise<number> 
       }
     }
     t0 = performance.now();
+  }
+  } finally {
+    // An image of unknown size that failed part way: the last pseudo-range ends where the data did.
+    const open = growing ? ranges[ranges.length - 1] : undefined;
+    if (open && open.end > pos) opts.onRangeEnd(open, Math.max(open.start, pos));
   }
   if (growing) {
     const range = ranges[ri];
