@@ -95,6 +95,6 @@ describe('sureflash command', () => {
     expect(bad.report?.status).toBe('failed');
     const failed = bad.report?.ranges.filter((r) => r.state === 'failed') ?? [];
     expect(failed.map((r) => [r.first, r.last])).toEqual([[10, 10]]);
-    expect(bad.stderr).toMatch(/sureflash: error: block 10 on .* do not match the image \(range 1\)/);
+    expect(bad.stderr).toMatch(/sureflash: error: block 10 on .* does not match the image \(range 2\)/);
   });
 });

@@ -220,7 +220,7 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
     expect(report.ranges.filter((r) => r.index !== 1).every((r) => r.state === 'verified')).toBe(true);
     expect(report.totals.badRanges).toBe(1);
     expect(result.stderr).toMatch(/retries exhausted/);
-    expect(result.stderr).toMatch(/range 1\b/);
+    expect(result.stderr).toMatch(/range 2\b/);
     expect((await c.stats()).corruptedByBlock).toEqual({ '400': 4 });
   });
 
@@ -237,7 +237,7 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
     expect(report.ranges[0]?.badBlocks).toEqual([{ first: 5, last: 5 }]);
     expect(report.ranges[2]?.badBlocks).toEqual([{ first: 1100, last: 1101 }]);
     expect(report.error?.code).toBe('READBACK_MISMATCH');
-    expect(result.stderr).toMatch(/ranges 0, 2/);
+    expect(result.stderr).toMatch(/ranges 1, 3/);
     expect(result.stderr).toMatch(/retry is off/);
   });
 
@@ -270,7 +270,7 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
       const report = expectExit(byChecksum, 1);
       expect(report.status).toBe('failed');
       expect(report.ranges.map((r) => r.state)).toEqual(['failed', 'verified', 'failed', 'verified']);
-      expect(byChecksum.stderr).toMatch(/ranges 0, 2/);
+      expect(byChecksum.stderr).toMatch(/ranges 1, 3/);
 
       const byImage = await runCli(['verify', '--nobmap', '-q', image.path, c.loop]);
       const plain = expectExit(byImage, 1);
@@ -305,12 +305,12 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
     expect(report.status).toBe('failed');
     expect(rangeHolding(report, 300)).toMatchObject({ index: 1, state: 'failed' });
     expect(report.ranges.filter((r) => r.state === 'failed')).toHaveLength(1);
-    expect(dead.stderr).toMatch(/range 1\b/);
+    expect(dead.stderr).toMatch(/range 2\b/);
 
     const deadPlain = await runCli(['verify', '--nobmap', '-q', image.path, c.loop]);
     const plain = expectExit(deadPlain, 1);
     expect(sortedBadBlocks(plain)).toEqual([{ first: 300, last: 300 }]);
-    expect(deadPlain.stderr).toMatch(/\bblocks? 300\b.*\brange 0\b/);
+    expect(deadPlain.stderr).toMatch(/\bblocks? 300\b.*\brange 1\b/);
   });
 });
 

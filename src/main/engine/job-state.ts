@@ -152,7 +152,8 @@ export class JobState {
       retries: r.retries,
       rewrittenBlocks: r.rewrittenBlocks,
       state: r.state,
-      ...(r.badBlocks.length > 0 ? { badBlocks: r.badBlocks } : {}),
+      // Windows finish in any order: name the bad blocks in ascending order.
+      ...(r.badBlocks.length > 0 ? { badBlocks: [...r.badBlocks].sort((a, b) => a.first - b.first) } : {}),
     }));
   }
 }

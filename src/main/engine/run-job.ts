@@ -85,9 +85,9 @@ function readbackError(state: JobState, job: FlashJob): ApiError | null {
   const more = spans.length > 5 ? ` and ${spans.length - 5} more` : '';
   const single = spans.length === 1 && spans[0]?.first === spans[0]?.last;
   const blocks = `${single ? 'block' : 'blocks'} ${list}${more}`;
-  const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index).join(', ')}`;
+  const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index + 1).join(', ')}`;
   if (job.mode === 'verify') {
-    return { code: 'READBACK_MISMATCH', message: `${blocks} on ${job.target} do not match the image (${ranges})` };
+    return { code: 'READBACK_MISMATCH', message: `${blocks} on ${job.target} ${single ? 'does' : 'do'} not match the image (${ranges})` };
   }
   const retries = `${job.retries} ${job.retries === 1 ? 'retry' : 'retries'}`;
   const after = job.retries > 0 ? ` after ${retries} (retries exhausted)` : ' (retry is off: --checksum-retry=N rewrites such blocks)';
@@ -116,7 +116,9 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
   } finally {
     if (state) state.setPhase('flushing');
     const length = state && keep.imageSize === null ? state.bytesTotal : undefined;
-    const flushError = keep.target && job.mode === 'copy' ? await keep.target.flush(length).then(() => null, (e: unknown) => serializeError(e)) : null;
+    // Flush what was written; a job that failed before writing anything leaves the target alone.
+    const touched = !error || (state?.bytesWritten ?? 0) > 0;
+    const flushError = keep.target && job.mode === 'copy' && touched ? await keep.target.flush(length).then(() => null, (e: unknown) => serializeError(e)) : null;
     if (job.mode === 'copy' && !error && flushError) error = flushError;
     await keep.target?.close();
     await keep.source?.close();
