@@ -141,6 +141,20 @@ describe('without a bmap, and options', () => {
     expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
   });
 
+  it('a job that fails before writing leaves a file target as it was', async () => {
+    const { image, bmap } = await imageWithBmap('cut.img', STANDARD_LAYOUT);
+    execFileSync('xz', ['-k', '-f', image]);
+    const packed = readFileSync(`${image}.xz`);
+    writeFileSync(`${image}.xz`, packed.subarray(0, Math.floor(packed.length / 2)));
+    const target = join(dir, 'cut.out');
+    const before = Buffer.alloc(2 * MiB, 0xab);
+    writeFileSync(target, before);
+    const { report } = await runEngine({ image: `${image}.xz`, bmapPath: bmap, target });
+    expect(report.error?.code).toBe('SOURCE_TRUNCATED');
+    expect(report.totals.bytesWritten).toBe(0);
+    expect(readFileSync(target).equals(before)).toBe(true);
+  });
+
   it('--no-readback reports written-unverified and reads nothing back', async () => {
     const { image } = await imageWithBmap('noread.img', STANDARD_LAYOUT);
     const target = join(dir, 'noread.out');

@@ -155,18 +155,34 @@ async function openFileTarget(path: string, stat: Stats | null, options: OpenTar
     writer = await fsp.open(path, flags, 0o644).catch((e: unknown) => Promise.reject(openError(e, path)));
   }
   const reader = await fsp.open(path, O_RDONLY | (direct ? O_DIRECT : 0));
-  if (copy) {
-    // Like bmaptool: the file gets exactly the image size and unmapped blocks become holes.
-    await writer.truncate(0);
-    if (options.imageSize !== null) await writer.truncate(options.imageSize);
-  }
   if (!copy && stat && options.imageSize !== null && stat.size < options.imageSize) {
     await writer.close();
     await reader.close();
     throw new EngineError('TARGET_TOO_SMALL', `${path} is ${describeSize(stat.size)}, shorter than the image (${describeSize(options.imageSize)})`);
   }
-  if (direct) return directTarget(path, 'file', null, writer, reader, copy ? options.imageSize : null, ALIGNMENT, copy);
-  return bufferedFileTarget(path, writer, reader, copy ? options.imageSize : null, copy);
+  const finalSize = copy ? options.imageSize : null;
+  const target = direct ? directTarget(path, 'file', null, writer, reader, finalSize, ALIGNMENT, copy) : bufferedFileTarget(path, writer, reader, finalSize, copy);
+  return copy ? truncatedOnFirstWrite(target, writer, options.imageSize) : target;
+}
+
+/**
+ * Like bmaptool, a file target ends with exactly the image size and unmapped blocks as holes: it is cut
+ * to zero and to the image size — but only when the first byte is written (or the job completes), so a
+ * job that fails before writing leaves the file as it was.
+ */
+function truncatedOnFirstWrite(target: Target, writer: fsp.FileHandle, imageSize: number | null): Target {
+  let prepared: Promise<void> | null = null;
+  const prepare = (): Promise<void> =>
+    (prepared ??= (async () => {
+      await writer.truncate(0);
+      if (imageSize !== null) await writer.truncate(imageSize);
+    })());
+  return {
+    ...target,
+    write: async (buf, offset) => (await prepare(), target.write(buf, offset)),
+    writeTail: async (data, offset) => (await prepare(), target.writeTail(data, offset)),
+    flush: async (imageLength) => (await prepare(), target.flush(imageLength)),
+  };
 }
 
 async function fullWrite(handle: fsp.FileHandle, buf: Buffer, offset: number): Promise<void> {
