@@ -23,6 +23,9 @@ function readVarint(buf: Buffer, at: { pos: number }): number | null {
 
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
+/** The file's own structure proves it was cut short (as opposed to "no size recorded"). */
+export class TruncatedImageError extends Error {}
+
 /**
  * Uncompressed size of an .xz file from its stream indexes (walking streams backwards from the end, as
  * `xz --list` does), or null when the file is not a well-formed xz file.
@@ -42,7 +45,8 @@ export async function xzImageSize(path: string): Promise<number | null> {
         continue;
       }
       const footer = await readExact(handle, end - 12, 12);
-      if (!footer || footer[10] !== 0x59 || footer[11] !== 0x5a) return null;
+      // Every xz stream ends with a footer whose last bytes are "YZ": without it the file was cut short.
+      if (!footer || footer[10] !== 0x59 || footer[11] !== 0x5a) throw new TruncatedImageError('the xz stream footer is missing');
       const indexSize = (footer.readUInt32LE(4) + 1) * 4;
       if (indexSize > MAX_INDEX_BYTES) return null;
       const indexStart = end - 12 - indexSize;
@@ -86,7 +90,7 @@ export async function zstdImageSize(path: string): Promise<number | null> {
     let blocks = 0;
     while (pos < size) {
       const head = await readExact(handle, pos, Math.min(18, size - pos));
-      if (!head || head.length < 8) return null;
+      if (!head || head.length < 8) throw new TruncatedImageError('the file ends inside a zstd frame header');
       const magic = head.readUInt32LE(0);
       if ((magic & 0xfffffff0) === 0x184d2a50) {
         pos += 8 + head.readUInt32LE(4);
@@ -112,7 +116,7 @@ export async function zstdImageSize(path: string): Promise<number | null> {
       for (;;) {
         if (++blocks > MAX_ZSTD_BLOCKS) return null;
         const blockHeader = await readExact(handle, pos, 3);
-        if (!blockHeader) return null;
+        if (!blockHeader) throw new TruncatedImageError('the file ends inside a zstd frame');
         const h = blockHeader[0]! | (blockHeader[1]! << 8) | (blockHeader[2]! << 16);
         const type = (h >> 1) & 3;
         if (type === 3) return null;
@@ -121,6 +125,7 @@ export async function zstdImageSize(path: string): Promise<number | null> {
       }
       pos += hasChecksum ? 4 : 0;
     }
+    if (pos > size) throw new TruncatedImageError('the last zstd frame runs past the end of the file');
     return pos === size ? total : null;
   } finally {
     await handle.close();

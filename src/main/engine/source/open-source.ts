@@ -9,7 +9,7 @@ import { detectFormat } from './detect';
 import { openFileInput, openStreamInput, imageOpenError, READ_CHUNK, type ByteInput } from './input';
 import { chooseDecoder } from './decoders';
 import { rechunk } from './rechunk';
-import { gzipSizeHint, xzImageSize, zstdImageSize } from './image-size';
+import { gzipSizeHint, TruncatedImageError, xzImageSize, zstdImageSize } from './image-size';
 import { openZipImage, type ZipImage } from './zip-archive';
 import { classifyFailure, decodeFailure } from './decode-error';
 
@@ -145,8 +145,13 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
   let sizeHint: number | null = null;
   if (input.kind === 'file' && input.size !== null) {
     if (format === 'gzip') sizeHint = await gzipSizeHint(path).catch(() => null);
-    if (format === 'xz') imageSize = await xzImageSize(path).catch(() => null);
-    if (format === 'zstd') imageSize = await zstdImageSize(path).catch(() => null);
+    // A file whose structure shows it was cut short is refused now, before anything is written.
+    const truncated = (err: unknown): null => {
+      if (err instanceof TruncatedImageError) throw decodeFailure(path, format, 'truncated', 0, `${err.message}, seen before decoding`);
+      return null;
+    };
+    if (format === 'xz') imageSize = await xzImageSize(path).catch(truncated);
+    if (format === 'zstd') imageSize = await zstdImageSize(path).catch(truncated);
   }
   return { ...base, compression: format, decoder: chosen.name, imageSize, sizeHint, pass: () => chosen.run(input) };
 }
