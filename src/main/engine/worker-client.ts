@@ -40,7 +40,9 @@ export function workerScriptPath(): string {
 
 export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}): EngineJobHandle {
   const seq = nextSeq++;
-  const worker = new Worker(workerScriptPath());
+  // The engine keeps its windows outside the JS heap; a capped heap makes garbage-heavy decoders
+  // (unbzip2-stream) collect early instead of growing the process by gigabytes.
+  const worker = new Worker(workerScriptPath(), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
   let settled = false;
   const done = new Promise<FlashReport>((resolve, reject) => {
     const finish = (fn: () => void): void => {
