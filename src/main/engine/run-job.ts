@@ -27,9 +27,9 @@ export interface JobEvents {
   log(level: LogLevel, message: string): void;
 }
 
-/** Window size and count: 4 windows of 4 MiB measured best on loop devices here (see the benchmark). */
-const WINDOW_BYTES = Number(process.env.SUREFLASH_WINDOW_KIB ?? 4096) * 1024;
-const WINDOWS = Number(process.env.SUREFLASH_WINDOWS ?? 4);
+/** Window size and count: 8 windows of 2 MiB measured best on loop devices here (see the README benchmark). */
+const WINDOW_BYTES = Number(process.env.SUREFLASH_WINDOW_KIB ?? 2048) * 1024;
+const WINDOWS = Number(process.env.SUREFLASH_WINDOWS ?? 8);
 
 interface Prepared {
   source: ImageSource;

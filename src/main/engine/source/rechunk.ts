@@ -1,5 +1,5 @@
-/** Smallest chunk handed to the consumer (except the last one). */
-export const MIN_CHUNK = 256 * 1024;
+/** Smallest chunk handed to the consumer (except the last one): a pipe read (64 KiB) passes without a copy. */
+export const MIN_CHUNK = 64 * 1024;
 /** Larger decoder outputs are split (without copying) so consumers see bounded chunks. */
 export const MAX_CHUNK = 8 * 1024 * 1024;
 
