@@ -125,6 +125,11 @@ async function openBlockDevice(path: string, stat: Stats, options: OpenTargetOpt
     throw new EngineError('TARGET_TOO_SMALL', `target ${path} is too small: ${describeSize(size)}, the image needs ${describeSize(options.imageSize)}`);
   }
   const { O_DIRECT, O_RDWR, O_RDONLY, O_EXCL } = constants;
+  if (O_DIRECT === undefined) {
+    // macOS (F_NOCACHE on /dev/rdiskN) and Windows (FILE_FLAG_NO_BUFFERING on \\.\PhysicalDriveN) need
+    // their own uncached device paths; without them no readback could be trusted, so refuse rather than lie.
+    throw new EngineError('TARGET_INVALID', `writing devices is implemented for Linux only in this version (${process.platform}: no O_DIRECT)`);
+  }
   const writable = options.mode === 'copy';
   let writer: fsp.FileHandle | null = null;
   try {
@@ -146,11 +151,12 @@ async function openFileTarget(path: string, stat: Stats | null, options: OpenTar
   const copy = options.mode === 'copy';
   const flags = copy ? O_RDWR | O_CREAT : O_RDONLY;
   let writer: fsp.FileHandle;
-  let direct = true;
+  // Without O_DIRECT on this platform, a file target is read back through the page cache and the report says so.
+  let direct = O_DIRECT !== undefined;
   try {
-    writer = await fsp.open(path, flags | O_DIRECT, 0o644);
+    writer = await fsp.open(path, flags | (direct ? O_DIRECT : 0), 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw openError(err, path);
+    if (!direct || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw openError(err, path);
     direct = false; // e.g. tmpfs on older kernels: no O_DIRECT for regular files
     writer = await fsp.open(path, flags, 0o644).catch((e: unknown) => Promise.reject(openError(e, path)));
   }
