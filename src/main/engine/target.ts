@@ -167,7 +167,7 @@ async function openFileTarget(path: string, stat: Stats | null, options: OpenTar
     throw new EngineError('TARGET_TOO_SMALL', `${path} is ${describeSize(stat.size)}, shorter than the image (${describeSize(options.imageSize)})`);
   }
   const finalSize = copy ? options.imageSize : null;
-  const target = direct ? directTarget(path, 'file', null, writer, reader, finalSize, ALIGNMENT, copy) : bufferedFileTarget(path, writer, reader, finalSize, copy);
+  const target = direct ? directTarget(path, 'file', null, writer, reader, finalSize, ALIGNMENT, copy) : plainTarget(path, 'file', null, false, writer, reader, finalSize, copy);
   return copy ? truncatedOnFirstWrite(target, writer, options.imageSize) : target;
 }
 
@@ -210,75 +210,34 @@ async function fullRead(handle: fsp.FileHandle, buf: Buffer, offset: number, len
   return done;
 }
 
-function directTarget(
-  path: string,
-  kind: TargetKind,
-  size: number | null,
-  writer: fsp.FileHandle,
-  reader: fsp.FileHandle,
-  finalSize: number | null,
-  sectorSize: number,
-  isFile = false,
-): Target {
-  // One aligned sector for read-modify-write of an unaligned tail.
-  const sector = new AlignedSlab(ALIGNMENT, 1).slots[0] as Buffer;
-  const guard = async <T>(what: 'write' | 'read' | 'flush', op: () => Promise<T>): Promise<T> => {
+/** Runs an I/O operation and turns its error into one that names the target. */
+const guardFor =
+  (path: string) =>
+  async <T>(what: 'write' | 'read' | 'flush', op: () => Promise<T>): Promise<T> => {
     try {
       return await op();
     } catch (err) {
       throw targetIoError(err, path, what);
     }
   };
+
+/** A target over two handles with no alignment rules (buffered files; the base of direct targets). */
+function plainTarget(
+  path: string,
+  kind: TargetKind,
+  size: number | null,
+  direct: boolean,
+  writer: fsp.FileHandle,
+  reader: fsp.FileHandle,
+  finalSize: number | null,
+  isFile: boolean,
+): Target {
+  const guard = guardFor(path);
   return {
     path,
     kind,
     size,
-    direct: true,
-    write: (buf, offset) => guard('write', () => fullWrite(writer, buf, offset)),
-    read: (buf, offset) => guard('read', () => fullRead(reader, buf, offset)),
-    writeTail: (data, offset) =>
-      guard('write', async () => {
-        const base = alignDown(offset, sectorSize);
-        const span = alignUp(offset - base + data.length, sectorSize);
-        if (span > ALIGNMENT) throw new RangeError('tail longer than one 4 KiB block');
-        sector.fill(0);
-        await fullRead(reader, sector, base, span);
-        data.copy(sector, offset - base);
-        await fullWrite(writer, sector.subarray(0, span), base);
-      }),
-    readTail: (length, offset) =>
-      guard('read', async () => {
-        const base = alignDown(offset, sectorSize);
-        const span = alignUp(offset - base + length, sectorSize);
-        sector.fill(0);
-        await fullRead(reader, sector, base, span);
-        return Buffer.from(sector.subarray(offset - base, offset - base + length));
-      }),
-    flush: (imageLength) =>
-      guard('flush', async () => {
-        const size = finalSize ?? (isFile ? imageLength : undefined);
-        if (size !== undefined) await writer.truncate(size);
-        await writer.datasync();
-      }),
-    close: async () => {
-      await Promise.allSettled([writer.close(), reader.close()]);
-    },
-  };
-}
-
-function bufferedFileTarget(path: string, writer: fsp.FileHandle, reader: fsp.FileHandle, finalSize: number | null, isFile: boolean): Target {
-  const guard = async <T>(what: 'write' | 'read' | 'flush', op: () => Promise<T>): Promise<T> => {
-    try {
-      return await op();
-    } catch (err) {
-      throw targetIoError(err, path, what);
-    }
-  };
-  return {
-    path,
-    kind: 'file',
-    size: null,
-    direct: false,
+    direct,
     write: (buf, offset) => guard('write', () => fullWrite(writer, buf, offset)),
     read: (buf, offset) => guard('read', () => fullRead(reader, buf, offset)),
     writeTail: (data, offset) => guard('write', () => fullWrite(writer, data, offset)),
@@ -297,5 +256,43 @@ function bufferedFileTarget(path: string, writer: fsp.FileHandle, reader: fsp.Fi
     close: async () => {
       await Promise.allSettled([writer.close(), reader.close()]);
     },
+  };
+}
+
+/** O_DIRECT handles: an unaligned tail goes through one aligned sector (read-modify-write). */
+function directTarget(
+  path: string,
+  kind: TargetKind,
+  size: number | null,
+  writer: fsp.FileHandle,
+  reader: fsp.FileHandle,
+  finalSize: number | null,
+  sectorSize: number,
+  isFile = false,
+): Target {
+  const guard = guardFor(path);
+  const sector = new AlignedSlab(ALIGNMENT, 1).slots[0] as Buffer;
+  const sectorSpan = (offset: number, length: number): { base: number; span: number } => {
+    const base = alignDown(offset, sectorSize);
+    return { base, span: alignUp(offset - base + length, sectorSize) };
+  };
+  return {
+    ...plainTarget(path, kind, size, true, writer, reader, finalSize, isFile),
+    writeTail: (data, offset) =>
+      guard('write', async () => {
+        const { base, span } = sectorSpan(offset, data.length);
+        if (span > ALIGNMENT) throw new RangeError('tail longer than one 4 KiB block');
+        sector.fill(0);
+        await fullRead(reader, sector, base, span);
+        data.copy(sector, offset - base);
+        await fullWrite(writer, sector.subarray(0, span), base);
+      }),
+    readTail: (length, offset) =>
+      guard('read', async () => {
+        const { base, span } = sectorSpan(offset, length);
+        sector.fill(0);
+        await fullRead(reader, sector, base, span);
+        return Buffer.from(sector.subarray(offset - base, offset - base + length));
+      }),
   };
 }
