@@ -156,6 +156,18 @@ export function alignedBuffer(length: number): Buffer {
   return Buffer.from(new WebAssembly.Memory({ initial: pages }).buffer, 0, length);
 }
 
+/** Reads up to `length` bytes at `offset` from `path` through the page cache (a plain file read). */
+export async function readBytes(path: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads `length` bytes at `offset` from `path` with O_DIRECT (offset and length aligned to the sector size). */
 export async function readDirect(path: string, offset: number, length: number): Promise<Buffer> {
   const handle = await fsp.open(path, constants.O_RDONLY | constants.O_DIRECT);

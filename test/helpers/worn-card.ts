@@ -3,7 +3,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attachLoop, run, spawnJanitor, type LoopDevice, type LoopOptions } from './loop';
+import { attachLoop, readBytes, run, spawnJanitor, type LoopDevice, type LoopOptions } from './loop';
 import { fusePython } from './root';
 
 const script = fileURLToPath(new URL('../fixtures/worn-card/worn_card.py', import.meta.url));
@@ -203,16 +203,7 @@ export async function startWornCard(options: WornCardOptions): Promise<WornCard>
         throw new Error(`setFaults rejected: ${(error as Error).message}\nfixture stderr:\n${stderr}`, { cause: error });
       }
     },
-    async storedBytes(offset, length) {
-      const handle = await fsp.open(backing, 'r');
-      try {
-        const buffer = Buffer.alloc(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, offset);
-        return buffer.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-    },
+    storedBytes: (offset, length) => readBytes(backing, offset, length),
     async kill() {
       if (!exited(child)) child.kill('SIGKILL');
       if (!(await waitForExit(child, 5_000))) throw new Error(`fixture pid ${child.pid} survived SIGKILL`);

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FlashReport } from '../../src/shared/report';
 import { bmaptoolAvailable, bmaptoolCreate, expectedRanges, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
 import { canMeasureRss, cliBuilt, describeRun, runCli, type CliResult } from '../helpers/cli';
-import { writeDirect, type LoopOptions } from '../helpers/loop';
+import { readBytes, writeDirect, type LoopOptions } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 import { startWornCard, type WornCard, type WornCardFault } from '../helpers/worn-card';
 
@@ -71,16 +71,7 @@ async function card(size: number, faults: WornCardFault[] = [], loop?: LoopOptio
   return c;
 }
 
-async function readImage(path: string, offset: number, length: number): Promise<Buffer> {
-  const handle = await fsp.open(path, 'r');
-  try {
-    const out = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(out, 0, length, offset);
-    return out.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
+const readImage = readBytes;
 
 /** Block numbers in [first, last] where the card's stored bytes differ from the image. */
 async function blocksDiffering(c: WornCard, image: string, first: number, last: number): Promise<number[]> {
