@@ -3,6 +3,7 @@ import { JobState, PROGRESS_INTERVAL_MS } from '../../src/main/engine/job-state'
 import { planFromBmap, planWholeImage, pseudoChunkBlocks } from '../../src/main/engine/plan';
 import { differingSpans } from '../../src/main/engine/window-tasks';
 import { AlignedSlab } from '../../src/main/engine/aligned-buffers';
+import { WindowPool } from '../../src/main/engine/window-pool';
 import type { FlashProgress } from '../../src/shared/report';
 
 describe('differingSpans', () => {
@@ -83,5 +84,28 @@ describe('AlignedSlab', () => {
     expect(slab.slots[0]?.every((b) => b === 0)).toBe(true);
     expect(slab.slots.every((s) => s.byteOffset % 4096 === 0)).toBe(true);
     expect(() => new AlignedSlab(1000, 1)).toThrow(/multiple of 4096/);
+  });
+});
+
+describe('WindowPool', () => {
+  it('keeps at most `limit` tasks in flight and wakes waiters on cancel', async () => {
+    const controller = new AbortController();
+    const pool = new WindowPool(4096, 4, controller.signal);
+    pool.setLimit(1);
+    let release!: () => void;
+    const first = await pool.acquire();
+    pool.launch(first, () => new Promise<void>((r) => (release = r)));
+    let second: unknown = null;
+    const waiting = pool.acquire().then((slot) => (second = slot));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(second).toBeNull(); // a free slot exists, but the limit holds it back
+    release();
+    await waiting;
+    expect(second).not.toBeNull();
+    const held = second as Awaited<ReturnType<WindowPool['acquire']>>;
+    pool.launch(held, () => new Promise<void>(() => undefined)); // never ends: a stuck device
+    const stuck = pool.acquire();
+    controller.abort();
+    await expect(stuck).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });

@@ -30,6 +30,8 @@ export interface JobEvents {
 /** Window size and count: 8 windows of 2 MiB measured best on loop devices here (see the README benchmark). */
 const WINDOW_BYTES = Number(process.env.SUREFLASH_WINDOW_KIB ?? 2048) * 1024;
 const WINDOWS = Number(process.env.SUREFLASH_WINDOWS ?? 8);
+/** Seconds of writing that may be in flight at the device's measured speed. */
+const IN_FLIGHT_SECONDS = 0.4;
 
 interface Prepared {
   source: ImageSource;
@@ -169,6 +171,14 @@ interface ExecuteContext {
 async function execute(job: FlashJob, ctx: ExecuteContext): Promise<ApiError | null> {
   const { state, signal } = ctx;
   const pool = new WindowPool(WINDOW_BYTES, WINDOWS, signal);
+  // Start with two windows in flight and follow the device's measured speed: about 0.4 s of writing may be
+  // in flight, so a slow card still stops within a second on cancel, and a fast one gets every window.
+  pool.setLimit(2);
+  const copyStart = performance.now();
+  const followSpeed = (): void => {
+    const seconds = (performance.now() - copyStart) / 1000;
+    if (seconds > 0.05) pool.setLimit((state.bytesDone / seconds) * IN_FLIGHT_SECONDS / WINDOW_BYTES);
+  };
   if (job.mode === 'verify' && ctx.bmap?.checksumType && ctx.ranges.every((r) => r.checksum)) {
     const slot = await pool.acquire();
     try {
@@ -196,6 +206,7 @@ async function execute(job: FlashJob, ctx: ExecuteContext): Promise<ApiError | n
       if (!r) return;
       r.open--;
       state.addDone(w.length);
+      followSpeed();
       if (ok === null) return; // abandoned on cancel: the range stays unfinished
       r.bad ||= !ok;
       r.closed ||= w.last;

@@ -32,8 +32,19 @@ export class WindowPool {
       readback: slab.slots[id * 2 + 1] as Buffer,
     }));
     this.free = this.slots.map((s) => s.id);
+    this.limit = count;
     // A cancel must not wait for a slot that may never come back: wake every waiter with the error.
-    signal.addEventListener('abort', () => this.failWaiters(), { once: true });
+    this.cancelled = new Promise<never>((_, reject) => {
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.failWaiters();
+          reject(new EngineError('CANCELLED', 'cancelled by the user'));
+        },
+        { once: true },
+      );
+    });
+    this.cancelled.catch(() => undefined);
   }
 
   /** Rejects every waiting acquire() with the job's error (fatal or cancelled). */
@@ -53,9 +64,26 @@ export class WindowPool {
     if (this.signal.aborted) throw new EngineError('CANCELLED', 'cancelled by the user');
   }
 
+  /** Rejects when the job is cancelled (for waits that no slot release would end). */
+  private readonly cancelled: Promise<never>;
+  /** How many tasks may run at once (at most the slot count): see setLimit. */
+  private limit: number;
+
+  /**
+   * Bounds the tasks in flight, so that what is in flight can finish in a fraction of a second on a slow
+   * card: a cancel then stops promptly instead of waiting for many windows of writes.
+   */
+  setLimit(tasks: number): void {
+    this.limit = Math.max(1, Math.min(this.slots.length, Math.floor(tasks)));
+  }
+
   /** Waits for a free slot; throws when the job is cancelled or a task has failed. */
   async acquire(): Promise<WindowSlot> {
     this.check();
+    while (this.running.size >= this.limit) {
+      await Promise.race([...this.running, this.cancelled]);
+      this.check();
+    }
     const id = this.free.pop();
     if (id !== undefined) return this.slots[id] as WindowSlot;
     const slot = await new Promise<WindowSlot>((resolve, reject) => this.waiters.push({ resolve, reject }));
