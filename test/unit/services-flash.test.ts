@@ -36,7 +36,9 @@ function controllableRun() {
   return { run, resolve, reject };
 }
 
-function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: boolean; drives?: DriveInfo[] } = {}) {
+function setup(
+  opts: { writable?: boolean; imageSize?: number | null; eject?: boolean; drives?: DriveInfo[]; confirm?: (d: DriveInfo) => boolean } = {},
+) {
   const log: string[] = [];
   const runs: { mode: string; job: FlashJob; handlers: EngineJobHandlers; ctl: ReturnType<typeof controllableRun> }[] = [];
   const settings = createSettingsService(mkdtempSync(join(dir, 'settings-')));
@@ -55,6 +57,7 @@ function setup(opts: { writable?: boolean; imageSize?: number | null; eject?: bo
     canWrite: async () => opts.writable ?? true,
     runInProcess: runner('in-process'),
     runElevated: runner('elevated'),
+    ...(opts.confirm ? { confirm: async (d: DriveInfo) => (log.push(`confirm ${d.device}`), opts.confirm!(d)) } : {}),
   });
   const events: FlashEvent[] = [];
   service.subscribe((e) => events.push(e));
@@ -98,6 +101,17 @@ describe('flash service policy', () => {
     const { service, runs } = setup({ drives: [{ ...card, mountpoints: [mount] }] });
     await expect(service.start(request({ imagePath: join(elsewhere, 'os.img') }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
     expect(runs).toEqual([]);
+  });
+
+  it("asks main's own confirmation last, and a no touches nothing", async () => {
+    const no = setup({ confirm: () => false });
+    await expect(no.service.start(request())).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringMatching(/nothing was written to \/dev\/sdx/) });
+    expect(no.log).toEqual(['list', 'confirm /dev/sdx']);
+    expect(no.runs).toEqual([]);
+    const yes = setup({ confirm: () => true });
+    await yes.service.start(request());
+    expect(yes.log).toEqual(['list', 'confirm /dev/sdx', 'unmount /dev/sdx']);
+    expect(yes.runs).toHaveLength(1);
   });
 
   it('refuses a large drive until LARGE is acknowledged', async () => {

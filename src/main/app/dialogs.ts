@@ -1,6 +1,8 @@
 /** The OS dialogs behind Dialogs (image picker, report save location), attached to our window. */
 import { dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
+import type { DriveInfo, ImageInfo } from '../../shared/api';
+import { formatBytes } from '../../shared/format';
 import type { Dialogs } from '../services/types';
 
 /** Image types the picker offers first; "All files" stays available. */
@@ -31,5 +33,23 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
       const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
       return result.canceled || !result.filePath ? null : result.filePath;
     },
+  };
+}
+
+/** Main's own "erase this drive?" question, so a renderer alone can never start a flash. */
+export function electronConfirmFlash(getWindow: () => BrowserWindow | null): (drive: DriveInfo, image: ImageInfo) => Promise<boolean> {
+  return async (drive, image) => {
+    const win = getWindow();
+    const options: Electron.MessageBoxOptions = {
+      type: 'warning',
+      buttons: ['Cancel', 'Erase and flash'],
+      defaultId: 0,
+      cancelId: 0,
+      title: 'Erase drive?',
+      message: `Erase ${drive.description || drive.device} (${drive.device}, ${formatBytes(drive.size)}) and write ${image.name}?`,
+      detail: 'Everything on this drive will be lost.',
+    };
+    const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+    return response === 1;
   };
 }

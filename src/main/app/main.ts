@@ -11,7 +11,7 @@ import { pushEvents } from '../ipc/push-events';
 import { registerApi, trustedSenderCheck } from '../ipc/register-api';
 import { createMainServices } from '../services/main-services';
 import type { MainServices } from '../services/types';
-import { electronDialogs } from './dialogs';
+import { electronConfirmFlash, electronDialogs } from './dialogs';
 import { createFlashFeedback } from './flash-feedback';
 import { guardContents, guardSession, windowOptions } from './window';
 
@@ -74,7 +74,12 @@ function start(): void {
   app.on('web-contents-created', (_event, contents: WebContents) => guardContents(contents, rendererUrl, openExternal));
   guardSession(session.defaultSession);
 
-  const services = createMainServices({ allowLoop, userDataDir: app.getPath('userData'), log });
+  const services = createMainServices({
+    allowLoop,
+    userDataDir: app.getPath('userData'),
+    log,
+    confirmFlash: electronConfirmFlash(() => win),
+  });
   const core = createApiCore(services, electronDialogs(() => win, app.getPath('documents')), {
     onInternalError: (method, err) => log('error', `${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   });

@@ -36,6 +36,11 @@ export interface FlashServiceDeps {
   canWrite(device: string): Promise<boolean>;
   runInProcess: EngineRunner;
   runElevated: EngineRunner;
+  /**
+   * Main's own confirmation, after every check passed and before anything is touched (the Electron shell
+   * shows a native dialog naming the drive): the renderer cannot confirm on the user's behalf.
+   */
+  confirm?(drive: DriveInfo, image: ImageInfo): Promise<boolean>;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -123,6 +128,9 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         request.acknowledged,
       );
       if (!allowed.ok) throw new EngineError(allowed.code, allowed.message);
+      if (deps.confirm && !(await deps.confirm(drive, image))) {
+        throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drive.device}.`);
+      }
       await deps.unmount(drive);
       const job = buildFlashJob({ ...request, imagePath }, drive);
       const runner = (await deps.canWrite(drive.raw)) ? deps.runInProcess : deps.runElevated;

@@ -13,6 +13,7 @@ import { startEngineJob } from '../engine/worker-client';
 import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
 import { createFlashService, type EngineRunner } from './flash-service';
 import { createSettingsService } from './settings-service';
+import type { DriveInfo, ImageInfo } from '../../shared/api';
 import type { MainServices } from './types';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -29,6 +30,8 @@ export interface MainServicesOptions {
   launchElevated?: ElevatedLauncher;
   /** Whether a device is writable without elevation (default: fs.access W_OK); tests force the helper path. */
   canWrite?(device: string): Promise<boolean>;
+  /** Main's confirmation before a drive is erased (Electron: a native dialog); absent in the browser host. */
+  confirmFlash?(drive: DriveInfo, image: ImageInfo): Promise<boolean>;
 }
 
 /** True when this process may open `device` for writing without elevation. */
@@ -62,6 +65,7 @@ export function createMainServices(options: MainServicesOptions): MainServices {
     canWrite: options.canWrite ?? canWriteDevice,
     runInProcess: (job, handlers) => startEngineJob(job, handlers),
     runElevated: runElevatedJob,
+    ...(options.confirmFlash ? { confirm: options.confirmFlash } : {}),
     log,
   });
   return { drives, images, settings, flash };
