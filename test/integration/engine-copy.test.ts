@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bmaptoolCreate, deriveBmapVersion, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
 import { runEngine } from '../helpers/engine-job';
+import { xzLayout, type XzBlock } from '../../src/main/engine/source/xz-sparse';
 import { attachLoop, readDirect } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 
@@ -87,6 +88,55 @@ describe('compressed images, both decoder paths', () => {
       });
     }
   }
+});
+
+describe('multi-block .xz: only the blocks holding mapped data are decoded', () => {
+  const layout: SparseLayout = {
+    size: 8 * MiB,
+    extents: [
+      { offset: 4096, length: 900_000, seed: 21 },
+      { offset: 7 * MiB + 12_345, length: 500_000, seed: 22 },
+    ],
+  };
+
+  async function packed(name: string): Promise<{ image: string; bmap: string; xz: string; blocks: XzBlock[] }> {
+    const { image, bmap } = await imageWithBmap(name, layout);
+    execFileSync('xz', ['-k', '-f', '-T2', '--block-size=1MiB', image]);
+    const xz = `${image}.xz`;
+    const found = xzLayout(xz, statSync(xz).size);
+    if (!found) throw new Error('expected a single-stream multi-block xz');
+    return { image, bmap, xz, blocks: found.blocks };
+  }
+
+  it('skips unmapped blocks: damage inside one is never decoded, and the copy is byte-identical', async () => {
+    const { image, bmap, xz, blocks } = await packed('sparse-xz.img');
+    expect(blocks).toHaveLength(8);
+    const unmapped = blocks[4] as XzBlock;
+    const data = readFileSync(xz);
+    const at = unmapped.fileOffset + Math.floor(unmapped.storedSize / 2);
+    data.writeUInt8(data.readUInt8(at) ^ 0x55, at);
+    writeFileSync(xz, data);
+    const target = join(dir, 'sparse-xz.out');
+    const { report } = await runEngine({ image: xz, bmapPath: bmap, target });
+    expect(report.error).toBeUndefined();
+    expect(report.status).toBe('verified');
+    expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+    // Without a bmap every block is wanted, so the same damage is found.
+    const whole = await runEngine({ image: xz, noBmap: true, target: join(dir, 'sparse-xz-whole.out') });
+    expect(whole.report.error?.code).toMatch(/SOURCE_CORRUPT|SOURCE_TRUNCATED/);
+  });
+
+  it('damage inside a block that holds mapped data is still an error', async () => {
+    const { bmap, xz, blocks } = await packed('sparse-xz-bad.img');
+    const mapped = blocks[0] as XzBlock;
+    const data = readFileSync(xz);
+    const at = mapped.fileOffset + Math.floor(mapped.storedSize / 2);
+    data.writeUInt8(data.readUInt8(at) ^ 0x55, at);
+    writeFileSync(xz, data);
+    const { report } = await runEngine({ image: xz, bmapPath: bmap, target: join(dir, 'sparse-xz-bad.out') });
+    expect(report.status).toBe('failed');
+    expect(report.error?.code).toMatch(/SOURCE_CORRUPT|SOURCE_TRUNCATED|SOURCE_CHECKSUM_MISMATCH/);
+  });
 });
 
 describe('bmap versions', () => {

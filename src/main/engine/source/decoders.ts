@@ -99,6 +99,9 @@ function bzip2Builtin(): Decoder {
  * Picks the decoder for a compression. With "auto", a system program (zstd, xz, bzip2) is the fast path
  * when present; "builtin" never spawns a program.
  */
+/** Arguments of the system xz: decode to stdout, quietly, on every core (multi-block files). */
+export const XZ_ARGS = ['-dcq', '-T0'];
+
 export function chooseDecoder(compression: Exclude<Compression, 'none' | 'zip'>, preference: DecoderPreference): Decoder {
   const auto = preference === 'auto';
   switch (compression) {
@@ -107,7 +110,7 @@ export function chooseDecoder(compression: Exclude<Compression, 'none' | 'zip'>,
     case 'zstd':
       return (auto && system('zstd (system)', 'zstd', ['-dcq', '--no-progress', '--memory=2048MB'], 'zstd')) || zstdBuiltin();
     case 'xz':
-      return (auto && system('xz (system)', 'xz', ['-dcq', '-T0'], 'xz')) || xzBuiltin();
+      return (auto && system('xz (system)', 'xz', XZ_ARGS, 'xz')) || xzBuiltin();
     case 'bzip2':
       return (
         (auto && (system('lbzip2 (system)', 'lbzip2', ['-dc'], 'bzip2') ?? system('bzip2 (system)', 'bzip2', ['-dc'], 'bzip2'))) ||

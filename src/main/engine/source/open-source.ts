@@ -7,8 +7,9 @@ import type { DecoderPreference, ImageSource } from './types';
 import { looksLikeBmap } from '../bmap-parser';
 import { detectFormat } from './detect';
 import { openFileInput, openStreamInput, imageOpenError, READ_CHUNK, type ByteInput } from './input';
-import { chooseDecoder } from './decoders';
+import { chooseDecoder, XZ_ARGS } from './decoders';
 import { rechunk } from './rechunk';
+import { xzLayout, xzSparsePass, type WantedSpan } from './xz-sparse';
 import { gzipSizeHint, TruncatedImageError, xzImageSize, zstdImageSize } from './image-size';
 import { openZipImage, type ZipImage } from './zip-archive';
 import { classifyFailure, decodeFailure } from './decode-error';
@@ -83,7 +84,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
     embeddedBmap: plan.embeddedBmap,
     member: plan.member,
     sizeHint: plan.sizeHint,
-    stream: () => ({ [Symbol.asyncIterator]: () => startPass(active, path, plan) }),
+    stream: (wanted) => ({ [Symbol.asyncIterator]: () => startPass(active, path, plan, wanted) }),
     close: async () => {
       const open = [...active];
       active.clear();
@@ -102,7 +103,7 @@ interface SourcePlan {
   embeddedBmap: Buffer | null;
   member: string | null;
   sizeHint: number | null;
-  pass(): AsyncGenerator<Buffer>;
+  pass(wanted?: WantedSpan): AsyncGenerator<Buffer>;
   close(): Promise<void> | void;
 }
 
@@ -153,7 +154,17 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
     if (format === 'xz') imageSize = await xzImageSize(path).catch(truncated);
     if (format === 'zstd') imageSize = await zstdImageSize(path).catch(truncated);
   }
-  return { ...base, compression: format, decoder: chosen.name, imageSize, sizeHint, pass: () => chosen.run(input) };
+  // A multi-block .xz read by the system xz: blocks with nothing wanted are not decoded at all.
+  const layout = format === 'xz' && chosen.name === 'xz (system)' && input.kind === 'file' && input.size !== null ? xzLayout(path, input.size) : null;
+  const sparse = layout && layout.blocks.length > 1 ? layout : null;
+  return {
+    ...base,
+    compression: format,
+    decoder: chosen.name,
+    imageSize,
+    sizeHint,
+    pass: (wanted) => (sparse && wanted ? xzSparsePass(path, sparse, wanted, XZ_ARGS) : chosen.run(input)),
+  };
 }
 
 /**
@@ -161,16 +172,16 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
  * its decoder child) even when the consumer did not. A size promised by the file, the xz index or the zstd
  * header must match what came out: a decoder that stops short must not pass silently.
  */
-function startPass(active: Set<AsyncGenerator<Buffer>>, path: string, plan: SourcePlan): AsyncGenerator<Buffer> {
-  const pass = checkedPass(path, plan, () => active.delete(pass));
+function startPass(active: Set<AsyncGenerator<Buffer>>, path: string, plan: SourcePlan, wanted?: WantedSpan): AsyncGenerator<Buffer> {
+  const pass = checkedPass(path, plan, () => active.delete(pass), wanted);
   active.add(pass);
   return pass;
 }
 
-async function* checkedPass(path: string, plan: SourcePlan, finished: () => void): AsyncGenerator<Buffer> {
+async function* checkedPass(path: string, plan: SourcePlan, finished: () => void, wanted?: WantedSpan): AsyncGenerator<Buffer> {
   try {
     let bytes = 0;
-    for await (const chunk of rechunk(plan.pass())) {
+    for await (const chunk of rechunk(plan.pass(wanted))) {
       bytes += chunk.length;
       yield chunk;
     }

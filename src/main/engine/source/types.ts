@@ -22,9 +22,10 @@ export interface ImageSource {
   /**
    * Sequential decompressed bytes from offset 0. Errors are EngineErrors naming the file
    * (SOURCE_TRUNCATED, SOURCE_CORRUPT). Breaking out of the loop releases decoders and child processes.
-   * Can be called again to re-read (stdin cannot: it throws).
+   * Can be called again to re-read (stdin cannot: it throws). `wanted` names the image spans the consumer
+   * needs: a decoder may then skip work for the others and yield zeros there (multi-block .xz does).
    */
-  stream(): AsyncIterable<Uint8Array>;
+  stream(wanted?: (start: number, end: number) => boolean): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
   /**
    * A guess for progress only, never for checks: a gzip file's ISIZE trailer (the size modulo 4 GiB of its
