@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readVarint } from './xz-sparse';
 
 /**
  * Small positioned reads of header fields, served from a 16 KiB window read with one synchronous call
@@ -39,18 +40,6 @@ async function withReader<T>(path: string, fn: (reader: HeaderReader) => T): Pro
   } finally {
     closeSync(fd);
   }
-}
-
-/** Reads a little-endian base-128 integer (xz "multibyte integer"); null when malformed. */
-function readVarint(buf: Buffer, at: { pos: number }): number | null {
-  let value = 0;
-  for (let i = 0; i < 9; i++) {
-    const byte = buf[at.pos++];
-    if (byte === undefined) return null;
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if ((byte & 0x80) === 0) return value;
-  }
-  return null;
 }
 
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;

@@ -39,7 +39,8 @@ function varint(value: number, out: number[]): void {
   out.push(v);
 }
 
-function readVarint(buf: Buffer, at: { pos: number }): number | null {
+/** Reads a little-endian base-128 integer (xz "multibyte integer"); null when malformed. */
+export function readVarint(buf: Buffer, at: { pos: number }): number | null {
   let value = 0;
   for (let i = 0; i < 9; i++) {
     const byte = buf[at.pos++];
