@@ -203,7 +203,7 @@ describeRoot(
       process.kill(card.pid, 'SIGSTOP');
       frozen = true;
       try {
-        await ui.page.getByTestId('phase').filter({ hasText: /^(Writing|Verifying)$/ }).waitFor();
+        await ui.page.getByTestId('phase').filter({ hasText: /^(Writing|Writing and reading back|Verifying)$/ }).waitFor();
         await ui.page.screenshot({ path: artifactPath('mid-flash.png') });
         await ui.page.getByRole('button', { name: 'Cancel' }).click();
         await ui.page.getByTestId('phase').filter({ hasText: 'Cancelling' }).waitFor();

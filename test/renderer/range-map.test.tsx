@@ -31,6 +31,16 @@ async function startFlashing() {
 
 const cells = () => within(screen.getByTestId('range-map')).getAllByRole('img');
 
+describe('progress phase', () => {
+  it('says the data is read back while it is written (readback on), and plain Writing when off', async () => {
+    const { api, view } = await startFlashing();
+    act(() => api.pushFlash({ type: 'progress', jobId: 'job-1', progress: { ...progress([], 0), phase: 'writing' } }));
+    expect(screen.getByTestId('phase').textContent).toBe('Writing and reading back');
+    act(() => view.store.setState((s) => ({ settings: { ...s.settings, readback: false } })));
+    expect(screen.getByTestId('phase').textContent).toBe('Writing');
+  });
+});
+
 describe('range map', () => {
   it('draws each range at its place in the image, in proportion to its bytes', async () => {
     await startFlashing();

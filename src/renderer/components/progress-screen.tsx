@@ -25,7 +25,10 @@ export function ProgressScreen() {
   useEffect(() => titleRef.current?.focus(), []);
   const progress = job.progress;
   const percent = progress && progress.bytesTotal > 0 ? Math.min(100, Math.floor((progress.bytesDone / progress.bytesTotal) * 100)) : 0;
-  const phase = progress ? PHASE_LABELS[progress.phase] : job.layout ? 'Starting' : 'Preparing';
+  const readback = useApp((s) => s.settings.readback);
+  // Each window is read back right after it is written: say so while it happens.
+  const label = (p: Phase): string => (p === 'writing' && readback ? 'Writing and reading back' : PHASE_LABELS[p]);
+  const phase = progress ? label(progress.phase) : job.layout ? 'Starting' : 'Preparing';
 
   return (
     <section className="screen progress-screen" aria-labelledby="progress-title">
