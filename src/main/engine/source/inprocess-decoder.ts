@@ -47,7 +47,9 @@ export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): A
     if (inputError !== null) throw input.kind === 'file' ? imageOpenError(input.path, inputError) : inputError;
     const error = err instanceof Error ? err : new Error(String(err));
     const kind = spec.classify ? spec.classify(error, inputEnded) : classifyFailure(error.message, inputEnded);
-    throw decodeFailure(input.path, spec.format, kind, bytesOut, error.message);
+    // A decoder library that trips over bad input with a JavaScript TypeError says nothing a user can use.
+    const detail = error instanceof TypeError || error instanceof RangeError ? '' : error.message;
+    throw decodeFailure(input.path, spec.format, kind, bytesOut, detail);
   } finally {
     decoded.destroy();
     compressed.destroy();
