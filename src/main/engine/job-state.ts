@@ -28,8 +28,6 @@ export class JobState {
   private samples: { t: number; bytes: number }[] = [];
   readonly phaseMs: Record<'preparing' | 'copy' | 'flush', number> = { preparing: 0, copy: 0, flush: 0 };
   readonly opMs = { source: 0, write: 0, readback: 0 };
-  /** Block size used to renumber a pseudo-range that ended early. */
-  blockSizeForGrowth = 4096;
 
   constructor(
     ranges: PlannedRange[],
@@ -47,12 +45,12 @@ export class JobState {
   }
 
   /** Grows the last range of an unknown-size image (pseudo-ranges discovered while streaming). */
-  setRangeEnd(index: number, end: number): void {
+  setRangeEnd(index: number, end: number, blockSize: number): void {
     const r = this.ranges[index];
     if (!r) return;
     this.bytesTotal += end - r.planned.end;
     r.planned.end = end;
-    r.planned.last = Math.ceil(end / this.blockSizeForGrowth) - 1;
+    r.planned.last = Math.ceil(end / blockSize) - 1;
   }
 
   setPhase(phase: Phase): void {

@@ -108,7 +108,6 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
     const ranges: PlannedRange[] = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
     state = new JobState(ranges, (p) => events.progress(p), Date.now, startedAt.getTime());
-    state.blockSizeForGrowth = blockSize;
     events.started(layoutOf(ranges, imageSize, blockSize));
     state.setPhase(job.mode === 'copy' ? 'writing' : 'verifying');
     error = await execute(job, { source, bmap, imageSize, target, ranges, state, blockSize, signal });
@@ -227,7 +226,7 @@ async function execute(job: FlashJob, ctx: ExecuteContext): Promise<ApiError | n
       outstanding.set(range.index, { open: 0, closed: false, bad: false });
       state.setRangeState(range.index, 'writing');
     },
-    onRangeEnd: (range, end) => state.setRangeEnd(range.index, end),
+    onRangeEnd: (range, end) => state.setRangeEnd(range.index, end, ctx.blockSize),
     onSourceTime: (ms) => {
       state.opMs.source += ms;
     },

@@ -126,67 +126,66 @@ export async function produceFromStream(opts: ProducerOptions): Promise<number> 
   const launch = (range: PlannedRange, w: NonNullable<typeof window>, last: boolean): void => {
     pool.launch(w.slot, (s) => opts.task(s, { range, offset: w.offset, length: w.filled, last }));
   };
-  let t0 = performance.now();
-  try {
   // Spans the plan needs: a decoder may skip whole blocks that hold none of them.
   const wanted = growing ? undefined : (start: number, end: number): boolean => ranges.some((r) => r.start < end && r.end > start);
-  for await (const chunk of source.stream(wanted)) {
-    opts.onSourceTime(performance.now() - t0);
-    let p = 0;
-    while (p < chunk.length) {
-      if (ri >= ranges.length && growing) {
-        if (opts.limit !== null && pos >= opts.limit) {
-          throw new EngineError('TARGET_TOO_SMALL', `the image is larger than the target (${describeSize(opts.limit)})`);
+  let t0 = performance.now();
+  try {
+    for await (const chunk of source.stream(wanted)) {
+      opts.onSourceTime(performance.now() - t0);
+      let p = 0;
+      while (p < chunk.length) {
+        if (ri >= ranges.length && growing) {
+          if (opts.limit !== null && pos >= opts.limit) {
+            throw new EngineError('TARGET_TOO_SMALL', `the image is larger than the target (${describeSize(opts.limit)})`);
+          }
+          const range = pseudoRange(ranges.length, Math.floor(pos / opts.blockSize), chunkBlocks, opts.limit ?? Number.MAX_SAFE_INTEGER, opts.blockSize);
+          ranges.push(range);
+          opts.onRangeStart(range, true);
         }
-        const range = pseudoRange(ranges.length, Math.floor(pos / opts.blockSize), chunkBlocks, opts.limit ?? Number.MAX_SAFE_INTEGER, opts.blockSize);
-        ranges.push(range);
-        opts.onRangeStart(range, true);
-      }
-      const range = ranges[ri];
-      if (!range) {
-        pos += chunk.length - p; // past the last range: only the length matters
-        break;
-      }
-      if (pos < range.start) {
-        const skip = Math.min(range.start - pos, chunk.length - p);
-        pos += skip;
-        p += skip;
-        continue;
-      }
-      if (!window) {
-        if (pos === range.start) {
-          hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
-          if (!growing) opts.onRangeStart(range, false);
+        const range = ranges[ri];
+        if (!range) {
+          pos += chunk.length - p; // past the last range: only the length matters
+          break;
         }
-        window = { slot: await pool.acquire(), offset: pos, length: Math.min(pool.windowBytes, range.end - pos), filled: 0 };
-      }
-      const n = Math.min(window.length - window.filled, chunk.length - p);
-      window.slot.data.set(chunk.subarray(p, p + n), window.filled);
-      hash?.update(chunk.subarray(p, p + n));
-      window.filled += n;
-      p += n;
-      pos += n;
-      if (window.filled === window.length) {
-        const last = pos >= range.end;
-        if (last) {
-          checkRangeHash(hash, range, source.path);
-          ri++;
+        if (pos < range.start) {
+          const skip = Math.min(range.start - pos, chunk.length - p);
+          pos += skip;
+          p += skip;
+          continue;
         }
-        launch(range, window, last);
-        window = null;
+        if (!window) {
+          if (pos === range.start) {
+            hash = opts.checksumType && range.checksum ? createHash(opts.checksumType) : null;
+            if (!growing) opts.onRangeStart(range, false);
+          }
+          window = { slot: await pool.acquire(), offset: pos, length: Math.min(pool.windowBytes, range.end - pos), filled: 0 };
+        }
+        const n = Math.min(window.length - window.filled, chunk.length - p);
+        window.slot.data.set(chunk.subarray(p, p + n), window.filled);
+        hash?.update(chunk.subarray(p, p + n));
+        window.filled += n;
+        p += n;
+        pos += n;
+        if (window.filled === window.length) {
+          const last = pos >= range.end;
+          if (last) {
+            checkRangeHash(hash, range, source.path);
+            ri++;
+          }
+          launch(range, window, last);
+          window = null;
+        }
       }
+      t0 = performance.now();
     }
-    t0 = performance.now();
-  }
   } finally {
-    // An image of unknown size that failed part way: the last pseudo-range ends where the data did.
+    // An image of unknown size: its last pseudo-range ends where the data did (at the end, or where it failed).
     const open = growing ? ranges[ranges.length - 1] : undefined;
     if (open && open.end > pos) opts.onRangeEnd(open, Math.max(open.start, pos));
   }
   if (growing) {
     const range = ranges[ri];
     if (range && window) {
-      opts.onRangeEnd(range, pos);
       launch(range, window, true);
       window = null;
     }
