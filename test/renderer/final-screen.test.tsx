@@ -1,22 +1,14 @@
 import { act, cleanup, screen } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashReport } from '../../src/shared/report';
 import type { ApiError } from '../../src/shared/result';
-import { createFakeApi, drive, layout, report } from './fake-api';
-import { renderApp } from './render-app';
+import { report } from './fake-api';
+import { startFlashing } from './render-app';
 
 afterEach(cleanup);
 
 async function finish(final: FlashReport | null, error = { code: 'DEVICE_LOST' as const, message: '/dev/sdb disappeared while writing' } as ApiError) {
-  const api = createFakeApi([drive({ device: '/dev/sdb' })]);
-  const user = userEvent.setup();
-  const view = renderApp(api);
-  await user.click(await screen.findByRole('button', { name: 'Select image' }));
-  await screen.findByLabelText('Image details');
-  view.store.getState().selectDevice('/dev/sdb');
-  await user.click(await screen.findByRole('button', { name: 'Flash!' }));
-  act(() => api.pushFlash({ type: 'started', jobId: 'job-1', layout }));
+  const { api, user, view } = await startFlashing();
   act(() =>
     api.pushFlash(
       final

@@ -1,9 +1,8 @@
 import { act, cleanup, fireEvent, screen, within } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashProgress } from '../../src/shared/report';
-import { createFakeApi, drive, layout } from './fake-api';
-import { renderApp } from './render-app';
+import { layout } from './fake-api';
+import { startFlashing } from './render-app';
 
 afterEach(cleanup);
 
@@ -16,18 +15,6 @@ const progress = (changes: FlashProgress['rangeChanges'], retries: number): Flas
   retries,
   rangeChanges: changes,
 });
-
-async function startFlashing() {
-  const api = createFakeApi([drive({ device: '/dev/sdb' })]);
-  const user = userEvent.setup();
-  const view = renderApp(api);
-  await user.click(await screen.findByRole('button', { name: 'Select image' }));
-  await screen.findByLabelText('Image details');
-  view.store.getState().selectDevice('/dev/sdb');
-  await user.click(await screen.findByRole('button', { name: 'Flash!' }));
-  act(() => api.pushFlash({ type: 'started', jobId: 'job-1', layout }));
-  return { api, user, view };
-}
 
 const cells = () => within(screen.getByTestId('range-map')).getAllByRole('img');
 
