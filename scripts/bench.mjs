@@ -5,14 +5,15 @@
 //
 // Cache policy: the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every measured
 // run, so each tool starts alike: images on disk are read cold, nothing stays warm from the previous tool.
-// The loop device is discarded (blkdiscard) before every run, so each writes into a blank target.
+// The loop device is discarded (blkdiscard -f) before every run, so each writes into a blank target; a failed
+// discard stops the bench.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE } from './bench/options.mjs';
-import { have, Interrupted } from './bench/proc.mjs';
+import { BenchError, have, Interrupted } from './bench/proc.mjs';
 import { ensureImageSet } from './bench/images.mjs';
 import { attachLoop, blankDevice, detachAll } from './bench/loop-device.mjs';
 import { ensureEtcherSdk } from './bench/etcher.mjs';
@@ -235,6 +236,7 @@ async function main() {
 main().catch((error) => {
   detachAll();
   if (error instanceof Interrupted) process.exit(130);
+  if (error instanceof BenchError) fail(error.message, 1);
   process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

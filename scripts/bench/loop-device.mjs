@@ -2,7 +2,7 @@
 // on error, and on SIGINT / SIGTERM.
 import { spawnSync } from 'node:child_process';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { run, stopChildren } from './proc.mjs';
+import { BenchError, run, stopChildren } from './proc.mjs';
 
 /** @type {{ device: string, backing: string }[]} */
 const attached = [];
@@ -57,9 +57,17 @@ export async function attachLoop(backing, size) {
 
 /**
  * Empties a loop device between runs: discard punches holes in the tmpfs backing file, so every run
- * writes into a blank target and memory held by the previous run is released.
+ * writes into a blank target and memory held by the previous run is released. `-f` because util-linux
+ * blkdiscard refuses a device that holds a file system signature (the previous tool's ext4) when stdin is
+ * a terminal, and only warns otherwise. Throws when the discard fails: a run must not start on a target
+ * that still holds the previous tool's data.
  * @param {string} device
  */
 export function blankDevice(device) {
-  spawnSync('blkdiscard', [device], { stdio: 'ignore' });
+  const r = spawnSync('blkdiscard', ['-f', device], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+    const stderr = (r.stderr ?? '').trim().replace(/\s*\n\s*/g, ' | ');
+    throw new BenchError(`cannot blank ${device}: blkdiscard -f ${device} failed (${why})${stderr ? `: ${stderr}` : ''}`);
+  }
 }

@@ -16,6 +16,15 @@ export class Interrupted extends Error {
   }
 }
 
+/** A failure of the benchmark's own setup, with a message meant for the user (printed without a stack). */
+export class BenchError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'BenchError';
+  }
+}
+
 /**
  * Spawns in a process group of its own and tracks the child, so an interrupted benchmark can stop the
  * whole tree (e.g. /usr/bin/time and the tool under it) before it releases the loop device.
