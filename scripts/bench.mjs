@@ -1,4 +1,4 @@
-// `npm run bench`: times Sureflash's CLI copy against bmaptool, etcher-sdk and the plain decompressors
+// `npm run bench`: times Sureflash's CLI copy against bmaptool, etcher-sdk, plain dd and the decompressors
 // on a cached 2 GiB ext4 image (raw, .gz, .zst, .xz) written to a /dev/shm-backed loop device, prints
 // the medians and the goal ratios, writes the same to <work dir>/results.json, and optionally measures
 // Sureflash's peak memory on an 8 GiB image with one 4 GiB mapped range. Needs root (loop devices).
@@ -19,7 +19,7 @@ import { attachLoop, blankDevice, detachAll } from './bench/loop-device.mjs';
 import { ensureEtcherSdk } from './bench/etcher.mjs';
 import { machineFacts, formatMachine } from './bench/machine.mjs';
 import { toolsFor, sureflashTool, bmaptoolTool } from './bench/tools.mjs';
-import { summarise, evaluateGoals, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
+import { summarise, evaluateGoals, evaluateComparisons, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
 import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
 import { readBmapRanges, checkTarget } from './bench/target-check.mjs';
 
@@ -160,6 +160,11 @@ async function main() {
   for (const cmd of ['losetup', 'bmaptool', 'mkfs.ext4', 'xz', 'zstd', 'blkdiscard']) {
     if (!have(cmd)) fail(`${cmd} not found: install it (Debian: bmap-tools, e2fsprogs, xz-utils, zstd, util-linux).`);
   }
+  if (opts.tools.includes('dd')) {
+    for (const cmd of ['dd', 'bash', 'gzip']) {
+      if (!have(cmd)) fail(`${cmd} not found: the dd runs need it (Debian: coreutils, bash, gzip), or leave dd out of --tools.`);
+    }
+  }
   if (!existsSync('/usr/bin/time')) fail('/usr/bin/time not found: install GNU time (Debian package "time").');
   if (!existsSync('/dev/shm')) fail('/dev/shm is missing: the loop device backing file must live on tmpfs.');
 
@@ -199,6 +204,7 @@ async function main() {
     detachAll();
   }
   const goals = evaluateGoals(byFormat).filter((g) => opts.formats.includes(g.format));
+  const comparisons = evaluateComparisons(byFormat);
 
   let memory = null;
   const fits = memoryCaseFits(workDir);
@@ -213,7 +219,7 @@ async function main() {
   process.stdout.write(`\nimage: 2 GiB ext4, ${images.info.fileCount} random files (${mib(images.info.payloadBytes)}), `
     + `${mib(images.info.mappedBytes)} mapped; raw ${mib(images.info.sizes.raw ?? 0)} allocated, gz ${mib(images.info.sizes.gz ?? 0)}, `
     + `zst ${mib(images.info.sizes.zst ?? 0)}, xz ${mib(images.info.sizes.xz ?? 0)}\n\n`);
-  process.stdout.write(`${timingTable(byFormat)}\n\n${goalsTable(goals)}\n`);
+  process.stdout.write(`${timingTable(byFormat)}\n\n${goalsTable(goals, comparisons)}\n`);
   if (memory) {
     const sf = memory.results.sureflash;
     const bt = memory.results.bmaptool;
@@ -222,11 +228,13 @@ async function main() {
       + ` (goal <= ${MEMORY_GOAL_MB} MB) ${memory.verdict}\n`
       + `  bmaptool peak RSS: ${bt?.rssMiB != null ? `${((bt.rssMiB * 1024 * 1024) / 1e6).toFixed(0)} MB in ${bt.wall?.toFixed(2)} s` : 'n/a'}\n`);
   }
-  const results = { generatedAt: new Date().toISOString(), loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))), machine, options: opts, image: images.info, byFormat, goals, memory,
+  const results = { generatedAt: new Date().toISOString(), loadAverageAtEnd: loadavg().map((v) => Number(v.toFixed(2))), machine, options: opts, image: images.info, byFormat, goals, comparisons, memory,
     notes: {
       cache: 'page cache dropped before every measured run; images read from the work dir; loop device on /dev/shm discarded before every run',
       wall: 'wall seconds around the process (hrtime); etcher-sdk: seconds inside decompressThenFlash (processWall holds the whole process)',
       rss: 'peak RSS from /usr/bin/time %M (KiB in samples, MiB in medians)',
+      dd: 'dd writes the whole 2 GiB image (holes as zeros) and reads nothing back; compressed images are piped from the single-threaded system decoder under bash pipefail',
+      comparisons: 'sureflash / dd ratios are informational, not goals',
     } };
   const out = join(workDir, 'results.json');
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

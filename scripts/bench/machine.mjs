@@ -34,6 +34,8 @@ export function machineFacts(extra) {
       xz: firstLine('xz', ['--version']),
       zstd: firstLine('zstd', ['--version']),
       pigz: firstLine('pigz', ['--version']),
+      gzip: firstLine('gzip', ['--version']),
+      dd: firstLine('dd', ['--version']),
       mkfsExt4: firstLine('mke2fs', ['-V']),
       'etcher-sdk': extra.etcherSdk,
       sureflash: extra.sureflash,

@@ -32,6 +32,12 @@ export const GOALS = [
   { format: 'gz', numerator: 'sureflash', denominator: 'etcher-sdk', max: 0.5 },
 ];
 
+/**
+ * Ratios printed for information beside the goals, without a verdict: Sureflash against plain dd (the whole
+ * image written, nothing read back), the command most distributions tell users to run.
+ */
+export const COMPARISONS = ['raw', 'gz', 'zst', 'xz'].map((format) => ({ format, numerator: 'sureflash', denominator: 'dd' }));
+
 /** Goal for Sureflash's peak RSS in the memory case, in MB (10^6 bytes). */
 export const MEMORY_GOAL_MB = 150;
 
@@ -62,18 +68,37 @@ export function summarise(label, samples) {
 }
 
 /**
+ * numerator's median / denominator's median for one format, or null unless both were measured and every
+ * sample of the numerator succeeded.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat
+ * @param {{ format: string, numerator: string, denominator: string }} pair
+ */
+function ratioOf(byFormat, pair) {
+  const num = byFormat[pair.format]?.[pair.numerator];
+  const den = byFormat[pair.format]?.[pair.denominator];
+  return num?.wall != null && den?.wall != null && den.wall > 0 && num.ok ? num.wall / den.wall : null;
+}
+
+/**
  * Evaluates every goal whose two sides were measured.
  * @param {Record<string, Record<string, ToolResult>>} byFormat  format -> tool name -> result
  */
 export function evaluateGoals(byFormat) {
   return GOALS.map((g) => {
-    const num = byFormat[g.format]?.[g.numerator];
-    const den = byFormat[g.format]?.[g.denominator];
-    const ratio = num?.wall != null && den?.wall != null && den.wall > 0 && num.ok ? num.wall / den.wall : null;
+    const ratio = ratioOf(byFormat, g);
     /** @type {'PASS' | 'MISS' | 'n/a'} */
     const verdict = ratio === null ? 'n/a' : ratio <= g.max ? 'PASS' : 'MISS';
     return { ...g, ratio, verdict };
   });
+}
+
+/**
+ * The informational ratios (COMPARISONS) whose denominator was measured.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat
+ */
+export function evaluateComparisons(byFormat) {
+  return COMPARISONS.filter((c) => byFormat[c.format]?.[c.denominator] !== undefined)
+    .map((c) => ({ ...c, ratio: ratioOf(byFormat, c) }));
 }
 
 /**
@@ -113,12 +138,19 @@ export function timingTable(byFormat) {
   return formatTable(rows);
 }
 
-/** @param {ReturnType<typeof evaluateGoals>} goals */
-export function goalsTable(goals) {
+/**
+ * The goal ratios with their verdicts, then the informational ratios (goal "-", verdict "info").
+ * @param {ReturnType<typeof evaluateGoals>} goals
+ * @param {ReturnType<typeof evaluateComparisons>} [comparisons]
+ */
+export function goalsTable(goals, comparisons = []) {
   /** @type {(string | number)[][]} */
   const rows = [['format', 'ratio', 'value', 'goal', 'verdict']];
   for (const g of goals) {
     rows.push([g.format, `${g.numerator} / ${g.denominator}`, fixed(g.ratio, 2), `<= ${g.max}`, g.verdict]);
+  }
+  for (const c of comparisons) {
+    rows.push([c.format, `${c.numerator} / ${c.denominator}`, fixed(c.ratio, 2), '-', 'info']);
   }
   return formatTable(rows);
 }

@@ -6,7 +6,7 @@ import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
 
 /**
  * @typedef {object} ToolSpec
- * @property {string} name        the column/key: bmaptool, sureflash, etcher-sdk, xz -dc, ...
+ * @property {string} name        the column/key: bmaptool, sureflash, etcher-sdk, dd, xz -dc, ...
  * @property {string} group       the --tools group it belongs to
  * @property {string} label       what ran, for the table
  * @property {string | null} skip why it cannot run (null when it can)
@@ -146,6 +146,43 @@ export function decoderTool(name, argv) {
 }
 
 /**
+ * The system decoder a user types in front of dd, per compressed format (single-threaded defaults).
+ * @type {Record<string, string>}
+ */
+const DD_DECODERS = { gz: 'gzip -dc', zst: 'zstd -q -dc', xz: 'xz -dc' };
+
+/**
+ * Plain dd as the distributions' instructions have it: the whole image (holes included, as zeros) written
+ * to the device and nothing read back. Compressed images are piped from the system decoder; bash runs the
+ * pipeline with pipefail so a failing decoder fails the sample, and the paths reach it as "$1" "$2", never
+ * inside the script text.
+ * @param {string} format   raw | gz | zst | xz
+ * @param {ToolEnv} env
+ * @returns {ToolSpec}
+ */
+export function ddTool(format, env) {
+  const decoder = DD_DECODERS[format];
+  const label = decoder
+    ? `${decoder} IMAGE | dd of=LOOP bs=4M iflag=fullblock conv=fsync (whole image written, nothing read back)`
+    : 'dd if=IMAGE of=LOOP bs=4M conv=fsync (whole image written, nothing read back)';
+  return {
+    name: 'dd',
+    group: 'dd',
+    writes: true,
+    label,
+    skip: null,
+    sample: async (ctx) => {
+      const argv = decoder
+        ? ['bash', '-c', `set -o pipefail; ${decoder} -- "$1" | dd of="$2" bs=4M iflag=fullblock conv=fsync status=none`,
+          'dd-pipeline', env.image, ctx.device]
+        : ['dd', `if=${env.image}`, `of=${ctx.device}`, 'bs=4M', 'conv=fsync', 'status=none'];
+      const m = await measure(ctx.workDir, argv, { nice: ctx.nice });
+      return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
+    },
+  };
+}
+
+/**
  * Tools measured for one format, in the order they run within each round.
  * @param {string} format   raw | gz | zst | xz
  * @param {ToolEnv} env
@@ -156,6 +193,7 @@ export function toolsFor(format, env, groups) {
   /** @type {ToolSpec[]} */
   const tools = [bmaptoolTool(env), sureflashTool(env)];
   if (format === 'raw' || format === 'gz') tools.push(etcherTool(env));
+  tools.push(ddTool(format, env));
   if (format === 'xz') {
     tools.push(decoderTool('xz -dc -T0', ['xz', '-dc', '-T0', env.image]), decoderTool('xz -dc', ['xz', '-dc', env.image]));
   }
