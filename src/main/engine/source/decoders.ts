@@ -1,8 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
-import { XzReadableStream } from 'xz-decompress';
-import unbzip2 from 'unbzip2-stream';
 import type { Compression } from '../../../shared/report';
 import type { DecoderPreference } from './types';
 import type { ByteInput } from './input';
@@ -60,7 +58,9 @@ function xzBuiltin(): Decoder {
         format: 'xz',
         // xz-embedded return codes: 8 = XZ_BUF_ERROR (input ended mid-stream), 5-7 = format/options/data errors.
         classify: (err, inputEnded) => (/error code 8\b/.test(err.message) || (inputEnded && err instanceof TypeError) ? 'truncated' : 'corrupt'),
-        decode: (c) => {
+        // Loaded on first use: a raw or system-decoded image never pays for reading these modules.
+        decode: async (c) => {
+          const { XzReadableStream } = await import('xz-decompress');
           const decoded = new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>);
           return Readable.fromWeb(decoded as WebReadableStream<Uint8Array>);
         },
@@ -75,7 +75,8 @@ function bzip2Builtin(): Decoder {
       inProcessDecode(input, {
         format: 'bzip2',
         // unbzip2-stream is a classic ("through") stream: bridge it into a PassThrough, keeping backpressure.
-        decode: (c) => {
+        decode: async (c) => {
+          const { default: unbzip2 } = await import('unbzip2-stream');
           const legacy = unbzip2();
           const out = new PassThrough({ highWaterMark: ZLIB_CHUNK });
           legacy.on('data', (data: Buffer) => {

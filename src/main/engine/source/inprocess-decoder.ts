@@ -8,8 +8,8 @@ export interface InProcessSpec {
   format: string;
   /** Bytes per read of the compressed input (default: READ_CHUNK). */
   readSize?: number;
-  /** Builds the decoding stream for one pass over the input. */
-  decode(compressed: Readable): Readable;
+  /** Builds the decoding stream for one pass over the input (async when the decoder module loads lazily). */
+  decode(compressed: Readable): Readable | Promise<Readable>;
   /** Optional: decides truncated/corrupt from the decoder's error (defaults to message words + input state). */
   classify?: (err: Error, inputEnded: boolean) => 'truncated' | 'corrupt';
 }
@@ -34,7 +34,13 @@ export async function* inProcessDecode(input: ByteInput, spec: InProcessSpec): A
   compressed.once('error', (err) => {
     inputError = err;
   });
-  const decoded = spec.decode(compressed);
+  let decoded: Readable;
+  try {
+    decoded = await spec.decode(compressed);
+  } catch (err) {
+    compressed.destroy();
+    throw err;
+  }
   let bytesOut = 0;
   try {
     for await (const chunk of decoded as AsyncIterable<Buffer>) {

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
 import { decodeFailure } from './decode-error';
 import { detectFormat, HEAD_BYTES } from './detect';
@@ -26,7 +26,8 @@ export interface ZipImage {
   close(): void;
 }
 
-function openZip(path: string): Promise<ZipFile> {
+async function openZip(path: string): Promise<ZipFile> {
+  const { default: yauzl } = await import('yauzl'); // loaded on first use: only .zip images need it
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (err, zip) => {
       if (err) {

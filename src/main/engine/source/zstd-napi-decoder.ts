@@ -1,4 +1,3 @@
-import { DCtx, DParameter } from 'zstd-napi/binding';
 import type { ByteInput } from './input';
 import { decodeFailure } from './decode-error';
 
@@ -13,6 +12,8 @@ const WINDOW_LOG_MAX = 31;
  * buffer and waits for the consumer, so memory stays flat on sparse images.
  */
 export async function* zstdNapiDecode(input: ByteInput): AsyncGenerator<Buffer> {
+  // Loaded on first use (a native addon): other formats never read it from disk.
+  const { DCtx, DParameter } = await import('zstd-napi/binding');
   const dctx = new DCtx();
   dctx.setParameter(DParameter.windowLogMax, WINDOW_LOG_MAX);
   const compressed = input.open();
