@@ -143,3 +143,24 @@ describe.each(memoryCases)('bounded memory ($format, decoder $decoder)', ({ form
     expect(peak - before).toBeLessThan(256 * 1024 * 1024);
   });
 });
+
+describe('gzip decoding waits for its reader', () => {
+  it('does not inflate a whole 1 MiB write of zeros (about 1 GiB) while nobody pulls', { timeout: 60_000 }, async () => {
+    // gzip -9 packs 1 GiB of zeros into ~1 MiB: the decoder's first 1 MiB write alone expands to ~1 GiB.
+    const gz = tmp.file('zeros.img.gz');
+    const zeros = spawn('sh', ['-c', 'head -c 1G /dev/zero | gzip -9 > "$1"', 'sh', gz], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => zeros.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`gzip exit ${code}`)))));
+    const source = await openSource(gz, { decoder: 'auto' });
+    const chunks = source.stream()[Symbol.asyncIterator]();
+    try {
+      const first = await chunks.next();
+      expect(first.done).toBe(false);
+      const before = process.memoryUsage().rss;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(process.memoryUsage().rss - before).toBeLessThan(128 * 1024 * 1024);
+    } finally {
+      await chunks.return?.(undefined);
+      await source.close();
+    }
+  });
+});
