@@ -87,4 +87,20 @@ describe('zip sources', () => {
     await expect(drain(source)).rejects.toMatchObject({ code: 'SOURCE_CORRUPT', message: expect.stringContaining('CRC-32') });
     await source.close();
   });
+
+  it.each([
+    ['smaller', -4096, 'SOURCE_CORRUPT', 'more than'],
+    ['larger', 4096, 'SOURCE_TRUNCATED', 'ends before'],
+  ])('a member whose inflated size is %s than the central directory says fails, naming it', async (_kind, delta, code, words) => {
+    const path = makeZip(`size-${_kind}`, { 'os.img': image });
+    const bytes = readFileSync(path);
+    const central = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])); // central directory header
+    expect(central).toBeGreaterThan(0);
+    bytes.writeUInt32LE(bytes.readUInt32LE(central + 24) + delta, central + 24); // its uncompressed size
+    writeFileSync(path, bytes);
+    const source = await openSource(path, { decoder: 'auto' });
+    expect(source.imageSize).toBe(image.length + delta);
+    await expect(drain(source)).rejects.toMatchObject({ code, message: expect.stringContaining(words) });
+    await source.close();
+  });
 });

@@ -1,4 +1,5 @@
-import { Transform, type TransformCallback, type Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Entry, ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
@@ -8,6 +9,8 @@ import { detectFormat, HEAD_BYTES } from './detect';
 /** Names inside an archive that are never the image: folders, macOS metadata, checksums, notes, bmaps. */
 const SIDE_FILE = /\.(bmap|sha1|sha256|sha512|md5|sig|asc|gpg|txt|md|json|html?|pdf|xml|log|sha1sum|sha256sum)$/i;
 const BMAP_MAX_BYTES = 64 * 1024 * 1024;
+/** Bytes per read of the image member and zlib's output buffer (see ZLIB_CHUNK in decoders.ts). */
+const MEMBER_CHUNK = 1024 * 1024;
 
 /** True for archive members that can hold the image. */
 export function isImageMember(name: string): boolean {
@@ -79,23 +82,50 @@ async function readMemberHead(zip: ZipFile, entry: Entry): Promise<Buffer> {
   return Buffer.concat(parts).subarray(0, HEAD_BYTES);
 }
 
-/** Checks the member's CRC-32 as it streams (yauzl checks sizes only). Needs zlib.crc32 (Node >= 20.15). */
-function crcCheck(path: string, member: string, expected: number): Transform | null {
+/**
+ * Checks the member as it streams: its size against the central directory (too many bytes fail at once)
+ * and its CRC-32 at the end where zlib.crc32 exists (Node >= 20.15).
+ */
+function memberCheck(path: string, entry: Entry): Transform {
   const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  if (typeof crc32 !== 'function') return null;
+  const expected = entry.uncompressedSize;
   let value = 0;
   let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-      value = crc32(chunk, value);
       bytes += chunk.length;
+      if (bytes > expected) {
+        done(decodeFailure(path, 'zip', 'corrupt', bytes, `${entry.fileName} holds more than the ${expected} bytes the archive says`));
+        return;
+      }
+      if (crc32) value = crc32(chunk, value);
       done(null, chunk);
     },
     flush(done: TransformCallback) {
-      if (value >>> 0 === expected >>> 0) done();
-      else done(decodeFailure(path, 'zip', 'corrupt', bytes, `CRC-32 of ${member} does not match the archive`));
+      if (bytes < expected) done(decodeFailure(path, 'zip', 'truncated', bytes, `${entry.fileName} ends before the ${expected} bytes the archive says`));
+      else if (crc32 && value >>> 0 !== entry.crc32 >>> 0) done(decodeFailure(path, 'zip', 'corrupt', bytes, `CRC-32 of ${entry.fileName} does not match the archive`));
+      else done();
     },
   });
+}
+
+/**
+ * The image member's bytes, read and inflated here rather than through yauzl's stream, whose 16 KiB reads
+ * and 16 KiB zlib buffers made a 2 GiB member take 11 s to flash where the same data as .gz takes 1.7 s.
+ */
+async function openMemberData(zip: ZipFile, path: string, entry: Entry): Promise<Readable> {
+  const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+  const raw =
+    entry.compressedSize === 0
+      ? Readable.from([])
+      : createReadStream(path, { start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: MEMBER_CHUNK });
+  const check = memberCheck(path, entry);
+  const forward = (from: Readable, to: Transform): Transform => {
+    from.on('error', (err) => to.destroy(err));
+    return from.pipe(to);
+  };
+  if (entry.compressionMethod === 0) return forward(raw, check);
+  return forward(forward(raw, zlib.createInflateRaw({ chunkSize: MEMBER_CHUNK })), check);
 }
 
 /**
@@ -128,13 +158,7 @@ export async function openZipImage(path: string): Promise<ZipImage> {
       member: image.fileName,
       imageSize: image.uncompressedSize,
       embeddedBmap,
-      openMember: async () => {
-        const stream = await zip.openReadStreamPromise(image);
-        const check = crcCheck(path, image.fileName, image.crc32);
-        if (!check) return stream;
-        stream.on('error', (err) => check.destroy(err));
-        return stream.pipe(check);
-      },
+      openMember: () => openMemberData(zip, path, image),
       close: () => zip.close(),
     };
   } catch (err) {
