@@ -31,6 +31,9 @@ await build({
   target: 'node20',
   packages: 'external',
   external: ['electron'],
+  // A lazy `await import('pkg')` becomes a require() in the bundle, as a static import would: Node's ESM
+  // loader would refuse CommonJS subpaths such as 'zstd-napi/binding' (no extension, no exports map).
+  supported: { 'dynamic-import': false },
   sourcemap: true,
   logLevel: 'warning',
 });

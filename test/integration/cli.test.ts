@@ -63,6 +63,26 @@ describe('sureflash command', () => {
     expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
   });
 
+  // The built bundle, not the sources: a decoder module that loads lazily must resolve from dist/ too.
+  it.each([
+    ['gz', 'gzip', (src: string) => execFileSync('gzip', ['-k', '-f', src])],
+    ['bz2', 'bzip2', (src: string) => execFileSync('bzip2', ['-k', '-f', src])],
+    ['xz', 'xz', (src: string) => execFileSync('xz', ['-k', '-f', '-T2', src])],
+    ['zst', 'zstd', (src: string) => execFileSync('zstd', ['-q', '-k', '-f', src])],
+    ['zip', 'zip', (src: string) => execFileSync('zip', ['-q', '-j', `${src}.zip`, src])],
+  ])('copies a .%s image with the built-in decoder (--decoder builtin)', async (ext, compression, compress) => {
+    const src = join(dir, `builtin-${ext}.img`);
+    execFileSync('cp', ['--sparse=always', image, src]);
+    compress(src);
+    const target = join(dir, `builtin-${ext}.out`);
+    const run = await runCli(['copy', '--decoder', 'builtin', '--bmap', bmap, `${src}.${ext}`, target]);
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    expect(run.report?.image.compression).toBe(compression);
+    expect(run.report?.image.decoder).not.toMatch(/system/);
+    expect(readFileSync(target).equals(readFileSync(image))).toBe(true);
+  });
+
   it('reads the image from standard input ("-")', () => {
     const target = join(dir, 'stdin.img');
     const report = join(dir, 'stdin.json');
