@@ -23,7 +23,6 @@ describe('stopping early', { timeout: 60_000 }, () => {
   const big = sampleImage(8 * 1024 * 1024);
   it.each([
     ['xz', 'xz'],
-    ['zstd', 'zstd'],
     ['bzip2', 'bzip2'],
   ] as const)('breaking out of a %s stream kills the system decoder', async (format, program) => {
     const path = compress(tmp.file(`early-${format}.img`), big, format, ['-1']);
@@ -42,11 +41,11 @@ describe('stopping early', { timeout: 60_000 }, () => {
   });
 
   it('close() stops a pass the consumer abandoned', async () => {
-    const path = compress(tmp.file('abandon.img'), big, 'zstd');
+    const path = compress(tmp.file('abandon.img'), big, 'xz');
     const source = await openSource(path, { decoder: 'auto' });
     const iterator = source.stream()[Symbol.asyncIterator]();
     await iterator.next();
-    const [pid] = childProcesses('zstd');
+    const [pid] = childProcesses('xz');
     expect(pid).toBeDefined();
     await source.close();
     expect(isAlive(pid!)).toBe(false);

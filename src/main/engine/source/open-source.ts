@@ -141,7 +141,7 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
       close: () => zip.close(),
     };
   }
-  const chosen = chooseDecoder(format, preference);
+  const chosen = await chooseDecoder(format, preference);
   let imageSize: number | null = null;
   let sizeHint: number | null = null;
   if (input.kind === 'file' && input.size !== null) {

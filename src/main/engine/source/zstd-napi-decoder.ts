@@ -1,6 +1,15 @@
 import type { ByteInput } from './input';
 import { decodeFailure } from './decode-error';
 
+type ZstdBinding = typeof import('zstd-napi/binding');
+let loading: Promise<ZstdBinding> | null = null;
+
+/** zstd-napi's native binding, loaded on first use: other formats never read the addon from disk. */
+export function loadZstdNapi(): Promise<ZstdBinding> {
+  loading ??= import('zstd-napi/binding');
+  return loading;
+}
+
 /** Output buffer per decompression step: the generator yields at most this much before the consumer pulls. */
 const OUT_BYTES = 1024 * 1024;
 /** Largest zstd window accepted (2 GiB, what `zstd --long=31` writes). */
@@ -12,8 +21,7 @@ const WINDOW_LOG_MAX = 31;
  * buffer and waits for the consumer, so memory stays flat on sparse images.
  */
 export async function* zstdNapiDecode(input: ByteInput): AsyncGenerator<Buffer> {
-  // Loaded on first use (a native addon): other formats never read it from disk.
-  const { DCtx, DParameter } = await import('zstd-napi/binding');
+  const { DCtx, DParameter } = await loadZstdNapi();
   const dctx = new DCtx();
   dctx.setParameter(DParameter.windowLogMax, WINDOW_LOG_MAX);
   const compressed = input.open();
