@@ -1,6 +1,7 @@
 // The measured commands per image format, and how one sample of each is taken and read.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { measure } from './proc.mjs';
 import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
 
@@ -182,6 +183,29 @@ export function ddTool(format, env) {
   };
 }
 
+/** Where the source-check floor script lives. */
+const SOURCE_FLOOR_SCRIPT = fileURLToPath(new URL('./source-floor.mjs', import.meta.url));
+
+/**
+ * The raw image's floor: a fresh Node process that only reads the mapped ranges and hashes them against the
+ * bmap (the source check every bmap flasher here does), nothing written.
+ * @param {ToolEnv} env
+ * @returns {ToolSpec}
+ */
+export function sourceFloorTool(env) {
+  return {
+    name: 'read+sha256',
+    group: 'decoders',
+    writes: false,
+    label: 'read + SHA-256 of the mapped ranges only, nothing written (the source check alone)',
+    skip: null,
+    sample: async (ctx) => {
+      const m = await measure(ctx.workDir, [process.execPath, SOURCE_FLOOR_SCRIPT, env.image, env.bmap], { nice: ctx.nice });
+      return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
+    },
+  };
+}
+
 /**
  * Tools measured for one format, in the order they run within each round.
  * @param {string} format   raw | gz | zst | xz
@@ -193,6 +217,7 @@ export function toolsFor(format, env, groups) {
   /** @type {ToolSpec[]} */
   const tools = [bmaptoolTool(env), sureflashTool(env)];
   if (format === 'raw' || format === 'gz') tools.push(etcherTool(env));
+  if (format === 'raw') tools.push(sourceFloorTool(env));
   tools.push(ddTool(format, env));
   if (format === 'xz') {
     tools.push(decoderTool('xz -dc -T0', ['xz', '-dc', '-T0', env.image]), decoderTool('xz -dc', ['xz', '-dc', env.image]));
