@@ -78,7 +78,7 @@ export function run(cmd, args, opts = {}) {
     let out = '';
     let err = '';
     child.stdout?.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr?.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve(out);
@@ -151,7 +151,7 @@ export async function measure(workDir, argv, opts = {}) {
     let out = '';
     let err = '';
     child.stdout?.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr?.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err }));
   });

@@ -57,7 +57,7 @@ export function sureflashTool(env) {
       const cli = /** @type {string} */ (env.sureflashCli);
       const m = await measure(ctx.workDir, [process.execPath, cli, 'copy', '--bmap', env.bmap, ...extra,
         '--report', report, '-q', env.image, ctx.device], { nice: ctx.nice });
-      /** @type {Record<string, unknown> | undefined} */
+      /** @type {{ status?: string, timings?: object, totals?: object, readback?: string, image?: { decoder?: string } } | undefined} */
       let parsed;
       if (existsSync(report)) {
         try {
@@ -69,7 +69,7 @@ export function sureflashTool(env) {
       return {
         ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m),
         report: parsed ? { status: parsed.status, timings: parsed.timings, totals: parsed.totals, readback: parsed.readback,
-          decoder: /** @type {{ decoder?: string } | undefined} */ (parsed.image)?.decoder } : null,
+          decoder: parsed.image?.decoder } : null,
       };
     },
   };
