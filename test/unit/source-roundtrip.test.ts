@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { openSource } from '../../src/main/engine/source';
 import { MIN_CHUNK } from '../../src/main/engine/source/rechunk';
 import type { DecoderPreference } from '../../src/main/engine/source';
@@ -146,5 +147,22 @@ describe('raw random access', () => {
     const source = await openSource(compress(tmp.file('nra.img'), tiny, 'gzip'), { decoder: 'auto' });
     expect(source.readAt).toBeNull();
     await source.close();
+  });
+});
+
+describe('zstd output buffer reuse', () => {
+  it('a .zst of many small frames decodes exactly (small outputs are merged by rechunk, not overwritten)', async () => {
+    const { compress: zstdCompress } = await import('zstd-napi');
+    const frames = Array.from({ length: 300 }, () => randomBytes(1000));
+    const path = tmp.file('frames.img.zst');
+    writeFileSync(path, Buffer.concat(frames.map((f) => zstdCompress(f))));
+    const source = await openSource(path, { decoder: 'builtin' });
+    try {
+      const { data, chunks } = await drain(source);
+      expect(data.equals(Buffer.concat(frames))).toBe(true);
+      expect(chunks.length).toBeLessThan(frames.length); // merged, so the reuse path was exercised
+    } finally {
+      await source.close();
+    }
   });
 });

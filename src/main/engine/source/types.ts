@@ -24,6 +24,8 @@ export interface ImageSource {
    * (SOURCE_TRUNCATED, SOURCE_CORRUPT). Breaking out of the loop releases decoders and child processes.
    * Can be called again to re-read (stdin cannot: it throws). `wanted` names the image spans the consumer
    * needs: a decoder may then skip work for the others and yield zeros there (multi-block .xz does).
+   * A chunk is valid until the next one is requested: a decoder may refill the same buffer (zstd-napi
+   * does), so a consumer that keeps bytes copies them.
    */
   stream(wanted?: (start: number, end: number) => boolean): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
