@@ -157,8 +157,8 @@ async function main() {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     fail('needs root: it attaches loop devices and drops the page cache. Run it as root (e.g. sudo npm run bench).');
   }
-  for (const cmd of ['losetup', 'bmaptool', 'mkfs.ext4', 'xz', 'zstd', 'blkdiscard']) {
-    if (!have(cmd)) fail(`${cmd} not found: install it (Debian: bmap-tools, e2fsprogs, xz-utils, zstd, util-linux).`);
+  for (const cmd of ['losetup', 'bmaptool', 'mkfs.ext4', 'xz', 'zstd', 'blkdiscard', 'zip', 'unzip']) {
+    if (!have(cmd)) fail(`${cmd} not found: install it (Debian: bmap-tools, e2fsprogs, xz-utils, zstd, util-linux, zip, unzip).`);
   }
   if (opts.tools.includes('dd')) {
     for (const cmd of ['dd', 'bash', 'gzip']) {
@@ -218,7 +218,7 @@ async function main() {
   const mib = (/** @type {number} */ b) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
   process.stdout.write(`\nimage: 2 GiB ext4, ${images.info.fileCount} random files (${mib(images.info.payloadBytes)}), `
     + `${mib(images.info.mappedBytes)} mapped; raw ${mib(images.info.sizes.raw ?? 0)} allocated, gz ${mib(images.info.sizes.gz ?? 0)}, `
-    + `zst ${mib(images.info.sizes.zst ?? 0)}, xz ${mib(images.info.sizes.xz ?? 0)}\n\n`);
+    + `zst ${mib(images.info.sizes.zst ?? 0)}, xz ${mib(images.info.sizes.xz ?? 0)}, zip ${mib(images.info.sizes.zip ?? 0)}\n\n`);
   process.stdout.write(`${timingTable(byFormat)}\n\n${goalsTable(goals, comparisons)}\n`);
   if (memory) {
     const sf = memory.results.sureflash;

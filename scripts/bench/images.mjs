@@ -1,6 +1,6 @@
 // The benchmark image set, built once and cached under the work dir, keyed by IMAGE_VERSION:
 // a 2 GiB ext4 image populated from a directory of reproducible random files (mkfs.ext4 -d, no mount),
-// its bmap, and .gz / .zst / .xz copies.
+// its bmap, and .gz / .zst / .xz / .zip copies.
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, have } from './proc.mjs';
@@ -18,7 +18,7 @@ const FIXED_TIME = 1_700_000_000;
  * @typedef {object} ImageSet
  * @property {string} dir
  * @property {string} bmap
- * @property {{ raw: string, gz: string, zst: string, xz: string }} files
+ * @property {{ raw: string, gz: string, zst: string, xz: string, zip: string }} files
  * @property {{ imageSize: number, mappedBytes: number, payloadBytes: number, fileCount: number, sizes: Record<string, number> }} info
  */
 
@@ -78,11 +78,19 @@ export async function ensureImageSet(workDir, log) {
   const dir = join(workDir, 'images', IMAGE_VERSION);
   const marker = join(dir, 'complete.json');
   const raw = join(dir, 'image.img');
-  const files = { raw, gz: `${raw}.gz`, zst: `${raw}.zst`, xz: `${raw}.xz` };
+  const files = { raw, gz: `${raw}.gz`, zst: `${raw}.zst`, xz: `${raw}.xz`, zip: `${raw}.zip` };
   const bmap = `${raw}.bmap`;
   if (existsSync(marker)) {
     const info = JSON.parse(readFileSync(marker, 'utf8'));
-    if (info.version === IMAGE_VERSION && Object.values(files).every((f) => existsSync(f)) && existsSync(bmap)) {
+    const { zip, ...older } = files;
+    if (info.version === IMAGE_VERSION && Object.values(older).every((f) => existsSync(f)) && existsSync(bmap)) {
+      // The .zip joined the set later: a cache from before gets it added, not rebuilt from scratch.
+      if (!existsSync(zip)) {
+        log('image set: adding the .zip');
+        await zipTo(raw, zip);
+        info.sizes = { ...info.sizes, zip: statSync(zip).size };
+        writeFileSync(marker, `${JSON.stringify(info, null, 2)}\n`);
+      }
       log(`image set: cached (${dir})`);
       return { dir, bmap, files, info };
     }
@@ -106,12 +114,13 @@ export async function ensureImageSet(workDir, log) {
   log('image set: bmaptool create');
   await run('bmaptool', ['create', '-o', bmap, raw]);
 
-  log('image set: compressing (.gz, .zst, .xz)');
+  log('image set: compressing (.gz, .zst, .xz, .zip)');
   const gzTool = have('pigz') ? ['pigz', ['-6', '-p', '2', '-c', raw]] : ['gzip', ['-6', '-c', raw]];
   await compressTo(/** @type {string} */ (gzTool[0]), /** @type {string[]} */ (gzTool[1]), files.gz);
   await compressTo('zstd', ['-q', '-3', '-T2', '-c', raw], files.zst);
   // Threaded xz writes independent blocks; the explicit block size keeps multithreaded decode possible.
   await compressTo('xz', ['-6', '-T2', '--block-size=32MiB', '-c', raw], files.xz);
+  await zipTo(raw, files.zip);
 
   /** @type {Record<string, number>} */
   const sizes = {};
@@ -145,5 +154,18 @@ async function compressTo(cmd, args, dest) {
   } finally {
     closeSync(out);
   }
+  renameSync(tmp, dest);
+}
+
+/**
+ * The image as the single member of a .zip (deflate, level 6), the way vendors ship images for Etcher.
+ * `zip -j` stores it under its bare name; written to a .partial file first like the others.
+ * @param {string} raw
+ * @param {string} dest
+ */
+async function zipTo(raw, dest) {
+  const tmp = `${dest}.partial`;
+  rmSync(tmp, { force: true });
+  await run('zip', ['-q', '-6', '-j', tmp, raw]);
   renameSync(tmp, dest);
 }

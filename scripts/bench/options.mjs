@@ -4,7 +4,7 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
 
   --runs N        measured runs per tool and format, median reported (default 3)
   --quick         one run, raw image only, no memory case (unless --memory)
-  --formats LIST  comma list of raw,gz,zst,xz (default all)
+  --formats LIST  comma list of raw,gz,zst,xz,zip (default all)
   --tools LIST    comma list of bmaptool,sureflash,etcher,dd,decoders (default all)
   --memory        run the 8 GiB / 4 GiB-range memory case (default: on when it fits in RAM and disk)
   --no-memory     skip the memory case
@@ -26,7 +26,7 @@ Loop device backing files always live on /dev/shm and are removed at the end.`;
  * @property {boolean} help
  */
 
-const ALL_FORMATS = ['raw', 'gz', 'zst', 'xz'];
+const ALL_FORMATS = ['raw', 'gz', 'zst', 'xz', 'zip'];
 const ALL_TOOLS = ['bmaptool', 'sureflash', 'etcher', 'dd', 'decoders'];
 
 /**

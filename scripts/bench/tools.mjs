@@ -150,14 +150,14 @@ export function decoderTool(name, argv) {
  * The system decoder a user types in front of dd, per compressed format (single-threaded defaults).
  * @type {Record<string, string>}
  */
-const DD_DECODERS = { gz: 'gzip -dc', zst: 'zstd -q -dc', xz: 'xz -dc' };
+const DD_DECODERS = { gz: 'gzip -dc', zst: 'zstd -q -dc', xz: 'xz -dc', zip: 'unzip -p' };
 
 /**
  * Plain dd as the distributions' instructions have it: the whole image (holes included, as zeros) written
  * to the device and nothing read back. Compressed images are piped from the system decoder; bash runs the
  * pipeline with pipefail so a failing decoder fails the sample, and the paths reach it as "$1" "$2", never
  * inside the script text.
- * @param {string} format   raw | gz | zst | xz
+ * @param {string} format   raw | gz | zst | xz | zip
  * @param {ToolEnv} env
  * @returns {ToolSpec}
  */
@@ -208,7 +208,7 @@ export function sourceFloorTool(env) {
 
 /**
  * Tools measured for one format, in the order they run within each round.
- * @param {string} format   raw | gz | zst | xz
+ * @param {string} format   raw | gz | zst | xz | zip
  * @param {ToolEnv} env
  * @param {string[]} groups the --tools selection
  * @returns {ToolSpec[]}
@@ -224,5 +224,6 @@ export function toolsFor(format, env, groups) {
   }
   if (format === 'zst') tools.push(decoderTool('zstd -dc', ['zstd', '-q', '-dc', env.image]));
   if (format === 'gz') tools.push(decoderTool('pigz -dc', ['pigz', '-dc', env.image]));
+  if (format === 'zip') tools.push(decoderTool('unzip -p', ['unzip', '-p', env.image]));
   return tools.filter((t) => groups.includes(t.group));
 }
