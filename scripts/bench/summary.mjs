@@ -87,6 +87,26 @@ function ratioOf(byFormat, pair) {
 }
 
 /**
+ * The median of the per-round ratios: round i of the numerator against round i of the denominator (they
+ * ran back to back), over the rounds where both succeeded. Less sensitive than the ratio of medians to a
+ * machine whose speed drifts between rounds; null when no round has both.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat
+ * @param {{ format: string, numerator: string, denominator: string }} pair
+ */
+function pairedRatioOf(byFormat, pair) {
+  const num = byFormat[pair.format]?.[pair.numerator]?.samples ?? [];
+  const den = byFormat[pair.format]?.[pair.denominator]?.samples ?? [];
+  /** @type {number[]} */
+  const ratios = [];
+  for (let i = 0; i < Math.min(num.length, den.length); i += 1) {
+    const a = num[i];
+    const b = den[i];
+    if (a?.ok && b?.ok && b.wall > 0) ratios.push(a.wall / b.wall);
+  }
+  return median(ratios);
+}
+
+/**
  * Evaluates every goal whose two sides were measured.
  * @param {Record<string, Record<string, ToolResult>>} byFormat  format -> tool name -> result
  */
@@ -95,7 +115,7 @@ export function evaluateGoals(byFormat) {
     const ratio = ratioOf(byFormat, g);
     /** @type {'PASS' | 'MISS' | 'n/a'} */
     const verdict = ratio === null ? 'n/a' : ratio <= g.max ? 'PASS' : 'MISS';
-    return { ...g, ratio, verdict };
+    return { ...g, ratio, paired: ratio === null ? null : pairedRatioOf(byFormat, g), verdict };
   });
 }
 
@@ -105,7 +125,10 @@ export function evaluateGoals(byFormat) {
  */
 export function evaluateComparisons(byFormat) {
   return COMPARISONS.filter((c) => byFormat[c.format]?.[c.denominator] !== undefined)
-    .map((c) => ({ ...c, ratio: ratioOf(byFormat, c) }));
+    .map((c) => {
+      const ratio = ratioOf(byFormat, c);
+      return { ...c, ratio, paired: ratio === null ? null : pairedRatioOf(byFormat, c) };
+    });
 }
 
 /**
@@ -146,18 +169,19 @@ export function timingTable(byFormat) {
 }
 
 /**
- * The goal ratios with their verdicts, then the informational ratios (goal "-", verdict "info").
+ * The goal ratios with their verdicts, then the informational ratios (goal "-", verdict "info"). `value` is
+ * the ratio of the medians (the verdict's basis); `paired` the median of the per-round ratios.
  * @param {ReturnType<typeof evaluateGoals>} goals
  * @param {ReturnType<typeof evaluateComparisons>} [comparisons]
  */
 export function goalsTable(goals, comparisons = []) {
   /** @type {(string | number)[][]} */
-  const rows = [['format', 'ratio', 'value', 'goal', 'verdict']];
+  const rows = [['format', 'ratio', 'value', 'paired', 'goal', 'verdict']];
   for (const g of goals) {
-    rows.push([g.format, `${g.numerator} / ${g.denominator}`, fixed(g.ratio, 2), `<= ${g.max}`, g.verdict]);
+    rows.push([g.format, `${g.numerator} / ${g.denominator}`, fixed(g.ratio, 2), fixed(g.paired, 2), `<= ${g.max}`, g.verdict]);
   }
   for (const c of comparisons) {
-    rows.push([c.format, `${c.numerator} / ${c.denominator}`, fixed(c.ratio, 2), '-', 'info']);
+    rows.push([c.format, `${c.numerator} / ${c.denominator}`, fixed(c.ratio, 2), fixed(c.paired, 2), '-', 'info']);
   }
   return formatTable(rows);
 }
