@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { openSource } from '../../src/main/engine/source';
 import { drain, run, sampleImage, scratch } from './source-helpers';
 
@@ -102,5 +102,29 @@ describe('zip sources', () => {
     expect(source.imageSize).toBe(image.length + delta);
     await expect(drain(source)).rejects.toMatchObject({ code, message: expect.stringContaining(words) });
     await source.close();
+  });
+
+  it('stopping early closes the file and the inflater of the member (no descriptor left open)', async () => {
+    const path = makeZip('early', { 'os.img': sampleImage(8 * 1024 * 1024) });
+    const openOn = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false; // the directory's own descriptor, gone by now
+      }
+    }).length;
+    const source = await openSource(path, { decoder: 'auto' });
+    try {
+      const held = openOn(); // yauzl's own, until close()
+      for await (const chunk of source.stream()) {
+        expect(chunk.length).toBeGreaterThan(0);
+        expect(openOn()).toBe(held + 1);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(openOn()).toBe(held);
+    } finally {
+      await source.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Entry, ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
@@ -120,12 +120,11 @@ async function openMemberData(zip: ZipFile, path: string, entry: Entry): Promise
       ? Readable.from([])
       : createReadStream(path, { start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: MEMBER_CHUNK });
   const check = memberCheck(path, entry);
-  const forward = (from: Readable, to: Transform): Transform => {
-    from.on('error', (err) => to.destroy(err));
-    return from.pipe(to);
-  };
-  if (entry.compressionMethod === 0) return forward(raw, check);
-  return forward(forward(raw, zlib.createInflateRaw({ chunkSize: MEMBER_CHUNK })), check);
+  // pipeline(): an error anywhere reaches the end, and a consumer that stops early (destroys the end)
+  // closes the file and the inflater too. The end's own error is what the consumer sees.
+  const ignore = (): void => undefined;
+  if (entry.compressionMethod === 0) return pipeline(raw, check, ignore);
+  return pipeline(raw, zlib.createInflateRaw({ chunkSize: MEMBER_CHUNK }), check, ignore);
 }
 
 /**
