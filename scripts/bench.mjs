@@ -185,7 +185,8 @@ async function main() {
     }
   }
 
-  const machine = machineFacts({ etcherSdk: etcher?.version ?? null, sureflash: sureflashCli ? sureflashVersion(sureflashCli) : 'not built yet' });
+  const etcherSdk = etcher?.version ?? (opts.tools.includes('etcher') ? null : 'not measured (not in --tools)');
+  const machine = machineFacts({ etcherSdk, sureflash: sureflashCli ? sureflashVersion(sureflashCli) : 'not built yet' });
   process.stdout.write(`Sureflash benchmark  ${new Date().toISOString()}\n${formatMachine(machine)}\n`);
   process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}`
     + `${opts.nice ? `, measured commands at nice ${opts.nice}` : ''}\n`);
