@@ -130,14 +130,15 @@ export function etcherTool(env) {
  * A decompressor writing to /dev/null: the floor for any flasher of that format.
  * @param {string} name
  * @param {string[]} argv
+ * @param {string} [label]   what ran, for the table (default: the command line, image path shortened)
  * @returns {ToolSpec}
  */
-export function decoderTool(name, argv) {
+export function decoderTool(name, argv, label = `${argv.join(' ')} > /dev/null`.replace(/\S+\/image\.img/, 'IMAGE')) {
   return {
     name,
     group: 'decoders',
     writes: false,
-    label: `${argv.join(' ')} > /dev/null`.replace(/\S+\/image\.img/, 'IMAGE'),
+    label,
     skip: null,
     sample: async (ctx) => {
       const m = await measure(ctx.workDir, argv, { nice: ctx.nice });
@@ -188,22 +189,13 @@ const SOURCE_FLOOR_SCRIPT = fileURLToPath(new URL('./source-floor.mjs', import.m
 
 /**
  * The raw image's floor: a fresh Node process that only reads the mapped ranges and hashes them against the
- * bmap (the source check every bmap flasher here does), nothing written.
+ * bmap (the source check every bmap flasher here does), nothing written. Measured like a decoder alone.
  * @param {ToolEnv} env
  * @returns {ToolSpec}
  */
 export function sourceFloorTool(env) {
-  return {
-    name: 'read+sha256',
-    group: 'decoders',
-    writes: false,
-    label: 'read + SHA-256 of the mapped ranges only, nothing written (the source check alone)',
-    skip: null,
-    sample: async (ctx) => {
-      const m = await measure(ctx.workDir, [process.execPath, SOURCE_FLOOR_SCRIPT, env.image, env.bmap], { nice: ctx.nice });
-      return { ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m) };
-    },
-  };
+  return decoderTool('read+sha256', [process.execPath, SOURCE_FLOOR_SCRIPT, env.image, env.bmap],
+    'read + SHA-256 of the mapped ranges only, nothing written (the source check alone)');
 }
 
 /**
