@@ -107,15 +107,25 @@ function pairedRatioOf(byFormat, pair) {
 }
 
 /**
+ * Both ratios of a pair; the paired one only where the ratio of medians exists.
+ * @param {Record<string, Record<string, ToolResult>>} byFormat
+ * @param {{ format: string, numerator: string, denominator: string }} pair
+ */
+function ratiosOf(byFormat, pair) {
+  const ratio = ratioOf(byFormat, pair);
+  return { ratio, paired: ratio === null ? null : pairedRatioOf(byFormat, pair) };
+}
+
+/**
  * Evaluates every goal whose two sides were measured.
  * @param {Record<string, Record<string, ToolResult>>} byFormat  format -> tool name -> result
  */
 export function evaluateGoals(byFormat) {
   return GOALS.map((g) => {
-    const ratio = ratioOf(byFormat, g);
+    const { ratio, paired } = ratiosOf(byFormat, g);
     /** @type {'PASS' | 'MISS' | 'n/a'} */
     const verdict = ratio === null ? 'n/a' : ratio <= g.max ? 'PASS' : 'MISS';
-    return { ...g, ratio, paired: ratio === null ? null : pairedRatioOf(byFormat, g), verdict };
+    return { ...g, ratio, paired, verdict };
   });
 }
 
@@ -125,10 +135,7 @@ export function evaluateGoals(byFormat) {
  */
 export function evaluateComparisons(byFormat) {
   return COMPARISONS.filter((c) => byFormat[c.format]?.[c.denominator] !== undefined)
-    .map((c) => {
-      const ratio = ratioOf(byFormat, c);
-      return { ...c, ratio, paired: ratio === null ? null : pairedRatioOf(byFormat, c) };
-    });
+    .map((c) => ({ ...c, ...ratiosOf(byFormat, c) }));
 }
 
 /**
