@@ -3,7 +3,8 @@
  * WebSocket client and tests all implement it; the renderer talks to nothing else (`window.sureflash`).
  */
 import type { ChecksumType } from './bmap';
-import type { Compression, FlashLayout, FlashProgress, FlashReport } from './report';
+import type { CardIdentity } from './identity';
+import type { BatchReport, Compression, FlashLayout, FlashProgress, FlashReport } from './report';
 import type { ApiError, Result } from './result';
 
 /** Facts about one drive as enumerated by main (drivelist), before any verdict. */
@@ -23,6 +24,10 @@ export interface DriveInfo {
   isLoop: boolean;
   busType: string;
   mountpoints: string[];
+  /** Physical location (USB port / slot path) when known. */
+  location?: string | null;
+  /** Who the card is (vendor, model, serial, CID), when main could read it. */
+  identity?: CardIdentity | null;
 }
 
 export interface BmapInfo {
@@ -47,34 +52,86 @@ export interface ImageInfo {
   bmap: BmapInfo | null;
   /** Plain-words warnings, e.g. "No bmap: the whole image is written". */
   warnings: string[];
+  /** Partition table or filesystem found at the image's start ("gpt", "mbr", "ext4", ...); null: none found. */
+  diskSignature?: string | null;
 }
+
+export type ThemeSetting = 'system' | 'light' | 'dark';
 
 export interface Settings {
   readback: boolean;
-  /** Rewrites per range on readback mismatch, 0–10. */
+  /** Rewrites per range on readback mismatch, 0–MAX_RETRIES. */
   retries: number;
+  /** Read each part of the card first and write only the blocks that differ. */
+  skipIdentical: boolean;
+  /** Check the card's real capacity (counterfeit cards) before writing. */
+  probe: boolean;
   eject: boolean;
   notifications: boolean;
+  theme: ThemeSetting;
 }
 
-export const DEFAULT_SETTINGS: Settings = { readback: true, retries: 3, eject: false, notifications: true };
+/** Most rewrite passes a user may ask for (CLI --checksum-retry, the settings, every validation). */
+export const MAX_RETRIES = 10;
+
+export const DEFAULT_SETTINGS: Settings = {
+  readback: true,
+  retries: 3,
+  skipIdentical: false,
+  probe: true,
+  eject: false,
+  notifications: true,
+  theme: 'system',
+};
+
+/** Most drives one job may write at once. */
+export const MAX_TARGETS = 16;
 
 export interface FlashRequest {
+  /** "copy" writes (default); "verify" only reads the drives and compares them with the image. */
+  mode?: 'copy' | 'verify';
   imagePath: string;
   /** Explicit bmap path; omitted = discover next to the image; null = write without bmap. */
   bmapPath?: string | null;
-  device: string;
+  /** The drives to write, each as main listed it (1 to MAX_TARGETS). */
+  devices: string[];
   readback: boolean;
   retries: number;
+  skipIdentical?: boolean;
+  probe?: boolean;
   /** Warning codes (drive rules) the user explicitly confirmed, e.g. large or system drive. */
   acknowledged: string[];
 }
 
+/** A card in a running job, as the job started. */
+export interface JobTarget {
+  device: string;
+  description: string;
+  size: number | null;
+  identity: CardIdentity | null;
+}
+
+/**
+ * Events of one job over one or more cards: `progress` and `target-done` name their card; `done` carries
+ * the batch report once every card has finished; `error` ends a job that could not produce one.
+ */
 export type FlashEvent =
-  | { type: 'started'; jobId: string; layout: FlashLayout }
-  | { type: 'progress'; jobId: string; progress: FlashProgress }
-  | { type: 'done'; jobId: string; report: FlashReport }
+  | { type: 'started'; jobId: string; layout: FlashLayout; targets: JobTarget[] }
+  | { type: 'progress'; jobId: string; device: string; progress: FlashProgress }
+  | { type: 'target-done'; jobId: string; device: string; report: FlashReport }
+  | { type: 'done'; jobId: string; report: BatchReport }
   | { type: 'error'; jobId: string; error: ApiError };
+
+/** Facts for the About view. */
+export interface AppInfo {
+  version: string;
+  platform: string;
+  /** Where settings, history and logs are kept. */
+  dataDir: string;
+  /** Where reports are saved by default, when there is such a place. */
+  reportsDir: string | null;
+  logFile: string | null;
+}
 
 export type Unsubscribe = () => void;
 
@@ -87,12 +144,14 @@ export interface Api {
   getSettings(): Promise<Result<Settings>>;
   setSettings(patch: Partial<Settings>): Promise<Result<Settings>>;
   flash(request: FlashRequest): Promise<Result<{ jobId: string }>>;
-  cancel(jobId: string): Promise<Result<null>>;
-  /** Asks where to save the job's report and writes it; null when the user cancelled. */
+  /** Cancels the whole job, or only one of its cards when `device` is given. */
+  cancel(jobId: string, device?: string): Promise<Result<null>>;
+  /** Asks where to save the job's (batch) report and writes it; null when the user cancelled. */
   saveReport(jobId: string): Promise<Result<string | null>>;
   onFlashEvent(listener: (event: FlashEvent) => void): Unsubscribe;
   /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
   pathForFile(file: File): string | null;
+  getAppInfo(): Promise<Result<AppInfo>>;
 }
 
 /** Request/response methods of the Api, in one list: the preload, the browser host and main's wrapper use it. */
@@ -105,6 +164,7 @@ export const API_INVOKE_METHODS = [
   'flash',
   'cancel',
   'saveReport',
+  'getAppInfo',
 ] as const;
 export type ApiInvokeMethod = (typeof API_INVOKE_METHODS)[number];
 

@@ -70,8 +70,8 @@ describeRoot('flashing a loop device through the UI in Chromium, keyboard only',
     await tabTo(page, page.getByRole('button', { name: 'Save report' }));
     await page.keyboard.press('Enter');
     const saved = ((await page.getByText(/^Report saved to /).textContent()) ?? '').replace(/^Report saved to /, '');
-    const report = JSON.parse(await fsp.readFile(saved, 'utf8')) as { status: string; target: { path: string } };
-    expect(report).toMatchObject({ status: 'verified', target: { path: loop.device } });
+    const report = JSON.parse(await fsp.readFile(saved, 'utf8')) as { kind: string; status: string; cards: { target: { path: string } }[] };
+    expect(report).toMatchObject({ kind: 'batch', status: 'verified', cards: [{ status: 'verified', target: { path: loop.device } }] });
   });
 });
 

@@ -37,7 +37,7 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     return { services, core, events, end };
   };
   const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
-    imagePath: image, device: loop.device, readback: true, retries: 2, acknowledged: [], ...over,
+    imagePath: image, devices: [loop.device], readback: true, retries: 2, acknowledged: [], ...over,
   });
 
   beforeAll(async () => {
@@ -79,7 +79,7 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     expect(hidden).toMatchObject({ ok: false, error: { code: 'TARGET_NOT_ALLOWED' } });
     const file = join(work, 'target.bin');
     writeFileSync(file, Buffer.alloc(32 * MiB));
-    const plain = await make(true).core.flash(request({ device: file }));
+    const plain = await make(true).core.flash(request({ devices: [file] }));
     expect(plain).toMatchObject({ ok: false, error: { code: 'TARGET_NOT_ALLOWED' } });
     expect(readFileSync(file).every((b) => b === 0)).toBe(true);
     expect(events).toEqual([]);
@@ -90,7 +90,7 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     writeFileSync(small, Buffer.alloc(4 * MiB));
     const smallLoop = await attachLoop(small);
     try {
-      const result = await make(true).core.flash(request({ device: smallLoop.device }));
+      const result = await make(true).core.flash(request({ devices: [smallLoop.device] }));
       expect(result).toMatchObject({ ok: false, error: { code: 'TARGET_TOO_SMALL' } });
     } finally {
       await smallLoop.detach();
@@ -106,7 +106,7 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     try {
       expect((await run('mount', [fsLoop.device, mountpoint])).code).toBe(0);
       const { core, end } = make(true);
-      const started = await core.flash(request({ device: fsLoop.device }));
+      const started = await core.flash(request({ devices: [fsLoop.device] }));
       expect(started.ok).toBe(true);
       if (!started.ok) return;
       const last = await end(started.value.jobId);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAppStore } from '../../src/renderer/store/app-store';
 import { fail } from '../../src/shared/result';
-import { createFakeApi, drive, layout, report } from './fake-api';
+import { createFakeApi, drive, layout, report, targets, batch } from './fake-api';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -55,17 +55,18 @@ describe('app store', () => {
     await store.getState().setRetries(7);
     await store.getState().flash(['LARGE']);
     expect(api.flashRequests).toEqual([
-      { imagePath: '/images/os.img.zst', device: '/dev/sdb', readback: true, retries: 7, acknowledged: ['LARGE'] },
+      { imagePath: '/images/os.img.zst', devices: ['/dev/sdb'], readback: true, retries: 7, skipIdentical: false, probe: true, acknowledged: ['LARGE'] },
     ]);
     expect(store.getState().screen).toBe('flashing');
-    api.pushFlash({ type: 'started', jobId: 'job-1', layout });
+    api.pushFlash({ type: 'started', jobId: 'job-1', layout, targets });
     api.pushFlash({
       type: 'progress',
       jobId: 'job-1',
+      device: '/dev/sdb',
       progress: { phase: 'writing', bytesDone: 1, bytesTotal: 2, speed: 1, etaSeconds: 1, retries: 0, rangeChanges: [{ index: 1, state: 'writing', retries: 0 }] },
     });
     expect(store.getState().job.rangeStates).toEqual(['pending', 'writing', 'pending']);
-    api.pushFlash({ type: 'done', jobId: 'job-1', report: report('verified') });
+    api.pushFlash({ type: 'done', jobId: 'job-1', report: batch(report('verified')) });
     expect(store.getState().screen).toBe('final');
     await store.getState().saveReport();
     expect(store.getState().savedReportPath).toBe('/tmp/sureflash-report-job-1.json');
@@ -112,16 +113,16 @@ describe('app store', () => {
     await store.getState().pickImage();
     store.getState().selectDevice('/dev/sdb');
     await store.getState().flash([]);
-    api.pushFlash({ type: 'started', jobId: 'job-1', layout });
-    api.pushFlash({ type: 'done', jobId: 'job-1', report: report('cancelled') });
+    api.pushFlash({ type: 'started', jobId: 'job-1', layout, targets });
+    api.pushFlash({ type: 'done', jobId: 'job-1', report: batch(report('cancelled')) });
     store.getState().flashAnother();
     api.flashResult = { ok: true, value: { jobId: 'job-2' } };
     const starting = store.getState().flash([]);
     // Before job-2 is known, a stray event of job-1 arrives: it must be ignored.
-    api.pushFlash({ type: 'done', jobId: 'job-1', report: report('cancelled') });
+    api.pushFlash({ type: 'done', jobId: 'job-1', report: batch(report('cancelled')) });
     expect(store.getState().screen).toBe('flashing');
     await starting;
-    api.pushFlash({ type: 'started', jobId: 'job-2', layout });
+    api.pushFlash({ type: 'started', jobId: 'job-2', layout, targets });
     expect(store.getState().job.jobId).toBe('job-2');
     stop();
   });

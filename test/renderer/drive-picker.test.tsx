@@ -99,7 +99,7 @@ describe('drive picker', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Select' }));
     await user.click(screen.getByRole('button', { name: 'Flash!' }));
     expect(screen.queryByRole('dialog')).toBeNull();
-    expect(api.flashRequests[0]).toMatchObject({ device: '/dev/sdb', readback: true, retries: 3, acknowledged: [] });
+    expect(api.flashRequests[0]).toMatchObject({ devices: ['/dev/sdb'], readback: true, retries: 3, acknowledged: [] });
   });
 
   it('drops a drive that vanishes while the dialog is open', async () => {

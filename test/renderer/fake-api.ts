@@ -2,8 +2,8 @@
  * A fake Api for renderer tests: the edge of the renderer. Records calls, answers with set values and
  * lets a test push drive lists and flash events as main would.
  */
-import { DEFAULT_SETTINGS, type Api, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type Settings } from '../../src/shared/api';
-import type { FlashLayout, FlashReport, RangeReport } from '../../src/shared/report';
+import { DEFAULT_SETTINGS, type Api, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
+import { batchStatus, batchSummary, type BatchReport, type FlashLayout, type FlashReport, type RangeReport } from '../../src/shared/report';
 import { ok, type Result } from '../../src/shared/result';
 
 export interface FakeApi extends Api {
@@ -62,7 +62,8 @@ export const layout: FlashLayout = {
 export function report(status: FlashReport['status'], ranges: Partial<RangeReport>[] = [], extra: Partial<FlashReport> = {}): FlashReport {
   const full: RangeReport[] = layout.ranges.map((r, i) => ({ ...r, retries: 0, rewrittenBlocks: 0, state: 'verified', ...(ranges[i] ?? {}) }));
   return {
-    version: 1,
+    version: 2,
+    kind: 'card',
     tool: { name: 'sureflash', version: '0.1.0' },
     mode: 'copy',
     startedAt: '2026-01-01T00:00:00.000Z',
@@ -87,6 +88,27 @@ export function report(status: FlashReport['status'], ranges: Partial<RangeRepor
     timings: { preparingMs: 10, copyMs: 2000, flushMs: 400, totalMs: 2410, sourceMs: 100, writeMs: 1500, readbackMs: 400 },
     averageSpeed: 12.5e6,
     ...extra,
+  };
+}
+
+/** The card of the usual test job. */
+export const targets: JobTarget[] = [{ device: '/dev/sdb', description: 'Generic SD card', size: 16e9, identity: null }];
+
+/** A batch report around card reports (what `done` carries). */
+export function batch(...cards: FlashReport[]): BatchReport {
+  const first = cards[0] ?? report('failed');
+  return {
+    version: 2,
+    kind: 'batch',
+    tool: first.tool,
+    mode: first.mode,
+    startedAt: first.startedAt,
+    finishedAt: '2026-01-01T00:00:03.000Z',
+    image: first.image,
+    bmap: first.bmap,
+    status: batchStatus(cards),
+    cards,
+    summary: batchSummary(cards),
   };
 }
 
@@ -130,8 +152,8 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
       fake.flashRequests.push(request);
       return fake.flashResult;
     },
-    async cancel(jobId) {
-      fake.calls.push({ method: 'cancel', args: [jobId] });
+    async cancel(jobId, device) {
+      fake.calls.push({ method: 'cancel', args: device === undefined ? [jobId] : [jobId, device] });
       return ok(null);
     },
     async saveReport(jobId) {
@@ -143,6 +165,9 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
       return () => flashListeners.delete(listener);
     },
     pathForFile: () => fake.droppedPath,
+    async getAppInfo() {
+      return ok({ version: '0.1.0', platform: 'linux', dataDir: '/home/user/.config/sureflash', reportsDir: null, logFile: null });
+    },
   };
   return fake;
 }

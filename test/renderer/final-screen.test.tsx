@@ -2,7 +2,7 @@ import { act, cleanup, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashReport } from '../../src/shared/report';
 import type { ApiError } from '../../src/shared/result';
-import { report } from './fake-api';
+import { report, batch } from './fake-api';
 import { startFlashing } from './render-app';
 
 afterEach(cleanup);
@@ -12,7 +12,7 @@ async function finish(final: FlashReport | null, error = { code: 'DEVICE_LOST' a
   act(() =>
     api.pushFlash(
       final
-        ? { type: 'done', jobId: 'job-1', report: final }
+        ? { type: 'done', jobId: 'job-1', report: batch(final) }
         : { type: 'error', jobId: 'job-1', error },
     ),
   );

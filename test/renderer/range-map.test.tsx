@@ -21,7 +21,7 @@ const cells = () => within(screen.getByTestId('range-map')).getAllByRole('img');
 describe('progress phase', () => {
   it('says the data is read back while it is written (readback on), and plain Writing when off', async () => {
     const { api, view } = await startFlashing();
-    act(() => api.pushFlash({ type: 'progress', jobId: 'job-1', progress: { ...progress([], 0), phase: 'writing' } }));
+    act(() => api.pushFlash({ type: 'progress', jobId: 'job-1', device: '/dev/sdb', progress: { ...progress([], 0), phase: 'writing' } }));
     expect(screen.getByTestId('phase').textContent).toBe('Writing and reading back');
     act(() => view.store.setState((s) => ({ settings: { ...s.settings, readback: false } })));
     expect(screen.getByTestId('phase').textContent).toBe('Writing');
@@ -44,6 +44,7 @@ describe('range map', () => {
       api.pushFlash({
         type: 'progress',
         jobId: 'job-1',
+        device: '/dev/sdb',
         progress: progress([
           { index: 0, state: 'verified', retries: 0 },
           { index: 1, state: 'retrying', retries: 2 },
@@ -56,7 +57,7 @@ describe('range map', () => {
     expect(screen.getByTestId('percent').textContent).toMatch(/^50%/);
     expect(screen.getByText('20.0 MB/s')).toBeTruthy();
     expect(screen.getByText('1 min 15 s')).toBeTruthy();
-    act(() => api.pushFlash({ type: 'progress', jobId: 'job-1', progress: progress([{ index: 1, state: 'failed', retries: 3 }], 3) }));
+    act(() => api.pushFlash({ type: 'progress', jobId: 'job-1', device: '/dev/sdb', progress: progress([{ index: 1, state: 'failed', retries: 3 }], 3) }));
     expect(cells()[1]?.dataset.state).toBe('failed');
     expect(screen.getByLabelText('Retries: 3')).toBeTruthy();
   });

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { App } from '../../src/renderer/components/app';
 import { createAppStore } from '../../src/renderer/store/app-store';
 import { StoreProvider } from '../../src/renderer/store/store-context';
-import { createFakeApi, drive, layout, type FakeApi } from './fake-api';
+import { createFakeApi, drive, layout, type FakeApi, targets } from './fake-api';
 
 export function renderApp(api: FakeApi) {
   const store = createAppStore(api);
@@ -25,6 +25,6 @@ export async function startFlashing() {
   await screen.findByLabelText('Image details');
   view.store.getState().selectDevice('/dev/sdb');
   await user.click(await screen.findByRole('button', { name: 'Flash!' }));
-  act(() => api.pushFlash({ type: 'started', jobId: 'job-1', layout }));
+  act(() => api.pushFlash({ type: 'started', jobId: 'job-1', layout, targets }));
   return { api, user, view };
 }

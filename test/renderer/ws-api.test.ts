@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createWsApi, hostSocketUrl, type SocketLike } from '../../src/renderer/api/ws-api';
 import type { FlashEvent } from '../../src/shared/api';
 import type { HostMessage, HostRequest } from '../../src/shared/host-protocol';
-import { drive, layout } from './fake-api';
+import { drive, layout, targets } from './fake-api';
 
 /** A socket double: records what the client sends and lets the test play the host. */
 function fakeSocket() {
@@ -60,7 +60,7 @@ describe('WebSocket Api client', () => {
     const offB = api.onDrives(() => undefined);
     api.onFlashEvent((event) => events.push(event));
     fake.reply({ kind: 'drives', drives: [drive({ device: '/dev/sdb' })] });
-    fake.reply({ kind: 'flash-event', event: { type: 'started', jobId: 'j', layout } });
+    fake.reply({ kind: 'flash-event', event: { type: 'started', jobId: 'j', layout, targets } });
     offA();
     offB();
     expect(fake.sent).toEqual([
@@ -68,7 +68,7 @@ describe('WebSocket Api client', () => {
       { kind: 'watch-drives', on: false },
     ]);
     expect(lists).toEqual([['/dev/sdb']]);
-    expect(events).toEqual([{ type: 'started', jobId: 'j', layout }]);
+    expect(events).toEqual([{ type: 'started', jobId: 'j', layout, targets }]);
   });
 
   it('fails pending and later calls with a plain message when the host goes away', async () => {

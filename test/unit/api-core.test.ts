@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_INVOKE_METHODS, DEFAULT_SETTINGS, type DriveInfo, type FlashRequest, type ImageInfo, type Settings } from '../../src/shared/api';
-import type { FlashReport } from '../../src/shared/report';
+import type { BatchReport } from '../../src/shared/report';
 import { createApiCore, defaultReportName } from '../../src/main/api/api-core';
 import { EngineError } from '../../src/main/engine/errors';
 import type { Dialogs, MainServices } from '../../src/main/services/types';
@@ -21,13 +21,14 @@ const drive: DriveInfo = {
   device: '/dev/sdz', raw: '/dev/sdz', description: 'Card', size: 8e9, isSystem: false, isRemovable: true, isReadOnly: false,
   isVirtual: false, isCard: true, isUSB: true, isLoop: false, busType: 'USB', mountpoints: [],
 };
-const report = { status: 'verified', mode: 'copy' } as unknown as FlashReport;
+const report = { kind: 'batch', status: 'verified', mode: 'copy', cards: [] } as unknown as BatchReport;
 
 /** Records what reached the services, so each test can prove a bad argument stopped before them. */
 function setup(dialogs: Partial<Dialogs> = {}) {
   const calls: { method: string; arg?: unknown }[] = [];
   let settings: Settings = { ...DEFAULT_SETTINGS };
   const services: MainServices = {
+    app: { info: async () => ({ version: '0', platform: 'linux', dataDir: dir, reportsDir: null, logFile: null }) },
     drives: { list: async () => [drive], subscribe: () => () => undefined },
     images: {
       probe: async (path) => {
@@ -47,7 +48,7 @@ function setup(dialogs: Partial<Dialogs> = {}) {
     flash: {
       start: async (request) => {
         calls.push({ method: 'start', arg: request });
-        if (request.device === '/dev/other') throw new EngineError('TARGET_NOT_ALLOWED', 'not listed');
+        if (request.devices[0] === '/dev/other') throw new EngineError('TARGET_NOT_ALLOWED', 'not listed');
         return { jobId: 'job-1' };
       },
       cancel: (jobId) => void calls.push({ method: 'cancel', arg: jobId }),
@@ -65,7 +66,7 @@ function setup(dialogs: Partial<Dialogs> = {}) {
 }
 
 const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
-  imagePath: image, device: '/dev/sdz', readback: true, retries: 3, acknowledged: [], ...over,
+  imagePath: image, devices: ['/dev/sdz'], readback: true, retries: 3, acknowledged: [], ...over,
 });
 
 describe('api core', () => {
@@ -110,7 +111,7 @@ describe('api core', () => {
   });
 
   it('keeps the code of a coded service error', async () => {
-    const result = await setup().core.flash(request({ device: '/dev/other' }));
+    const result = await setup().core.flash(request({ devices: ['/dev/other'] }));
     expect(result).toEqual({ ok: false, error: { code: 'TARGET_NOT_ALLOWED', message: 'not listed' } });
   });
 
@@ -128,7 +129,7 @@ describe('api core', () => {
     ['negative retries', { retries: -1 }],
     ['string readback', { readback: 'yes' }],
     ['relative image', { imagePath: 'disk.img' }],
-    ['empty device', { device: '' }],
+    ['empty device', { devices: [''] }],
     ['too many acknowledgements', { acknowledged: Array.from({ length: 33 }, (_, i) => `w${i}`) }],
     ['non-string acknowledgement', { acknowledged: [1] }],
     ['unknown field', { force: true }],
@@ -151,7 +152,7 @@ describe('api core', () => {
     const { core, calls } = setup();
     const good = await core.setSettings({ retries: 5, eject: true });
     expect(good.ok && good.value).toEqual({ ...DEFAULT_SETTINGS, retries: 5, eject: true });
-    for (const bad of [{ retries: 99 }, { readback: 1 }, { theme: 'dark' }, null, 'x']) {
+    for (const bad of [{ retries: 99 }, { readback: 1 }, { theme: 'sepia' }, { colour: 'dark' }, null, 'x']) {
       const result = await core.setSettings(bad);
       expect(!result.ok && result.error.code).toBe('USAGE');
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { API_EVENTS, invokeChannel, type FlashEvent } from '../../src/shared/api';
-import type { FlashReport } from '../../src/shared/report';
+import type { FlashReport, BatchReport } from '../../src/shared/report';
 import { createFlashFeedback, endMessage } from '../../src/main/app/flash-feedback';
 import { createPreloadApi, type PreloadIpc } from '../../src/main/app/preload-api';
 import { CONTENT_SECURITY_POLICY, guardContents, guardSession, isExternalLink, windowOptions, type GuardedContents, type GuardedSession } from '../../src/main/app/window';
@@ -151,9 +151,9 @@ describe('preload api', () => {
 });
 
 describe('flash feedback', () => {
-  const report = (status: FlashReport['status']) => ({ status }) as unknown as FlashReport;
+  const report = (status: FlashReport['status']) => ({ status, cards: [{ status }], summary: { cards: 1 } }) as unknown as BatchReport;
   const progress = (bytesDone: number, bytesTotal: number): FlashEvent => ({
-    type: 'progress', jobId: 'j', progress: { phase: 'writing', bytesDone, bytesTotal, speed: 0, etaSeconds: null, retries: 0, rangeChanges: [] },
+    type: 'progress', jobId: 'j', device: '/dev/sdb', progress: { phase: 'writing', bytesDone, bytesTotal, speed: 0, etaSeconds: null, retries: 0, rangeChanges: [] },
   });
 
   it('drives the taskbar progress and clears it at the end, notifying once', async () => {
@@ -163,7 +163,7 @@ describe('flash feedback', () => {
       () => ({ setProgressBar: (p, o) => void bars.push([p, o?.mode]) }),
       (title) => void notes.push(title),
     );
-    feedback.handle({ type: 'started', jobId: 'j', layout: { imageSize: 1, blockSize: 4096, mappedBytes: 1, ranges: [] } });
+    feedback.handle({ type: 'started', jobId: 'j', layout: { imageSize: 1, blockSize: 4096, mappedBytes: 1, ranges: [] }, targets: [] });
     feedback.handle(progress(50, 200));
     expect(feedback.activeJobs()).toEqual(['j']);
     feedback.handle({ type: 'done', jobId: 'j', report: report('verified') });

@@ -40,6 +40,7 @@ function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlas
   const driveListeners = new Set<(d: DriveInfo[]) => void>();
   const flashListeners = new Set<(e: FlashEvent) => void>();
   return {
+    app: { info: async () => ({ version: '0', platform: 'linux', dataDir: dir, reportsDir: null, logFile: null }) },
     drives: { list: async () => [], subscribe: (l) => (driveListeners.add(l), () => void driveListeners.delete(l)) },
     images: { probe: async () => Promise.reject(new Error('unused')) },
     settings: createSettingsService(mkdtempSync(join(dir, 's-'))),

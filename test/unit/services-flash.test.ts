@@ -24,7 +24,7 @@ const image = (imageSize: number | null): ImageInfo => ({
   path: '/images/os.img', name: 'os.img', fileSize: 1e6, compression: 'none', imageSize, bmap: null, warnings: [],
 });
 const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
-  imagePath: '/images/os.img', device: card.device, readback: true, retries: 2, acknowledged: [], ...over,
+  imagePath: '/images/os.img', devices: [card.device], readback: true, retries: 2, acknowledged: [], ...over,
 });
 const report = (status: FlashReport['status']) => ({ status }) as unknown as FlashReport;
 
@@ -73,7 +73,7 @@ async function ended(events: FlashEvent[], count = 1): Promise<void> {
 describe('flash service policy', () => {
   it('refuses a device main did not list, before unmounting or starting anything', async () => {
     const { service, runs, log } = setup();
-    await expect(service.start(request({ device: '/dev/sda' }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    await expect(service.start(request({ devices: ['/dev/sda'] }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
     expect(log).toEqual(['list']);
     expect(runs).toEqual([]);
   });
@@ -116,8 +116,8 @@ describe('flash service policy', () => {
 
   it('refuses a large drive until LARGE is acknowledged', async () => {
     const { service, runs } = setup();
-    await expect(service.start(request({ device: big.device }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
-    await service.start(request({ device: big.device, acknowledged: ['LARGE'] }));
+    await expect(service.start(request({ devices: [big.device] }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    await service.start(request({ devices: [big.device], acknowledged: ['LARGE'] }));
     expect(runs).toHaveLength(1);
   });
 
@@ -146,7 +146,7 @@ describe('flash service policy', () => {
     const { service, runs, events } = setup();
     await service.start(request());
     await expect(service.start(request())).rejects.toMatchObject({ code: 'TARGET_BUSY' });
-    await service.start(request({ device: big.device, acknowledged: ['LARGE'] }));
+    await service.start(request({ devices: [big.device], acknowledged: ['LARGE'] }));
     runs[0]!.ctl.resolve(report('failed'));
     await ended(events);
     await service.start(request());
@@ -172,8 +172,8 @@ describe('flash service policy', () => {
     expect(service.report(jobId)).toBeNull();
     ctl.resolve(report('cancelled'));
     await ended(events);
-    expect(events.map((e) => [e.type, e.jobId])).toEqual([['started', jobId], ['done', jobId]]);
-    expect(service.report(jobId)).toEqual(report('cancelled'));
+    expect(events.map((e) => [e.type, e.jobId])).toEqual([['started', jobId], ['target-done', jobId], ['done', jobId]]);
+    expect(service.report(jobId)).toMatchObject({ kind: 'batch', status: 'cancelled', cards: [report('cancelled')] });
   });
 
   it('ejects only after a verified flash with the setting on', async () => {

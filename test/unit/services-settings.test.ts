@@ -12,7 +12,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('settings service', () => {
   it('starts from the defaults when there is no file', async () => {
     expect(await createSettingsService(join(dir, 'not-yet')).get()).toEqual(DEFAULT_SETTINGS);
-    expect(DEFAULT_SETTINGS).toEqual({ readback: true, retries: 3, eject: false, notifications: true });
+    expect(DEFAULT_SETTINGS).toEqual({ readback: true, retries: 3, skipIdentical: false, probe: true, eject: false, notifications: true, theme: 'system' });
   });
 
   it('persists a patch atomically with owner-only access and reads it back in a new instance', async () => {
@@ -40,8 +40,8 @@ describe('settings service', () => {
   });
 
   it('clamps and defaults hand-edited values field by field', async () => {
-    writeFileSync(join(dir, SETTINGS_FILE), JSON.stringify({ readback: 'no', retries: 99, eject: true, extra: 1 }));
-    expect(await createSettingsService(dir).get()).toEqual({ readback: true, retries: 10, eject: true, notifications: true });
+    writeFileSync(join(dir, SETTINGS_FILE), JSON.stringify({ readback: 'no', retries: 99, eject: true, extra: 1, theme: 'sepia', probe: false }));
+    expect(await createSettingsService(dir).get()).toEqual({ ...DEFAULT_SETTINGS, retries: 10, eject: true, probe: false });
     expect(normaliseSettings({ retries: -4 }).retries).toBe(0);
     expect(normaliseSettings({ retries: 2.6 }).retries).toBe(3);
     expect(normaliseSettings({ retries: Number.NaN }).retries).toBe(3);

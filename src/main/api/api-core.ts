@@ -72,10 +72,11 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
       if (typeof request.bmapPath === 'string') await requireFile(request.bmapPath, 'BMAP_NOT_FOUND');
       return services.flash.start(request);
     }),
-    cancel: wrap('cancel', async ([jobId]) => {
-      services.flash.cancel(parseArg(nameSchema, jobId, 'jobId'));
+    cancel: wrap('cancel', async ([jobId, device]) => {
+      services.flash.cancel(parseArg(nameSchema, jobId, 'jobId'), device === undefined ? undefined : parseArg(nameSchema, device, 'device'));
       return null;
     }),
+    getAppInfo: wrap('getAppInfo', () => services.app.info()),
     saveReport: wrap('saveReport', async ([raw]) => {
       const jobId = parseArg(nameSchema, raw, 'jobId');
       const report = services.flash.report(jobId);

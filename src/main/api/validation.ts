@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { MAX_RETRIES, MAX_TARGETS } from '../../shared/api';
 import { EngineError } from '../engine/errors';
 
 /** Longest path accepted from a renderer (Linux PATH_MAX). */
@@ -13,7 +14,6 @@ export const MAX_PATH_LENGTH = 4096;
 export const MAX_NAME_LENGTH = 256;
 /** Most warning codes a renderer may acknowledge in one request. */
 export const MAX_ACKNOWLEDGED = 32;
-export const MAX_RETRIES = 10;
 
 const boundedString = (max: number) =>
   z
@@ -29,16 +29,26 @@ export const retriesSchema = z.int('must be a whole number').min(0, 'must be at 
 export const settingsPatchSchema = z.strictObject({
   readback: z.boolean().optional(),
   retries: retriesSchema.optional(),
+  skipIdentical: z.boolean().optional(),
+  probe: z.boolean().optional(),
   eject: z.boolean().optional(),
   notifications: z.boolean().optional(),
+  theme: z.enum(['system', 'light', 'dark']).optional(),
 });
 
 export const flashRequestSchema = z.strictObject({
   imagePath: absolutePathSchema,
   bmapPath: absolutePathSchema.nullable().optional(),
-  device: nameSchema,
+  mode: z.enum(['copy', 'verify']).optional(),
+  devices: z
+    .array(nameSchema)
+    .min(1, 'must name at least one drive')
+    .max(MAX_TARGETS, `must name at most ${MAX_TARGETS} drives`)
+    .refine((list) => new Set(list).size === list.length, 'must not name a drive twice'),
   readback: z.boolean(),
   retries: retriesSchema,
+  skipIdentical: z.boolean().optional(),
+  probe: z.boolean().optional(),
   acknowledged: z.array(nameSchema).max(MAX_ACKNOWLEDGED, `must list at most ${MAX_ACKNOWLEDGED} warnings`),
 });
 

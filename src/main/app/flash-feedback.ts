@@ -5,7 +5,7 @@
  */
 import type { FlashEvent } from '../../shared/api';
 import { nextStep } from '../../shared/errors';
-import type { FlashReport } from '../../shared/report';
+import type { BatchReport } from '../../shared/report';
 
 export interface FeedbackTarget {
   setProgressBar(progress: number, options?: { mode: 'none' | 'normal' | 'indeterminate' | 'error' | 'paused' }): void;
@@ -20,16 +20,24 @@ export interface FlashFeedback {
 /** Title and body of the end-of-job notification. */
 export function endMessage(event: Extract<FlashEvent, { type: 'done' | 'error' }>): { title: string; body: string } {
   if (event.type === 'error') return { title: 'Flash failed', body: `${event.error.message} ${nextStep(event.error.code)}` };
-  const report: FlashReport = event.report;
+  const report: BatchReport = event.report;
+  const several = report.cards.length > 1;
+  const firstError = report.cards.find((c) => c.error)?.error;
   switch (report.status) {
     case 'verified':
-      return { title: 'Flash complete', body: 'Every written block was read back from the drive and matched.' };
+      return {
+        title: 'Flash complete',
+        body: several
+          ? `All ${report.cards.length} drives verified: every written block was read back and matched.`
+          : 'Every written block was read back from the drive and matched.',
+      };
     case 'written-unverified':
       return { title: 'Flash written', body: 'The image was written; read-back verification was off.' };
     case 'cancelled':
       return { title: 'Flash cancelled', body: nextStep('CANCELLED') };
     default:
-      return { title: 'Flash failed', body: report.error ? `${report.error.message} ${nextStep(report.error.code)}` : 'Some blocks did not hold.' };
+      if (several) return { title: 'Flash failed', body: `${report.summary.failed} of ${report.cards.length} drives failed; ${report.summary.verified} verified.` };
+      return { title: 'Flash failed', body: firstError ? `${firstError.message} ${nextStep(firstError.code)}` : 'Some blocks did not hold.' };
   }
 }
 

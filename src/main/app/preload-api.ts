@@ -25,8 +25,9 @@ export function createPreloadApi(ipc: PreloadIpc, webUtils: Pick<WebUtils, 'getP
     getSettings: () => invoke('getSettings'),
     setSettings: (patch) => invoke('setSettings', patch),
     flash: (request) => invoke('flash', request),
-    cancel: (jobId) => invoke('cancel', jobId),
+    cancel: (jobId, device) => (device === undefined ? invoke('cancel', jobId) : invoke('cancel', jobId, device)),
     saveReport: (jobId) => invoke('saveReport', jobId),
+    getAppInfo: () => invoke('getAppInfo'),
     onFlashEvent: (listener) => listen<FlashEvent>(API_EVENTS.flash, listener),
     pathForFile: (file) => {
       try {

@@ -12,9 +12,11 @@ export interface ProgressOutput {
 
 const PHASE_LABEL: Record<FlashProgress['phase'], string> = {
   preparing: 'preparing',
+  probing: 'checking capacity',
   writing: 'writing + reading back',
   verifying: 'verifying',
   retrying: 'retrying',
+  'final-check': 'final check',
   flushing: 'flushing',
   done: 'done',
 };

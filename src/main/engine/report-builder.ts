@@ -31,6 +31,7 @@ export function buildReport(input: ReportInput): FlashReport {
   const readback = job.mode === 'verify' || job.readback ? (target?.direct === false ? 'buffered' : 'direct') : 'none';
   return {
     version: REPORT_VERSION,
+    kind: 'card',
     tool: { name: 'sureflash', version: VERSION },
     mode: job.mode,
     startedAt: input.startedAt.toISOString(),

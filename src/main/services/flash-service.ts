@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../shared/api';
 import { checkFlashAllowed } from '../../shared/drive-rules';
-import type { FlashReport } from '../../shared/report';
+import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport } from '../../shared/report';
+import { VERSION } from '../version';
 import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
@@ -56,7 +57,7 @@ function toApiError(err: unknown): ApiError {
 /** The job handed to the engine for a request that passed every check. */
 export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob {
   const job: FlashJob = {
-    mode: 'copy',
+    mode: request.mode ?? 'copy',
     image: request.imagePath,
     target: drive.raw,
     readback: request.readback,
@@ -70,11 +71,30 @@ export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob
   return job;
 }
 
+/** The batch report around the card reports of one job. */
+export function batchOf(cards: FlashReport[]): BatchReport {
+  const first = cards[0];
+  const now = new Date().toISOString();
+  return {
+    version: REPORT_VERSION,
+    kind: 'batch',
+    tool: { name: 'sureflash', version: VERSION },
+    mode: first?.mode ?? 'copy',
+    startedAt: cards.map((c) => c.startedAt).sort()[0] ?? now,
+    finishedAt: now,
+    image: first?.image ?? { path: '', size: null, imageSize: null, compression: 'none', decoder: 'none' },
+    bmap: first?.bmap ?? null,
+    status: batchStatus(cards),
+    cards,
+    summary: batchSummary(cards),
+  };
+}
+
 export function createFlashService(deps: FlashServiceDeps): FlashService & { busyDevices(): string[] } {
   const listeners = new Set<(event: FlashEvent) => void>();
   const running = new Map<string, { device: string; run: EngineRun | null; cancelled: boolean }>();
   const busy = new Set<string>();
-  const reports = new Map<string, FlashReport>();
+  const reports = new Map<string, BatchReport>();
 
   const emit = (event: FlashEvent): void => {
     for (const listener of listeners) {
@@ -86,7 +106,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     }
   };
 
-  const keepReport = (jobId: string, report: FlashReport): void => {
+  const keepReport = (jobId: string, report: BatchReport): void => {
     reports.set(jobId, report);
     while (reports.size > KEPT_REPORTS) reports.delete(reports.keys().next().value as string);
   };
@@ -94,11 +114,13 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
   const finish = async (jobId: string, drive: DriveInfo, run: EngineRun): Promise<void> => {
     try {
       const report = await run.done;
-      keepReport(jobId, report);
       if (report.status === 'verified' && (await deps.settings.get()).eject) {
         await deps.eject(drive).catch((err: unknown) => deps.log?.('warn', `eject of ${drive.device} failed: ${toApiError(err).message}`));
       }
-      emit({ type: 'done', jobId, report });
+      emit({ type: 'target-done', jobId, device: drive.device, report });
+      const batch = batchOf([report]);
+      keepReport(jobId, batch);
+      emit({ type: 'done', jobId, report: batch });
     } catch (err) {
       emit({ type: 'error', jobId, error: toApiError(err) });
     } finally {
@@ -109,9 +131,12 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
 
   const start = async (request: FlashRequest): Promise<{ jobId: string }> => {
     const drives = await deps.listDrives();
-    const drive = drives.find((d) => d.device === request.device || d.raw === request.device);
+    const [device, ...others] = request.devices;
+    if (device === undefined) throw new EngineError('USAGE', 'Choose a drive to flash.');
+    if (others.length > 0) throw new EngineError('USAGE', 'Flashing several drives at once is not available in this version yet: choose one drive.');
+    const drive = drives.find((d) => d.device === device || d.raw === device);
     if (!drive) {
-      throw new EngineError('TARGET_NOT_ALLOWED', `${request.device} is not a drive Sureflash listed. Pick a drive from the list.`);
+      throw new EngineError('TARGET_NOT_ALLOWED', `${device} is not a drive Sureflash listed. Pick a drive from the list.`);
     }
     if (busy.has(drive.device)) throw new EngineError('TARGET_BUSY', `${drive.device} is already being flashed. Wait for that job to finish.`);
     busy.add(drive.device);
@@ -135,8 +160,14 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
       const job = buildFlashJob({ ...request, imagePath }, drive);
       const runner = (await deps.canWrite(drive.raw)) ? deps.runInProcess : deps.runElevated;
       const run = runner(job, {
-        onStarted: (layout) => emit({ type: 'started', jobId, layout }),
-        onProgress: (progress) => emit({ type: 'progress', jobId, progress }),
+        onStarted: (layout) =>
+          emit({
+            type: 'started',
+            jobId,
+            layout,
+            targets: [{ device: drive.device, description: drive.description, size: drive.size, identity: drive.identity ?? null }],
+          }),
+        onProgress: (progress) => emit({ type: 'progress', jobId, device: drive.device, progress }),
         onLog: (level, message) => {
           if (level !== 'debug') deps.log?.(level === 'info' ? 'info' : level, `[${jobId}] ${message}`);
         },
@@ -154,7 +185,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
 
   return {
     start,
-    cancel: (jobId) => {
+    cancel: (jobId, _device) => {
       const entry = running.get(jobId);
       if (!entry) return;
       entry.cancelled = true;

@@ -15,6 +15,7 @@ import { createFlashService, type EngineRunner } from './flash-service';
 import { createSettingsService } from './settings-service';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
 import type { MainServices } from './types';
+import { VERSION } from '../version';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -23,6 +24,10 @@ export interface MainServicesOptions {
   allowLoop: boolean;
   /** Where settings.json lives (Electron: app.getPath('userData')). */
   userDataDir: string;
+  /** Where reports are saved by default (shown in the About view). */
+  reportsDir?: string | null;
+  /** The log file, when the host keeps one. */
+  logFile?: string | null;
   /** Pause between drive polls while someone listens. */
   driveIntervalMs?: number;
   log?(level: LogLevel, message: string): void;
@@ -68,5 +73,14 @@ export function createMainServices(options: MainServicesOptions): MainServices {
     ...(options.confirmFlash ? { confirm: options.confirmFlash } : {}),
     log,
   });
-  return { drives, images, settings, flash };
+  const app = {
+    info: async () => ({
+      version: VERSION,
+      platform: process.platform,
+      dataDir: options.userDataDir,
+      reportsDir: options.reportsDir ?? null,
+      logFile: options.logFile ?? null,
+    }),
+  };
+  return { app, drives, images, settings, flash };
 }

@@ -5,23 +5,32 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, type Settings } from '../../shared/api';
+import { DEFAULT_SETTINGS, MAX_RETRIES, type Settings, type ThemeSetting } from '../../shared/api';
 import type { SettingsService } from './types';
 
 export const SETTINGS_FILE = 'settings.json';
-const MAX_RETRIES = 10;
 
 /** Turns anything (parsed JSON, a patch merged over it) into valid Settings: defaults, clamped retries. */
 export function normaliseSettings(value: unknown): Settings {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  const bool = (key: 'readback' | 'eject' | 'notifications'): boolean =>
+  const bool = (key: 'readback' | 'skipIdentical' | 'probe' | 'eject' | 'notifications'): boolean =>
     typeof record[key] === 'boolean' ? record[key] : DEFAULT_SETTINGS[key];
   const rawRetries = record.retries;
   const retries =
     typeof rawRetries === 'number' && Number.isFinite(rawRetries)
       ? Math.min(MAX_RETRIES, Math.max(0, Math.round(rawRetries)))
       : DEFAULT_SETTINGS.retries;
-  return { readback: bool('readback'), retries, eject: bool('eject'), notifications: bool('notifications') };
+  const themes: ThemeSetting[] = ['system', 'light', 'dark'];
+  const theme = themes.find((t) => t === record.theme) ?? DEFAULT_SETTINGS.theme;
+  return {
+    readback: bool('readback'),
+    retries,
+    skipIdentical: bool('skipIdentical'),
+    probe: bool('probe'),
+    eject: bool('eject'),
+    notifications: bool('notifications'),
+    theme,
+  };
 }
 
 export function createSettingsService(userDataDir: string): SettingsService {

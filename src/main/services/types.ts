@@ -2,8 +2,8 @@
  * The main-side services, free of Electron, shared by the Electron ipc wrapper and the browser host.
  * Each transport only adds what it owns: who may call (sender frame / token) and the dialogs.
  */
-import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
-import type { FlashReport } from '../../shared/report';
+import type { AppInfo, DriveInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
+import type { BatchReport } from '../../shared/report';
 
 export interface DriveService {
   list(): Promise<DriveInfo[]>;
@@ -23,9 +23,10 @@ export interface SettingsService {
 export interface FlashService {
   /** Validates the request against a fresh drive enumeration and the drive rules, then starts the job. */
   start(request: FlashRequest): Promise<{ jobId: string }>;
-  cancel(jobId: string): void;
-  /** The final report of a finished job, null while running or unknown. */
-  report(jobId: string): FlashReport | null;
+  /** Cancels the whole job, or only its card `device`. */
+  cancel(jobId: string, device?: string): void;
+  /** The final (batch) report of a finished job, null while running or unknown. */
+  report(jobId: string): BatchReport | null;
   subscribe(listener: (event: FlashEvent) => void): Unsubscribe;
   /** Ids of jobs accepted and not yet ended (the shell confirms before quitting while any run). */
   running?(): string[];
@@ -39,7 +40,12 @@ export interface Dialogs {
   saveReportPath(defaultName: string): Promise<string | null>;
 }
 
+export interface AppInfoService {
+  info(): Promise<AppInfo>;
+}
+
 export interface MainServices {
+  app: AppInfoService;
   drives: DriveService;
   images: ImageService;
   settings: SettingsService;

@@ -2,7 +2,7 @@
  * The Api over the browser host's WebSocket, used when no Electron preload provides `window.sureflash`.
  * Calls made before the socket opens wait for it; a closed socket fails every pending call with a message.
  */
-import type { Api, ApiInvokeMethod, DriveInfo, FlashEvent, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
+import type { Api, ApiInvokeMethod, AppInfo, DriveInfo, FlashEvent, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
 import { HOST_WS_PATH, type HostMessage, type HostRequest } from '../../shared/host-protocol';
 import type { ApiError, Result } from '../../shared/result';
 
@@ -98,8 +98,9 @@ export function createWsApi(socket: SocketLike, onLost?: (message: string) => vo
     getSettings: () => invoke<Settings>('getSettings'),
     setSettings: (patch) => invoke<Settings>('setSettings', patch),
     flash: (request) => invoke<{ jobId: string }>('flash', request),
-    cancel: (jobId) => invoke<null>('cancel', jobId),
+    cancel: (jobId, device) => invoke<null>('cancel', ...(device === undefined ? [jobId] : [jobId, device])),
     saveReport: (jobId) => invoke<string | null>('saveReport', jobId),
+    getAppInfo: () => invoke<AppInfo>('getAppInfo'),
     onFlashEvent(listener): Unsubscribe {
       flashListeners.add(listener);
       return () => flashListeners.delete(listener);

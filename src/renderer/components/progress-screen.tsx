@@ -7,9 +7,11 @@ import { RangeMap } from './range-map';
 
 const PHASE_LABELS: Record<Phase, string> = {
   preparing: 'Preparing',
+  probing: 'Checking the card holds what it claims',
   writing: 'Writing',
   verifying: 'Verifying',
   retrying: 'Rewriting blocks that did not read back',
+  'final-check': 'Reading back once more after the last flush',
   flushing: 'Flushing to the drive',
   done: 'Finishing',
 };

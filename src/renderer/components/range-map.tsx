@@ -13,6 +13,7 @@ export const STATE_LABELS: Record<RangeState, string> = {
   verified: 'verified',
   retrying: 'retrying',
   failed: 'failed',
+  'source-mismatch': 'image damaged here',
 };
 
 const LEGEND: RangeState[] = ['pending', 'writing', 'written', 'verified', 'retrying', 'failed'];

@@ -147,9 +147,11 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         set({ screen: 'flashing', job: emptyJob, flashError: null, cancelling: false, savedReportPath: null, saveError: null });
         const result = await api.flash({
           imagePath: image.path,
-          device,
+          devices: [device],
           readback: settings.readback,
           retries: settings.retries,
+          skipIdentical: settings.skipIdentical,
+          probe: settings.probe,
           acknowledged,
         });
         if (!result.ok) {

@@ -3,7 +3,7 @@
  * `started` lays out the ranges, `progress` recolours the ranges it names, `done` / `error` end the job.
  */
 import type { FlashEvent } from '../../shared/api';
-import type { FlashLayout, FlashProgress, FlashReport, RangeState } from '../../shared/report';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport, RangeState } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 
 export interface JobState {
@@ -15,7 +15,9 @@ export interface JobState {
   /** Rewrites done so far per range, by range index. */
   rangeRetries: number[];
   progress: FlashProgress | null;
+  /** The first card's report (one card per job until the many-cards screens land). */
   report: FlashReport | null;
+  batch: BatchReport | null;
   /** The job ended without a report (it could not start or the engine broke). */
   error: ApiError | null;
 }
@@ -27,6 +29,7 @@ export const emptyJob: JobState = {
   rangeRetries: [],
   progress: null,
   report: null,
+  batch: null,
   error: null,
 };
 
@@ -60,15 +63,19 @@ export function applyFlashEvent(job: JobState, event: FlashEvent): JobState {
       }
       return { ...job, jobId: event.jobId, progress: event.progress, rangeStates, rangeRetries };
     }
+    case 'target-done':
+      return job;
     case 'done': {
+      const card = event.report.cards[0];
+      if (!card) return { ...job, jobId: event.jobId, batch: event.report, error: event.report.cards.length === 0 ? { code: 'INTERNAL', message: 'The job ended without any card report.' } : null };
       // The report is the truth: recolour every range from it.
       const rangeStates = job.rangeStates.slice();
       const rangeRetries = job.rangeRetries.slice();
-      for (const range of event.report.ranges) {
+      for (const range of card.ranges) {
         rangeStates[range.index] = range.state;
         rangeRetries[range.index] = range.retries;
       }
-      return { ...job, jobId: event.jobId, report: event.report, rangeStates, rangeRetries };
+      return { ...job, jobId: event.jobId, report: card, batch: event.report, rangeStates, rangeRetries };
     }
     case 'error':
       return { ...job, jobId: event.jobId, error: event.error };
