@@ -24,8 +24,13 @@ export const ERROR_CODES = [
   'TARGET_BUSY',
   'TARGET_READ_ONLY',
   'TARGET_NOT_ALLOWED',
+  'TARGET_CHANGED',
+  'TARGET_IS_SOURCE',
+  'TARGET_COUNTERFEIT',
   'PERMISSION_DENIED',
   'DEVICE_LOST',
+  'DEVICE_STALLED',
+  'REPORT_UNWRITABLE',
   'WRITE_FAILED',
   'READBACK_MISMATCH',
   'CANCELLED',
@@ -46,6 +51,16 @@ export function nextStep(code: ErrorCode): string {
       return 'The card did not keep what was written. Replace the card, or flash again with more retries.';
     case 'DEVICE_LOST':
       return 'Check that the drive is still connected, then flash again.';
+    case 'DEVICE_STALLED':
+      return 'The drive stopped answering. Unplug it and plug it in again (or try another reader), then flash again.';
+    case 'TARGET_COUNTERFEIT':
+      return 'Do not use this card: it does not hold what it claims. Replace it with a genuine card.';
+    case 'TARGET_IS_SOURCE':
+      return 'Choose another drive, or copy the image to a different drive first.';
+    case 'TARGET_CHANGED':
+      return 'The drive changed while Sureflash was preparing. Select it again and flash.';
+    case 'REPORT_UNWRITABLE':
+      return 'Choose a report file in a folder you can write to.';
     case 'SOURCE_CHECKSUM_MISMATCH':
     case 'SOURCE_TRUNCATED':
     case 'SOURCE_CORRUPT':

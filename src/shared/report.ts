@@ -99,6 +99,8 @@ export interface FlashReport {
     /** The device's write-cache mode from sysfs (queue/write_cache: "write back" / "write through"), if any. */
     writeCache?: string | null;
     identity?: CardIdentity | null;
+    /** Set by main when it ejected the card after a verified flash (the eject setting). */
+    ejected?: boolean;
   };
   options: { readback: boolean; verifySource: boolean; retries: number; skipIdentical?: boolean; probe?: boolean; ioTimeoutMs?: number };
   /**

@@ -7,7 +7,7 @@ import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FlashReport } from '../../src/shared/report';
+import type { BatchReport, FlashReport } from '../../src/shared/report';
 
 /** uid and gid of the unprivileged user `nobody` (for checks that root would bypass), or null. */
 export function nobodyUser(): { uid: number; gid: number } | null {
@@ -33,7 +33,7 @@ export function canMeasureRss(): boolean {
 }
 
 export interface CliRunOptions {
-  /** Extra environment (merged over process.env), e.g. SUREFLASH_WINDOW_KIB. */
+  /** Extra environment (merged over process.env), e.g. SUREFLASH_CHUNK_KIB. */
   env?: Record<string, string>;
   /**
    * Adds `--report FILE` right after the subcommand and parses the file afterwards (default true when the
@@ -58,8 +58,10 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** The --report file's JSON, or null when none was written. */
+  /** The first card's report from the --report file, or null when none was written. */
   report: FlashReport | null;
+  /** The --report file's JSON (the batch), or null. */
+  batch: BatchReport | null;
   /** Peak resident set size of the CLI process in KiB (GNU time %M), with measureRss. */
   peakRssKiB: number | null;
   /** True when the run was killed by timeoutMs. */
@@ -124,7 +126,11 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
     }).finally(() => clearTimeout(timer));
 
     let report: FlashReport | null = null;
-    if (withReport && existsSync(reportPath)) report = JSON.parse(await fsp.readFile(reportPath, 'utf8')) as FlashReport;
+    let batch: BatchReport | null = null;
+    if (withReport && existsSync(reportPath)) {
+      batch = JSON.parse(await fsp.readFile(reportPath, 'utf8')) as BatchReport;
+      report = batch.kind === 'batch' ? (batch.cards[0] ?? null) : null;
+    }
     let peakRssKiB: number | null = null;
     if (options.measureRss) {
       // GNU time writes "Command exited with non-zero status N" before the figure when the command fails.
@@ -132,7 +138,7 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
       peakRssKiB = Number(lines[lines.length - 1]);
       if (!Number.isFinite(peakRssKiB)) throw new Error(`unexpected output of time: ${lines.join(' | ')}`);
     }
-    return { code, signal, stdout, stderr, report, peakRssKiB, hung };
+    return { code, signal, stdout, stderr, report, batch, peakRssKiB, hung };
   } finally {
     await fsp.rm(scratch, { recursive: true, force: true });
   }

@@ -1,32 +1,48 @@
 /**
  * Runs engine jobs in-process (runJob, the same code the worker runs) for tests that want the report
- * object directly, with sensible defaults for the job fields.
+ * objects directly, with sensible defaults for the job fields. `target` is the one-card shorthand.
  */
 import { runJob } from '../../src/main/engine/run-job';
 import type { FlashJob } from '../../src/main/engine/protocol';
-import type { FlashLayout, FlashProgress, FlashReport } from '../../src/shared/report';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../src/shared/report';
 
 export interface JobRun {
+  /** The first card's report. */
   report: FlashReport;
+  batch: BatchReport;
   layout: FlashLayout | null;
+  /** The first card's progress events. */
   progress: FlashProgress[];
 }
 
-export async function runEngine(
-  job: Partial<FlashJob> & Pick<FlashJob, 'image' | 'target'>,
-  signal?: AbortSignal,
-  onProgress?: (progress: FlashProgress) => void,
-): Promise<JobRun> {
+export type EngineJobInput = Partial<Omit<FlashJob, 'targets'>> & Pick<FlashJob, 'image'> & ({ target: string } | { targets: FlashJob['targets'] });
+
+export async function runEngine(job: EngineJobInput, signal?: AbortSignal, onProgress?: (progress: FlashProgress) => void): Promise<JobRun> {
   const progress: FlashProgress[] = [];
   let layout: FlashLayout | null = null;
-  const full: FlashJob = { mode: 'copy', readback: true, verifySource: true, retries: 0, decoder: 'auto', ...job };
-  const report = await runJob(
+  const { target, targets, ...rest } = job as Partial<FlashJob> & { target?: string; image: string };
+  const full: FlashJob = {
+    mode: 'copy',
+    readback: true,
+    verifySource: true,
+    retries: 0,
+    decoder: 'auto',
+    ...rest,
+    targets: targets ?? [{ path: target as string }],
+  };
+  const batch = await runJob(
     full,
-    { started: (l) => (layout = l), progress: (p) => {
+    {
+      started: (l) => (layout = l),
+      progress: (index, p) => {
+        if (index !== 0) return;
         progress.push(p);
         onProgress?.(p);
-      }, log: () => undefined },
+      },
+      targetDone: () => undefined,
+      log: () => undefined,
+    },
     signal ?? new AbortController().signal,
   );
-  return { report, layout, progress };
+  return { report: batch.cards[0] as FlashReport, batch, layout, progress };
 }

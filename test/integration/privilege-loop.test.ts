@@ -55,7 +55,7 @@ describeRoot('privileged helper on a loop device (needs root: loop devices)', ()
     rmSync(work, { recursive: true, force: true });
   });
 
-  const job = (): FlashJob => ({ mode: 'copy', image, bmapPath: bmap, target: loop.device, readback: true, verifySource: true, retries: 2 });
+  const job = (): FlashJob => ({ mode: 'copy', image, bmapPath: bmap, targets: [{ path: loop.device }], readback: true, verifySource: true, retries: 2 });
 
   it('flashes and verifies every mapped range, relaying the engine events', async () => {
     let started: FlashLayout | null = null;
@@ -65,8 +65,9 @@ describeRoot('privileged helper on a loop device (needs root: loop devices)', ()
       { onStarted: (l) => void (started = l), onProgress: () => void progressEvents++ },
       { launch: childLauncher, command: nodeCommand },
     );
-    const report = await flash.done;
-    expect(report.status).toBe('verified');
+    const batch = await flash.done;
+    const report = batch.cards[0]!;
+    expect(batch.status).toBe('verified');
     expect(report.target.path).toBe(loop.device);
     expect(started).not.toBeNull();
     expect(progressEvents).toBeGreaterThan(0);
@@ -110,7 +111,7 @@ describeRoot('privileged helper on a loop device (needs root: loop devices)', ()
     const mountpoint = mkdtempSync(join(tmpdir(), 'sureflash-helper-mnt-'));
     try {
       expect((await run('mount', [fsLoop.device, mountpoint])).code).toBe(0);
-      const flash = runElevated({ ...job(), target: fsLoop.device }, {}, { launch: childLauncher, command: nodeCommand });
+      const flash = runElevated({ ...job(), targets: [{ path: fsLoop.device }] }, {}, { launch: childLauncher, command: nodeCommand });
       await expect(flash.done).rejects.toMatchObject({ code: 'TARGET_MOUNTED' });
     } finally {
       await run('umount', [mountpoint]);

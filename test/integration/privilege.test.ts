@@ -28,7 +28,7 @@ const childLauncher =
     });
 const nodeCommand = (file: string) => buildHelperCommand(file, { execPath: process.execPath, helperPath, electron: false, platform: process.platform });
 
-const job = (target: string): FlashJob => ({ mode: 'copy', image: join(work, 'image.img'), target, readback: true, verifySource: true, retries: 1 });
+const job = (target: string): FlashJob => ({ mode: 'copy', image: join(work, 'image.img'), targets: [{ path: target }], readback: true, verifySource: true, retries: 1 });
 
 function connectAndSend(socketPath: string, line: string): Promise<{ socket: Socket; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {

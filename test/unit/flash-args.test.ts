@@ -4,7 +4,7 @@ import { parseFlashArgs, UsageError } from '../../src/main/cli/flash-args';
 describe('sureflash copy/verify arguments', () => {
   it('defaults: readback on, source check on, no retries, auto decoder', () => {
     const { job, reportPath, quiet } = parseFlashArgs('copy', ['os.img.xz', '/dev/sdb']);
-    expect(job).toMatchObject({ mode: 'copy', image: 'os.img.xz', target: '/dev/sdb', readback: true, verifySource: true, retries: 0, decoder: 'auto', noBmap: false });
+    expect(job).toMatchObject({ mode: 'copy', image: 'os.img.xz', targets: [{ path: '/dev/sdb' }], skipIdentical: false, probe: true, readback: true, verifySource: true, retries: 0, decoder: 'auto', noBmap: false });
     expect(job.bmapPath).toBeUndefined();
     expect(reportPath).toBeNull();
     expect(quiet).toBe(false);
@@ -20,8 +20,7 @@ describe('sureflash copy/verify arguments', () => {
     expect(quiet).toBe(true);
   });
   it.each([
-    [['a'], /needs IMAGE and DEST/],
-    [['a', 'b', 'c'], /needs IMAGE and DEST/],
+    [['a'], /needs IMAGE and at least one DEST/],
     [['--bmap', 'x', '--nobmap', 'a', 'b'], /cannot be used together/],
     [['--checksum-retry=x', 'a', 'b'], /whole number/],
     [['--checksum-retry=11', 'a', 'b'], /at most 10/],
@@ -30,6 +29,14 @@ describe('sureflash copy/verify arguments', () => {
   ])('refuses %j', (argv, message) => {
     expect(() => parseFlashArgs('copy', argv)).toThrow(UsageError);
     expect(() => parseFlashArgs('copy', argv)).toThrow(message);
+  });
+  it('takes several DESTs (one job, one image, a card each), once each', () => {
+    const { job } = parseFlashArgs('copy', ['--skip-identical', '--no-probe', '--io-timeout', '5', 'os.img', '/dev/sdb', '/dev/sdc']);
+    expect(job).toMatchObject({ targets: [{ path: '/dev/sdb' }, { path: '/dev/sdc' }], skipIdentical: true, probe: false, ioTimeoutMs: 5000 });
+    expect(() => parseFlashArgs('copy', ['os.img', '/dev/sdb', '/dev/sdb'])).toThrow(/named twice/);
+    expect(() => parseFlashArgs('copy', ['os.img', ...Array.from({ length: 17 }, (_, i) => `/dev/sd${i}`)])).toThrow(/at most 16/);
+    expect(() => parseFlashArgs('copy', ['--io-timeout', '0', 'a', 'b'])).toThrow(/between 1 and 3600/);
+    expect(() => parseFlashArgs('copy', ['--skip-identical', '--no-readback', 'a', 'b'])).toThrow(/cannot be combined/);
   });
   it('verify refuses write-only options', () => {
     expect(() => parseFlashArgs('verify', ['--checksum-retry=2', 'a', 'b'])).toThrow(/belong to copy/);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../src/shared/api';
-import type { FlashReport } from '../../src/shared/report';
+import { batchStatus, batchSummary, type BatchReport, type FlashReport } from '../../src/shared/report';
 import { EngineError } from '../../src/main/engine/errors';
 import type { FlashJob } from '../../src/main/engine/protocol';
 import type { EngineJobHandlers } from '../../src/main/engine/worker-client';
@@ -26,13 +26,20 @@ const image = (imageSize: number | null): ImageInfo => ({
 const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
   imagePath: '/images/os.img', devices: [card.device], readback: true, retries: 2, acknowledged: [], ...over,
 });
-const report = (status: FlashReport['status']) => ({ status }) as unknown as FlashReport;
+const report = (status: FlashReport['status'], mode: 'copy' | 'verify' = 'copy') => ({ status, mode }) as unknown as FlashReport;
+const batch = (cards: FlashReport[]): BatchReport =>
+  ({ kind: 'batch', status: batchStatus(cards), cards, summary: batchSummary(cards) }) as unknown as BatchReport;
 
-function controllableRun() {
-  let resolve!: (r: FlashReport) => void;
+function controllableRun(handlers: EngineJobHandlers) {
+  let resolveBatch!: (r: BatchReport) => void;
   let reject!: (e: unknown) => void;
-  const done = new Promise<FlashReport>((res, rej) => ((resolve = res), (reject = rej)));
-  const run = { cancelled: 0, cancel: () => void run.cancelled++, done } satisfies EngineRun & { cancelled: number };
+  const done = new Promise<BatchReport>((res, rej) => ((resolveBatch = res), (reject = rej)));
+  const run = { cancelled: [] as (number | undefined)[], cancel: (target?: number) => void run.cancelled.push(target), done } satisfies EngineRun & { cancelled: unknown[] };
+  /** Ends the job as the engine does: each card's target-done, then the batch. */
+  const resolve = (...cards: FlashReport[]): void => {
+    cards.forEach((c, i) => handlers.onTargetDone?.(i, c));
+    resolveBatch(batch(cards));
+  };
   return { run, resolve, reject };
 }
 
@@ -44,7 +51,7 @@ function setup(
   const settings = createSettingsService(mkdtempSync(join(dir, 'settings-')));
   if (opts.eject) void settings.set({ eject: true });
   const runner = (mode: string) => (job: FlashJob, handlers: EngineJobHandlers) => {
-    const ctl = controllableRun();
+    const ctl = controllableRun(handlers);
     runs.push({ mode, job, handlers, ctl });
     return ctl.run;
   };
@@ -57,7 +64,7 @@ function setup(
     canWrite: async () => opts.writable ?? true,
     runInProcess: runner('in-process'),
     runElevated: runner('elevated'),
-    ...(opts.confirm ? { confirm: async (d: DriveInfo) => (log.push(`confirm ${d.device}`), opts.confirm!(d)) } : {}),
+    ...(opts.confirm ? { confirm: async (d: DriveInfo[]) => (log.push(`confirm ${d.map((x) => x.device).join(' ')}`), opts.confirm!(d[0] as DriveInfo)) } : {}),
   });
   const events: FlashEvent[] = [];
   service.subscribe((e) => events.push(e));
@@ -129,16 +136,16 @@ describe('flash service policy', () => {
     const b = setup({ writable: false });
     await b.service.start(request());
     expect(b.runs[0]!.mode).toBe('elevated');
-    expect(b.runs[0]!.job).toEqual(buildFlashJob(request(), card));
+    expect(b.runs[0]!.job).toEqual(buildFlashJob(request(), [card]));
   });
 
   it('builds the engine job from the request', () => {
-    expect(buildFlashJob(request({ bmapPath: '/images/os.bmap' }), card)).toMatchObject({
-      mode: 'copy', image: '/images/os.img', bmapPath: '/images/os.bmap', target: '/dev/sdx', readback: true, retries: 2,
-      verifySource: true, requireBlockDevice: true,
+    expect(buildFlashJob(request({ bmapPath: '/images/os.bmap', skipIdentical: true }), [card])).toMatchObject({
+      mode: 'copy', image: '/images/os.img', bmapPath: '/images/os.bmap', targets: [{ path: '/dev/sdx', identity: null }], readback: true, retries: 2,
+      verifySource: true, requireBlockDevice: true, skipIdentical: true, probe: true,
     });
-    expect(buildFlashJob(request({ bmapPath: null }), card).noBmap).toBe(true);
-    const discover = buildFlashJob(request(), card);
+    expect(buildFlashJob(request({ bmapPath: null }), [card]).noBmap).toBe(true);
+    const discover = buildFlashJob(request(), [card]);
     expect('bmapPath' in discover || 'noBmap' in discover).toBe(false);
   });
 
@@ -166,9 +173,11 @@ describe('flash service policy', () => {
     const { handlers, ctl } = runs[0]!;
     handlers.onStarted?.({ imageSize: 1, blockSize: 4096, mappedBytes: 1, ranges: [] });
     service.cancel('some-other-job');
-    expect(ctl.run.cancelled).toBe(0);
+    expect(ctl.run.cancelled).toEqual([]);
+    service.cancel(jobId, '/dev/not-in-this-job');
+    expect(ctl.run.cancelled).toEqual([]);
     service.cancel(jobId);
-    expect(ctl.run.cancelled).toBe(1);
+    expect(ctl.run.cancelled).toEqual([undefined]);
     expect(service.report(jobId)).toBeNull();
     ctl.resolve(report('cancelled'));
     await ended(events);
@@ -192,6 +201,38 @@ describe('flash service policy', () => {
     off.runs[0]!.ctl.resolve(report('verified'));
     await ended(off.events);
     expect(off.log).not.toContain(`eject ${card.device}`);
+  });
+
+  it('flashes several drives in one job: one target each, per-card cancel, per-card eject', async () => {
+    const other: DriveInfo = { ...card, device: '/dev/sdw', raw: '/dev/sdw' };
+    const { service, runs, events, log } = setup({ eject: true, drives: [card, other, big], confirm: () => true });
+    const { jobId } = await service.start(request({ devices: [card.device, other.device] }));
+    expect(log).toEqual(['list', `confirm ${card.device} ${other.device}`, `unmount ${card.device}`, `unmount ${other.device}`]);
+    const { job, handlers, ctl } = runs[0]!;
+    expect(job.targets.map((t) => t.path)).toEqual([card.device, other.device]);
+    handlers.onStarted?.({ imageSize: 1, blockSize: 4096, mappedBytes: 1, ranges: [] });
+    expect(events[0]).toMatchObject({ type: 'started', targets: [{ device: card.device }, { device: other.device }] });
+    handlers.onProgress?.(1, { phase: 'writing', bytesDone: 1, bytesTotal: 2, speed: 0, etaSeconds: null, retries: 0, rangeChanges: [] });
+    expect(events[1]).toMatchObject({ type: 'progress', device: other.device });
+    service.cancel(jobId, other.device);
+    expect(ctl.run.cancelled).toEqual([1]);
+    await expect(service.start(request({ devices: [other.device] }))).rejects.toMatchObject({ code: 'TARGET_BUSY' });
+    ctl.resolve(report('verified'), report('cancelled'));
+    await ended(events);
+    const done = events.filter((e) => e.type === 'target-done') as Extract<FlashEvent, { type: 'target-done' }>[];
+    expect(done.map((e) => e.device).sort()).toEqual([card.device, other.device].sort());
+    expect(done.find((e) => e.device === card.device)?.report.target).toMatchObject({ ejected: true });
+    expect(log.filter((l) => l.startsWith('eject'))).toEqual([`eject ${card.device}`]);
+    expect(service.report(jobId)).toMatchObject({ status: 'cancelled', summary: { cards: 2, verified: 1, cancelled: 1 } });
+    expect(service.busyDevices()).toEqual([]);
+  });
+
+  it('refuses a job naming a drive that is not listed, before touching any of them', async () => {
+    const { service, runs, log } = setup();
+    await expect(service.start(request({ devices: [card.device, '/dev/sdq'] }))).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    expect(log).toEqual(['list']);
+    expect(runs).toEqual([]);
+    expect(service.busyDevices()).toEqual([]);
   });
 
   it('turns a run without a report into an error event with its code', async () => {

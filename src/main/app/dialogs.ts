@@ -2,7 +2,7 @@
 import { dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
-import { formatBytes } from '../../shared/format';
+import { eraseQuestion } from '../../shared/erase-question';
 import type { Dialogs } from '../services/types';
 
 /** Image types the picker offers first; "All files" stays available. */
@@ -37,17 +37,20 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
 }
 
 /** Main's own "erase this drive?" question, so a renderer alone can never start a flash. */
-export function electronConfirmFlash(getWindow: () => BrowserWindow | null): (drive: DriveInfo, image: ImageInfo) => Promise<boolean> {
-  return async (drive, image) => {
+export function electronConfirmFlash(
+  getWindow: () => BrowserWindow | null,
+): (drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify') => Promise<boolean> {
+  return async (drives, image, mode) => {
     const win = getWindow();
+    const q = eraseQuestion(drives, image, mode);
     const options: Electron.MessageBoxOptions = {
-      type: 'warning',
-      buttons: ['Cancel', 'Erase and flash'],
+      type: q.danger ? 'warning' : 'question',
+      buttons: ['Cancel', q.confirmLabel],
       defaultId: 0,
       cancelId: 0,
-      title: 'Erase drive?',
-      message: `Erase ${drive.description || drive.device} (${drive.device}, ${formatBytes(drive.size)}) and write ${image.name}?`,
-      detail: 'Everything on this drive will be lost.',
+      title: q.title,
+      message: q.message,
+      detail: q.detail,
     };
     const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
     return response === 1;

@@ -1,8 +1,9 @@
 /**
  * Arguments of `sureflash copy` and `sureflash verify`, bmaptool-compatible where the options overlap
- * (--bmap, --nobmap, --no-verify, --checksum-retry[=N]).
+ * (--bmap, --nobmap, --no-verify, --checksum-retry[=N]); several DESTs write the same image to several cards.
  */
 import { parseArgs } from 'node:util';
+import { MAX_RETRIES, MAX_TARGETS } from '../../shared/api';
 import type { FlashJob } from '../engine/protocol';
 
 export class UsageError extends Error {}
@@ -12,8 +13,6 @@ export interface FlashCommand {
   reportPath: string | null;
   quiet: boolean;
 }
-
-export const MAX_RETRIES = 10;
 
 /** `--checksum-retry` bare means 1, like bmaptool's; parseArgs has no optional values, so normalise first. */
 function normaliseRetry(argv: string[]): string[] {
@@ -26,6 +25,14 @@ function parseRetries(value: string | undefined): number {
   const n = Number(value);
   if (n > MAX_RETRIES) throw new UsageError(`--checksum-retry is at most ${MAX_RETRIES}, not ${n}`);
   return n;
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) < 1 || Number(value) > 3600) {
+    throw new UsageError(`--io-timeout takes seconds between 1 and 3600, not "${value}"`);
+  }
+  return Math.round(Number(value) * 1000);
 }
 
 export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCommand {
@@ -41,6 +48,9 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
         'no-verify': { type: 'boolean' },
         'no-readback': { type: 'boolean' },
         'checksum-retry': { type: 'string' },
+        'skip-identical': { type: 'boolean' },
+        'no-probe': { type: 'boolean' },
+        'io-timeout': { type: 'string' },
         report: { type: 'string' },
         decoder: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
@@ -51,27 +61,35 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
     throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 2) {
-    throw new UsageError(`${mode} needs IMAGE and DEST (got ${positionals.length} argument${positionals.length === 1 ? '' : 's'})`);
+  if (positionals.length < 2) {
+    throw new UsageError(`${mode} needs IMAGE and at least one DEST (got ${positionals.length} argument${positionals.length === 1 ? '' : 's'})`);
   }
+  if (positionals.length - 1 > MAX_TARGETS) throw new UsageError(`${mode} writes at most ${MAX_TARGETS} DESTs at once, not ${positionals.length - 1}`);
   if (values.bmap !== undefined && values.nobmap) throw new UsageError('--bmap and --nobmap cannot be used together');
-  if (mode === 'verify' && (values['checksum-retry'] !== undefined || values['no-readback'])) {
-    throw new UsageError('verify reads only: --checksum-retry and --no-readback belong to copy');
+  if (mode === 'verify' && (values['checksum-retry'] !== undefined || values['no-readback'] || values['skip-identical'] || values['no-probe'])) {
+    throw new UsageError('verify reads only: --checksum-retry, --no-readback, --skip-identical and --no-probe belong to copy');
   }
+  if (values['skip-identical'] && values['no-readback']) throw new UsageError('--skip-identical reads the card; it cannot be combined with --no-readback');
   const decoder = values.decoder ?? 'auto';
   if (decoder !== 'auto' && decoder !== 'builtin') throw new UsageError(`--decoder is "auto" or "builtin", not "${decoder}"`);
-  const [image, target] = positionals as [string, string];
+  const [image, ...dests] = positionals as [string, ...string[]];
+  const twice = dests.find((d, i) => dests.indexOf(d) !== i);
+  if (twice !== undefined) throw new UsageError(`DEST ${twice} is named twice`);
   if (values.bmap === '') throw new UsageError('--bmap needs a file');
+  const ioTimeoutMs = parseTimeout(values['io-timeout']);
   return {
     job: {
       mode,
       image,
-      target,
+      targets: dests.map((path) => ({ path })),
       ...(values.bmap !== undefined ? { bmapPath: values.bmap } : {}),
       noBmap: values.nobmap ?? false,
       readback: !values['no-readback'],
       verifySource: !values['no-verify'],
       retries: parseRetries(values['checksum-retry']),
+      skipIdentical: values['skip-identical'] ?? false,
+      probe: !values['no-probe'],
+      ...(ioTimeoutMs !== undefined ? { ioTimeoutMs } : {}),
       decoder,
     },
     reportPath: values.report ?? null,

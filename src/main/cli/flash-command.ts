@@ -1,14 +1,15 @@
 /**
- * `sureflash copy` and `sureflash verify`: run one engine job in its worker, show progress, stop cleanly on
- * Ctrl-C (the report then says cancelled), write the report, and exit 0 only when the outcome is proven
- * (verified, or written-unverified when readback was turned off on purpose).
+ * `sureflash copy` and `sureflash verify`: run one engine job (one image, one or more cards) in its worker,
+ * show progress, stop cleanly on Ctrl-C (the reports then say cancelled), write the batch report, and exit 0
+ * only when every card's outcome is proven (verified, or written-unverified when readback was turned off).
  */
-import { writeFile } from 'node:fs/promises';
-import type { FlashReport } from '../../shared/report';
+import type { BatchReport, FlashReport } from '../../shared/report';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
 import { startEngineJob } from '../engine/worker-client';
+import { EngineError } from '../engine/errors';
 import { parseFlashArgs } from './flash-args';
 import { ProgressDisplay, type ProgressOutput } from './progress-display';
+import { ReportFile } from './report-file';
 
 export interface FlashIo {
   stdout: ProgressOutput;
@@ -17,29 +18,66 @@ export interface FlashIo {
   signals?: NodeJS.EventEmitter;
 }
 
+const VERDICT: Record<FlashReport['status'], string> = {
+  verified: 'Verified',
+  'written-unverified': 'Written (not read back)',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+/** The one-line outcome of a single-card job. */
 export function summary(report: FlashReport): string {
   const t = report.totals;
   const what = report.mode === 'copy' ? 'written' : 'checked';
   const bytes = report.mode === 'copy' ? t.bytesWritten : t.bytesReadBack;
-  const verdict: Record<FlashReport['status'], string> = {
-    verified: 'Verified',
-    'written-unverified': 'Written (not read back)',
-    failed: 'Failed',
-    cancelled: 'Cancelled',
-  };
-  const retried = t.retries > 0 ? `, ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'} in ${t.retriedRanges} range${t.retriedRanges === 1 ? '' : 's'}` : '';
+  const retried = t.retries > 0 ? `, ${t.retriedBlocks ?? t.rewrittenBlocks} block${(t.retriedBlocks ?? 0) === 1 ? '' : 's'} rewritten in ${t.retriedRanges} range${t.retriedRanges === 1 ? '' : 's'}` : '';
+  const skipped = (t.skippedBlocks ?? 0) > 0 ? `, ${t.skippedBlocks} blocks already right (not written)` : '';
   const bad = t.badRanges > 0 ? `, ${t.badRanges} bad range${t.badRanges === 1 ? '' : 's'}` : '';
-  return `${verdict[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${bad}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)})`;
+  const unsafe = report.unsafeToUse ? ' The card holds a partial image: do not use it.' : '';
+  return `${VERDICT[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${skipped}${bad}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)}).${unsafe}`;
 }
+
+/** Who a card is, for the summary: vendor, model and serial when the kernel told them. */
+function identityText(report: FlashReport): string {
+  const id = report.target.identity;
+  if (!id) return '';
+  const parts = [id.vendor, id.model].filter(Boolean).join(' ');
+  const serial = id.serial ? ` ${id.serialScope === 'reader' ? 'reader ' : ''}#${id.serial}` : '';
+  return parts || serial ? ` (${parts}${serial})` : '';
+}
+
+/** One line per card of a batch: device, identity, verdict, retries, bad blocks, speed. */
+export function cardLine(report: FlashReport): string {
+  const t = report.totals;
+  const bad = report.ranges.reduce((n, r) => n + (r.badBlocks ?? []).reduce((m, s) => m + s.last - s.first + 1, 0), 0);
+  const retries = t.retries > 0 ? `${t.retriedBlocks ?? 0} blocks rewritten` : 'no rewrites';
+  const why = report.error && report.status !== 'verified' ? ` — ${report.error.message}` : '';
+  return `${report.target.path}${identityText(report)}: ${VERDICT[report.status]}; ${retries}, ${bad} bad block${bad === 1 ? '' : 's'}, ${formatSpeed(report.averageSpeed)}${report.unsafeToUse ? '; holds a partial image: do not use it' : ''}${why}`;
+}
+
+const proven = (status: FlashReport['status']): boolean => status === 'verified' || status === 'written-unverified';
 
 export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], io: FlashIo): Promise<number> {
   const { job, reportPath, quiet } = parseFlashArgs(mode, argv);
-  const display = quiet ? null : new ProgressDisplay(io.stderr, mode === 'verify' || job.readback);
+  const names = job.targets.map((t) => t.path);
+  let reportFile: ReportFile | null = null;
+  if (reportPath) {
+    try {
+      reportFile = ReportFile.open(reportPath, { image: job.image, targets: names, startedAt: new Date().toISOString() });
+    } catch (err) {
+      io.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
+  const display = quiet ? null : new ProgressDisplay(io.stderr, mode === 'verify' || job.readback, names);
   const handle = startEngineJob(job, {
     onStarted: (layout) => display?.started(layout),
-    onProgress: (progress) => display?.update(progress),
+    onProgress: (target, progress) => display?.update(target, progress),
     onLog: (level, message) => {
-      if (level === 'warn' || level === 'error' || (level === 'info' && !quiet)) io.stderr.write(`sureflash: ${message}\n`);
+      if (level === 'warn' || level === 'error' || (level === 'info' && !quiet)) {
+        display?.end();
+        io.stderr.write(`sureflash: ${message}\n`);
+      }
     },
   });
   let interrupts = 0;
@@ -53,12 +91,34 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
   io.signals?.on('SIGINT', onInterrupt);
   io.signals?.on('SIGTERM', onInterrupt);
   try {
-    const report = await handle.done;
+    let batch: BatchReport;
+    try {
+      batch = await handle.done;
+    } catch (err) {
+      display?.end();
+      const message = err instanceof Error ? err.message : String(err);
+      reportFile?.write({ status: 'failed', error: { code: err instanceof EngineError ? err.code : 'INTERNAL', message } });
+      io.stderr.write(`sureflash: error: ${message}\n`);
+      return 1;
+    }
     display?.end();
-    if (reportPath) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    if (report.error) io.stderr.write(`sureflash: error: ${report.error.message}\n`);
-    if (!quiet || report.status !== 'verified') io.stderr.write(`${summary(report)}\n`);
-    return report.status === 'verified' || report.status === 'written-unverified' ? 0 : 1;
+    if (reportFile) {
+      try {
+        reportFile.write(batch);
+      } catch (err) {
+        io.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+    if (batch.cards.length === 1) {
+      const report = batch.cards[0] as FlashReport;
+      if (report.error && !proven(report.status)) io.stderr.write(`sureflash: error: ${report.error.message}\n`);
+      if (!quiet || report.status !== 'verified') io.stderr.write(`${summary(report)}\n`);
+    } else {
+      for (const report of batch.cards) io.stderr.write(`${cardLine(report)}\n`);
+      const s = batch.summary;
+      io.stderr.write(`${s.verified} of ${s.cards} cards verified${s.failed ? `, ${s.failed} failed` : ''}${s.cancelled ? `, ${s.cancelled} cancelled` : ''}\n`);
+    }
+    return batch.cards.length > 0 && batch.cards.every((c) => proven(c.status)) ? 0 : 1;
   } finally {
     io.signals?.off('SIGINT', onInterrupt);
     io.signals?.off('SIGTERM', onInterrupt);

@@ -1,5 +1,7 @@
 /**
- * CLI progress: a redrawn bar on a terminal, plain lines (every 10 % and on phase changes) otherwise.
+ * CLI progress for one or more cards: on a terminal one redrawn line per card (bar, percent, speed, time left,
+ * phase, retries); otherwise plain lines every 10 % and on phase changes, prefixed with the card when there
+ * are several.
  */
 import type { FlashLayout, FlashProgress } from '../../shared/report';
 import { formatBytes, formatEta, formatSpeed } from '../../shared/format';
@@ -21,50 +23,73 @@ const PHASE_LABEL: Record<FlashProgress['phase'], string> = {
   done: 'done',
 };
 
+function phaseText(p: FlashProgress, readback: boolean): string {
+  if (p.activity?.kind === 'rewriting') return `rewriting ${p.activity.blocks} block${p.activity.blocks === 1 ? '' : 's'} that did not hold`;
+  return p.phase === 'writing' && !readback ? 'writing' : PHASE_LABEL[p.phase];
+}
+
 export class ProgressDisplay {
-  private lastPhase: string | null = null;
-  private lastDecile = -1;
-  private drawn = false;
+  private readonly last: (FlashProgress | null)[];
+  private readonly lastLine: string[];
+  private drawnLines = 0;
 
   constructor(
     private readonly out: ProgressOutput,
     private readonly readback: boolean,
-  ) {}
+    private readonly names: string[],
+  ) {
+    this.last = names.map(() => null);
+    this.lastLine = names.map(() => '');
+  }
 
   started(layout: FlashLayout): void {
     const what = layout.ranges.length > 0 ? `${formatBytes(layout.mappedBytes)} in ${layout.ranges.length} ranges` : 'an image of unknown size';
-    this.line(`sureflash: ${what}`);
+    const to = this.names.length > 1 ? ` to ${this.names.length} cards` : '';
+    this.line(`sureflash: ${what}${to}`);
   }
 
-  update(p: FlashProgress): void {
-    const percent = p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesDone * 100) / p.bytesTotal)) : 0;
-    const phase = p.phase === 'writing' && !this.readback ? 'writing' : PHASE_LABEL[p.phase];
+  update(target: number, p: FlashProgress): void {
+    this.last[target] = p;
+    if (this.out.isTTY) return this.redraw();
+    const percent = percentOf(p);
+    const text = `${phaseText(p, this.readback)}: ${Math.floor(percent / 10) * 10}%`;
+    if (text === this.lastLine[target]) return;
+    this.lastLine[target] = text;
+    const who = this.names.length > 1 ? `${this.names[target]}: ` : '';
     const retries = p.retries > 0 ? `  retries ${p.retries}` : '';
-    if (this.out.isTTY) {
-      const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - 60));
+    this.line(`${who}${phaseText(p, this.readback)}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}`);
+  }
+
+  private redraw(): void {
+    const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - 60 - (this.names.length > 1 ? 14 : 0)));
+    const rows = this.names.map((name, i) => {
+      const p = this.last[i];
+      if (!p) return `${name}: waiting`;
+      const percent = percentOf(p);
       const filled = Math.round((percent / 100) * width);
       const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
       const eta = p.etaSeconds !== null ? `  ETA ${formatEta(p.etaSeconds)}` : '';
-      this.out.write(`\r\x1b[2K[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${eta}  ${phase}${retries}`);
-      this.drawn = true;
-      return;
-    }
-    const decile = Math.floor(percent / 10);
-    if (phase !== this.lastPhase || decile !== this.lastDecile) {
-      this.lastPhase = phase;
-      this.lastDecile = decile;
-      this.line(`${phase}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}`);
-    }
+      const retries = p.retries > 0 ? `  retries ${p.retries}` : '';
+      const who = this.names.length > 1 ? `${name.padEnd(12)} ` : '';
+      return `${who}[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${eta}  ${phaseText(p, this.readback)}${retries}`;
+    });
+    const up = this.drawnLines > 1 ? `\x1b[${this.drawnLines - 1}A` : '';
+    this.out.write(`${up}\r${rows.map((r) => `\x1b[2K${r}`).join('\n')}`);
+    this.drawnLines = rows.length;
   }
 
-  /** Ends the redrawn line before other output. */
+  /** Ends the redrawn lines before other output. */
   end(): void {
-    if (this.drawn) this.out.write('\n');
-    this.drawn = false;
+    if (this.drawnLines > 0) this.out.write('\n');
+    this.drawnLines = 0;
   }
 
   private line(text: string): void {
     this.end();
     this.out.write(`${text}\n`);
   }
+}
+
+function percentOf(p: FlashProgress): number {
+  return p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesDone * 100) / p.bytesTotal)) : 0;
 }

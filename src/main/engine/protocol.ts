@@ -1,9 +1,19 @@
 /**
- * The typed message protocol between the engine worker thread and whoever runs it (main, the privileged
- * helper, the CLI). Every message carries the job's `seq`; errors cross serialized with a kind.
+ * The typed message protocol between the engine worker thread and whoever runs it (main, the CLI). Every
+ * message carries the job's `seq`; card events name their card by its index in `job.targets`; errors
+ * cross serialized with a kind.
  */
 import type { ErrorCode } from '../../shared/errors';
-import type { FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { CardIdentity } from '../../shared/identity';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+
+/** One card of a job. */
+export interface TargetSpec {
+  /** A block device or a regular file. */
+  path: string;
+  /** Who the card is (read from sysfs by the caller), carried into its report. */
+  identity?: CardIdentity | null;
+}
 
 /** A validated job for the engine. Policy (which targets are allowed) is decided before this point. */
 export interface FlashJob {
@@ -13,18 +23,27 @@ export interface FlashJob {
   bmapPath?: string;
   /** Write/verify the whole image, ignoring any bmap. */
   noBmap?: boolean;
-  target: string;
-  /** Read every written range back from the device (copy mode). Default true. */
+  /** The cards, 1 to 16: the image is read once and every card gets its own writer, readback and verdict. */
+  targets: TargetSpec[];
+  /** Read every written range back from the device (copy mode). */
   readback: boolean;
-  /** Check source ranges against the bmap checksums while streaming. Default true. */
+  /** Check source ranges against the bmap checksums while streaming. */
   verifySource: boolean;
-  /** Rewrites per range on readback mismatch (0 = none). */
+  /** Rewrite passes for blocks that did not hold (0 = none). */
   retries: number;
-  /** "auto" may use a system decoder (xz, zstd) as a fast path; "builtin" stays in-process. */
+  /** Read each chunk from the card first and write only the blocks that differ. */
+  skipIdentical?: boolean;
+  /** The capacity probe before writing block devices (default on). */
+  probe?: boolean;
+  /** Longest a device operation may take before the card counts as stalled (default 30 s). */
+  ioTimeoutMs?: number;
+  /** "auto" may use a system decoder (xz, bzip2) as a fast path; "builtin" stays in-process. */
   decoder?: 'auto' | 'builtin';
-  /** Refuse anything but a block device (the privileged helper sets this). */
+  /** Refuse anything but a block device (main sets this for drives). */
   requireBlockDevice?: boolean;
 }
+
+export const DEFAULT_IO_TIMEOUT_MS = 30_000;
 
 export interface SerializedError {
   kind: 'engine' | 'internal';
@@ -32,15 +51,18 @@ export interface SerializedError {
   message: string;
 }
 
-export type ToWorker = { type: 'start'; seq: number; job: FlashJob } | { type: 'cancel'; seq: number };
+/** `target` in cancel: only that card (index in job.targets); absent: the whole job. */
+export type ToWorker = { type: 'start'; seq: number; job: FlashJob } | { type: 'cancel'; seq: number; target?: number };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type FromWorker =
   | { type: 'started'; seq: number; layout: FlashLayout }
-  | { type: 'progress'; seq: number; progress: FlashProgress }
+  | { type: 'progress'; seq: number; target: number; progress: FlashProgress }
   | { type: 'log'; seq: number; level: LogLevel; message: string }
-  /** The job ended; the report's status says how (verified, failed, cancelled, written-unverified). */
-  | { type: 'done'; seq: number; report: FlashReport }
+  /** One card finished (the others may go on). */
+  | { type: 'target-done'; seq: number; target: number; report: FlashReport }
+  /** The job ended; every card's report is in the batch. */
+  | { type: 'done'; seq: number; report: BatchReport }
   /** The job could not produce a report at all (crash); main treats it as failed. */
   | { type: 'error'; seq: number; error: SerializedError };

@@ -1,74 +1,151 @@
-/** Builds the one report object from a job's state, whatever the outcome. */
+/** Builds the report objects from a job's parts, whatever the outcome: one per card, and the batch. */
 import type { Bmap } from '../../shared/bmap';
-import { REPORT_VERSION, type FlashReport, type FlashStatus } from '../../shared/report';
+import type { CardIdentity } from '../../shared/identity';
+import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport, type FlashStatus } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 import { VERSION } from '../version';
-import type { JobState } from './job-state';
+import type { TargetInfo } from './device/device-client';
+import type { IoStats } from './lane/card-io';
+import type { CardStageResult } from './lane/card-stage';
+import type { ProgressMeter } from './lane/progress-meter';
+import type { RangeBook } from './lane/range-book';
 import type { FlashJob } from './protocol';
 import type { ImageSource } from './source/types';
-import type { Target } from './target';
 
-export interface ReportInput {
+export interface JobFacts {
   job: FlashJob;
   startedAt: Date;
   source: ImageSource | null;
   imageSize: number | null;
   bmap: Bmap | null;
   bmapPath: string | null;
-  target: Target | null;
   blockSize: number;
-  state: JobState | null;
+  /** When the cards started (after the pre-checks). */
+  cardsStartedAt: number;
+  sourceMs: number;
+}
+
+export interface CardFacts {
+  path: string;
+  identity: CardIdentity | null;
+  info: TargetInfo | null;
+  book: RangeBook | null;
+  meter: ProgressMeter | null;
+  stage: CardStageResult | null;
+  io: IoStats | null;
   status: FlashStatus;
   error: ApiError | null;
 }
 
-export function buildReport(input: ReportInput): FlashReport {
-  const { job, source, bmap, target, state } = input;
-  const ranges = state?.rangeReports() ?? [];
-  const timings = state?.finishTimings() ?? { preparingMs: 0, copyMs: 0, flushMs: 0, totalMs: Date.now() - input.startedAt.getTime() };
+function imagePart(f: JobFacts): FlashReport['image'] {
+  return {
+    path: f.job.image,
+    size: f.source?.fileSize ?? null,
+    imageSize: f.imageSize,
+    compression: f.source?.compression ?? 'none',
+    decoder: f.source?.decoder ?? 'none',
+  };
+}
+
+function bmapPart(f: JobFacts, mapped: number): FlashReport['bmap'] {
+  const { bmap, bmapPath } = f;
+  return bmap && bmapPath ? { path: bmapPath, version: bmap.version, checksumType: bmap.checksumType, mappedBytes: mapped, blockSize: bmap.blockSize } : null;
+}
+
+export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
+  const { job } = f;
+  const ranges = c.book?.reports() ?? [];
   const mapped = ranges.reduce((n, r) => n + r.bytes, 0);
-  const seconds = (timings.copyMs + timings.flushMs) / 1000;
-  const readback = job.mode === 'verify' || job.readback ? (target?.direct === false ? 'buffered' : 'direct') : 'none';
+  const now = Date.now();
+  const preparingMs = Math.max(0, f.cardsStartedAt - f.startedAt.getTime());
+  const st = c.stage?.timings;
+  const flushMs = Math.round(c.io?.flushMs ?? 0);
+  const copyMs = Math.round((st?.copyMs ?? 0) + (st?.probeMs ?? 0));
+  const seconds = ((st?.copyMs ?? 0) + (st?.finalPassMs ?? 0) + (st?.finishMs ?? 0) + (st?.probeMs ?? 0)) / 1000;
+  const readbackOn = job.mode === 'verify' || job.readback;
+  const touched = c.stage?.touched ?? false;
+  const sum = (key: 'rewrittenBlocks' | 'retriedBlocks' | 'writtenBlocks' | 'skippedBlocks' | 'mediaErrors' | 'retries'): number =>
+    ranges.reduce((n, r) => n + (r[key] ?? 0), 0);
   return {
     version: REPORT_VERSION,
     kind: 'card',
     tool: { name: 'sureflash', version: VERSION },
     mode: job.mode,
-    startedAt: input.startedAt.toISOString(),
-    image: {
-      path: job.image,
-      size: source?.fileSize ?? null,
-      imageSize: input.imageSize,
-      compression: source?.compression ?? 'none',
-      decoder: source?.decoder ?? 'none',
+    startedAt: f.startedAt.toISOString(),
+    finishedAt: new Date(now).toISOString(),
+    image: imagePart(f),
+    bmap: bmapPart(f, mapped),
+    target: {
+      path: c.path,
+      size: c.info?.size ?? null,
+      kind: c.info?.kind ?? 'file',
+      sectorSize: c.info ? c.info.sectorSize : null,
+      writeCache: c.info?.writeCache ?? null,
+      identity: c.identity,
     },
-    bmap:
-      bmap && input.bmapPath
-        ? { path: input.bmapPath, version: bmap.version, checksumType: bmap.checksumType, mappedBytes: mapped, blockSize: bmap.blockSize }
-        : null,
-    target: { path: job.target, size: target?.size ?? null, kind: target?.kind ?? 'file' },
-    options: { readback: job.mode === 'verify' || job.readback, verifySource: job.verifySource, retries: job.retries },
-    readback,
-    status: input.status,
-    blockSize: input.blockSize,
+    options: {
+      readback: readbackOn,
+      verifySource: job.verifySource,
+      retries: job.retries,
+      skipIdentical: job.skipIdentical ?? false,
+      probe: job.probe ?? true,
+      ioTimeoutMs: job.ioTimeoutMs ?? 30_000,
+    },
+    readback: readbackOn ? (c.info?.direct === false ? 'buffered' : 'direct') : 'none',
+    verification: {
+      afterFlush: job.mode === 'copy' && job.readback,
+      flushes: c.io?.flushes ?? 0,
+      finalPass: c.stage?.finalPass ?? null,
+    },
+    probe: c.stage?.probe ?? null,
+    status: c.status,
+    unsafeToUse: job.mode === 'copy' && touched && (c.status === 'failed' || c.status === 'cancelled'),
+    blockSize: f.blockSize,
     ranges,
     totals: {
       mappedBytes: mapped,
-      bytesWritten: state?.bytesWritten ?? 0,
-      bytesReadBack: state?.bytesReadBack ?? 0,
-      retries: ranges.reduce((n, r) => n + r.retries, 0),
-      rewrittenBlocks: ranges.reduce((n, r) => n + r.rewrittenBlocks, 0),
+      bytesWritten: c.io?.bytesWritten ?? 0,
+      bytesReadBack: c.io?.bytesReadBack ?? 0,
+      retries: sum('retries'),
+      rewrittenBlocks: sum('rewrittenBlocks'),
+      retriedBlocks: sum('retriedBlocks'),
+      writtenBlocks: sum('writtenBlocks'),
+      skippedBlocks: sum('skippedBlocks'),
       badRanges: ranges.filter((r) => r.state === 'failed').length,
       verifiedRanges: ranges.filter((r) => r.state === 'verified').length,
       retriedRanges: ranges.filter((r) => r.retries > 0).length,
+      sourceMismatchRanges: ranges.filter((r) => r.state === 'source-mismatch').length,
+      mediaErrors: sum('mediaErrors'),
     },
     timings: {
-      ...timings,
-      sourceMs: Math.round(state?.opMs.source ?? 0),
-      writeMs: Math.round(state?.opMs.write ?? 0),
-      readbackMs: Math.round(state?.opMs.readback ?? 0),
+      preparingMs,
+      probeMs: Math.round(st?.probeMs ?? 0),
+      copyMs,
+      finalPassMs: Math.round(st?.finalPassMs ?? 0),
+      flushMs,
+      totalMs: now - f.startedAt.getTime(),
+      sourceMs: Math.round(f.sourceMs),
+      writeMs: Math.round(c.io?.writeMs ?? 0),
+      readbackMs: Math.round(c.io?.readMs ?? 0),
     },
-    averageSpeed: seconds > 0 ? Math.round((state?.bytesDone ?? 0) / seconds) : 0,
-    ...(input.error ? { error: input.error } : {}),
+    averageSpeed: seconds > 0 ? Math.round((c.meter?.bytesDone ?? 0) / seconds) : 0,
+    ...(c.error ? { error: c.error } : {}),
+  };
+}
+
+export function buildBatchReport(f: JobFacts, cards: FlashReport[]): BatchReport {
+  const mapped = cards[0]?.totals.mappedBytes ?? 0;
+  return {
+    version: REPORT_VERSION,
+    kind: 'batch',
+    tool: { name: 'sureflash', version: VERSION },
+    mode: f.job.mode,
+    startedAt: f.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    image: imagePart(f),
+    bmap: bmapPart(f, mapped),
+    status: batchStatus(cards),
+    cards,
+    summary: batchSummary(cards),
   };
 }

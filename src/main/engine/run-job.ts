@@ -1,86 +1,81 @@
 /**
- * One engine job, in the calling thread: pre-checks (image, bmap, sizes, target) before the first byte is
- * written, then the windowed copy with readback and retry (or a read-only verify), flush, and the report.
- * The worker entry runs this; so can tests.
+ * One engine job, in the calling thread, as one straight pipeline: the source side (image, bmap, plan) and
+ * every card's pre-checks pass before the first byte is written; then the producer reads and checks the
+ * image once and hands each chunk to every card's stage, which writes, flushes, reads back and retries on
+ * its own; each card ends with its own report, and the job with the batch. This function only wires the
+ * stages; each range's bookkeeping belongs to the card stage that owns it. The worker entry runs this; so
+ * can tests.
  */
 import type { Bmap } from '../../shared/bmap';
-import type { FlashLayout, FlashProgress, FlashReport, FlashStatus } from '../../shared/report';
+import { MAX_TARGETS } from '../../shared/api';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
-import { parseBmap, readBmapFile } from './bmap-parser';
+import { ChunkPool } from './chunk/chunk-pool';
+import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
+import { refetcher } from './chunk/refetch';
+import { SharedArena, PAGE } from './chunk/shared-arena';
+import { openTarget } from './device/open-target';
+import type { Target } from './device/device-client';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
-import { JobState } from './job-state';
-import { DEFAULT_BLOCK_SIZE, layoutOf, planFromBmap, planWholeImage, type PlannedRange } from './plan';
-import type { FlashJob, LogLevel } from './protocol';
-import { buildReport } from './report-builder';
-import { discoverBmap, openSource } from './source';
+import { openJobSource, type JobSource } from './job-source';
+import { CardIo } from './lane/card-io';
+import { CardStage, type CardStageResult, type FinalDesc } from './lane/card-stage';
+import { LaneInput } from './lane/lane-input';
+import { MARKER_BYTES } from './lane/capacity-probe';
+import { MAX_MARKERS } from './lane/probe-run';
+import { ProgressMeter } from './lane/progress-meter';
+import { RangeBook } from './lane/range-book';
+import { layoutOf, type PlannedRange } from './plan';
+import { checkTargetIsNotSource } from './prechecks';
+import { DEFAULT_IO_TIMEOUT_MS, type FlashJob, type LogLevel } from './protocol';
+import { buildBatchReport, buildCardReport, type JobFacts } from './report-builder';
 import type { ImageSource } from './source/types';
-import { openTarget, type Target } from './target';
-import { verifyRangesByChecksum } from './verify-device';
-import { copyWindow, compareWindow, type WindowTaskContext } from './window-tasks';
-import { WindowPool } from './window-pool';
-import { produceFromFile, produceFromStream, type ProducerOptions } from './window-producer';
 
 export interface JobEvents {
   started(layout: FlashLayout): void;
-  progress(progress: FlashProgress): void;
+  progress(target: number, progress: FlashProgress): void;
+  targetDone(target: number, report: FlashReport): void;
   log(level: LogLevel, message: string): void;
 }
 
-/** Window size and count: 8 windows of 2 MiB measured best on loop devices here (see the README benchmark). */
-const WINDOW_BYTES = Number(process.env.SUREFLASH_WINDOW_KIB ?? 2048) * 1024;
-const WINDOWS = Number(process.env.SUREFLASH_WINDOWS ?? 8);
-/** Seconds of writing that may be in flight at the device's measured speed. */
-const IN_FLIGHT_SECONDS = 0.4;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const envNumber = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
 
-interface Prepared {
-  source: ImageSource;
-  bmap: Bmap | null;
-  bmapPath: string | null;
-  imageSize: number | null;
-  target: Target;
+/**
+ * The pipeline's sizes. 2 MiB chunks and a pool of 24 (48 MiB, shared by every card); 4 readback buffers per
+ * card; ranges up to 16 MiB are held until their checksum is proven; gaps up to 64 KiB between ranges are
+ * read with them; the final pass re-reads the first 16 MiB and the last 32 MiB of mapped data.
+ */
+export function pipelineSizes(): { chunkBytes: number; chunks: number; readbackSlots: number; holdBytes: number; maxGap: number; firstBytes: number; lastBytes: number } {
+  const chunkBytes = Math.max(64 * KiB, Math.floor(envNumber('SUREFLASH_CHUNK_KIB', 2048)) * KiB);
+  const chunks = Math.max(4, Math.floor(envNumber('SUREFLASH_CHUNKS', 24)));
+  // Holding a range back needs its chunks plus room for the cards to keep going.
+  const holdBytes = Math.min(16 * MiB, Math.max(0, chunks - 3) * chunkBytes);
+  return { chunkBytes, chunks, readbackSlots: 4, holdBytes, maxGap: 64 * KiB, firstBytes: 16 * MiB, lastBytes: 32 * MiB };
 }
 
-async function loadBmap(job: FlashJob, source: ImageSource): Promise<{ bmap: Bmap | null; bmapPath: string | null }> {
-  if (job.noBmap) return { bmap: null, bmapPath: null };
-  if (job.bmapPath) return { bmap: await readBmapFile(job.bmapPath), bmapPath: job.bmapPath };
-  const found = job.image === '-' ? null : await discoverBmap(job.image);
-  if (found) return { bmap: await readBmapFile(found), bmapPath: found };
-  if (source.embeddedBmap) {
-    const name = `${job.image} (bmap inside the archive)`;
-    return { bmap: parseBmap(source.embeddedBmap, name), bmapPath: name };
-  }
-  return { bmap: null, bmapPath: null };
+/** One card's run through the job. */
+interface Card {
+  index: number;
+  path: string;
+  target: Target | null;
+  io: CardIo | null;
+  book: RangeBook | null;
+  meter: ProgressMeter | null;
+  input: LaneInput;
+  stop: AbortController;
+  stage: CardStageResult | null;
+  accepting: boolean;
+  error: ApiError | null;
 }
 
-async function prepare(job: FlashJob, keep: Partial<Prepared>): Promise<Prepared> {
-  const source = await openSource(job.image, { decoder: job.decoder ?? 'auto' });
-  keep.source = source;
-  const { bmap, bmapPath } = await loadBmap(job, source);
-  keep.bmap = bmap;
-  keep.bmapPath = bmapPath;
-  if (bmap && source.imageSize !== null && source.imageSize !== bmap.imageSize) {
-    throw new EngineError(
-      'IMAGE_SIZE_MISMATCH',
-      `image ${job.image} is ${describeSize(source.imageSize)} but the bmap ${bmapPath} says ImageSize ${describeSize(bmap.imageSize)}: wrong bmap or damaged image`,
-    );
-  }
-  const imageSize = bmap?.imageSize ?? source.imageSize;
-  keep.imageSize = imageSize;
-  const target = await openTarget(job.target, { mode: job.mode, imageSize, requireBlockDevice: job.requireBlockDevice });
-  keep.target = target;
-  return { source, bmap, bmapPath, imageSize, target };
-}
-
-function statusOf(error: ApiError | null, state: JobState, job: FlashJob): FlashStatus {
-  if (error?.code === 'CANCELLED') return 'cancelled';
-  if (error) return 'failed';
-  if (state.ranges.some((r) => r.state === 'failed')) return 'failed';
-  return job.mode === 'copy' && !job.readback ? 'written-unverified' : 'verified';
-}
-
-function readbackError(state: JobState, job: FlashJob): ApiError | null {
-  const bad = state.rangeReports().filter((r) => r.state === 'failed');
+function readbackError(card: Card, job: FlashJob): ApiError | null {
+  const bad = (card.book?.reports() ?? []).filter((r) => r.state === 'failed');
   if (bad.length === 0) return null;
   const spans = bad.flatMap((r) => r.badBlocks ?? [{ first: r.first, last: r.last }]);
   const list = spans.slice(0, 5).map((s) => (s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`)).join(', ');
@@ -89,161 +84,235 @@ function readbackError(state: JobState, job: FlashJob): ApiError | null {
   const blocks = `${single ? 'block' : 'blocks'} ${list}${more}`;
   const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index + 1).join(', ')}`;
   if (job.mode === 'verify') {
-    return { code: 'READBACK_MISMATCH', message: `${blocks} on ${job.target} ${single ? 'does' : 'do'} not match the image (${ranges})` };
+    return { code: 'READBACK_MISMATCH', message: `${blocks} on ${card.path} ${single ? 'does' : 'do'} not match the image (${ranges})` };
   }
   const retries = `${job.retries} ${job.retries === 1 ? 'retry' : 'retries'}`;
-  const after = job.retries > 0 ? ` after ${retries} (retries exhausted)` : ' (retry is off: --checksum-retry=N rewrites such blocks)';
-  return { code: 'READBACK_MISMATCH', message: `${blocks} did not hold the written data${after}: ${ranges}` };
+  const after = job.retries > 0 ? ` after ${retries} (retries exhausted)` : ' (retry is off: more retries rewrite such blocks)';
+  return { code: 'READBACK_MISMATCH', message: `${blocks} of ${card.path} did not hold the written data${after}: ${ranges}` };
 }
 
-export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal): Promise<FlashReport> {
-  const startedAt = new Date();
-  const keep: Partial<Prepared> = {};
-  let state: JobState | null = null;
-  let error: ApiError | null = null;
-  let blockSize = DEFAULT_BLOCK_SIZE;
-  try {
-    const { source, bmap, bmapPath, imageSize, target } = await prepare(job, keep);
-    logPlan(job, events, { source, bmap, bmapPath, imageSize, target });
-    blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
-    const ranges: PlannedRange[] = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
-    state = new JobState(ranges, (p) => events.progress(p), Date.now, startedAt.getTime());
-    events.started(layoutOf(ranges, imageSize, blockSize));
-    state.setPhase(job.mode === 'copy' ? 'writing' : 'verifying');
-    error = await execute(job, { source, bmap, imageSize, target, ranges, state, blockSize, signal });
-    if (!error) error = readbackError(state, job);
-  } catch (err) {
-    error = serializeError(err);
-  } finally {
-    if (state) state.setPhase('flushing');
-    const length = state && keep.imageSize === null ? state.bytesTotal : undefined;
-    // Flush what was written; a job that failed before writing anything leaves the target alone.
-    const touched = !error || (state?.bytesWritten ?? 0) > 0;
-    const flushError = keep.target && job.mode === 'copy' && touched ? await keep.target.flush(length).then(() => null, (e: unknown) => serializeError(e)) : null;
-    if (job.mode === 'copy' && !error && flushError) error = flushError;
-    await keep.target?.close();
-    await keep.source?.close();
+function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { status: FlashStatus; error: ApiError | null } {
+  const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
+  const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
+  if (error) return { status: 'failed', error };
+  if (card.stage?.cancelled || jobError?.code === 'CANCELLED' || !card.stage) {
+    return { status: 'cancelled', error: jobError?.code === 'CANCELLED' ? jobError : { code: 'CANCELLED', message: 'cancelled by the user' } };
   }
-  const status = state ? statusOf(error, state, job) : error?.code === 'CANCELLED' ? 'cancelled' : 'failed';
-  if (state && error) state.abandonUnfinished();
-  const report = buildReport({
-    job,
-    startedAt,
-    source: keep.source ?? null,
-    imageSize: keep.imageSize ?? null,
-    bmap: keep.bmap ?? null,
-    bmapPath: keep.bmapPath ?? null,
-    target: keep.target ?? null,
-    blockSize,
-    state,
-    status,
-    error: status === 'verified' || status === 'written-unverified' ? null : error,
-  });
-  if (state) {
-    state.setPhase('done');
-  }
-  return report;
+  const mismatch = readbackError(card, job);
+  if (mismatch) return { status: 'failed', error: mismatch };
+  return { status: job.mode === 'copy' && !job.readback ? 'written-unverified' : 'verified', error: null };
 }
 
-function logPlan(job: FlashJob, events: JobEvents, p: Prepared): void {
-  const compression = p.source.compression === 'none' ? 'raw' : `${p.source.compression}, decoded by ${p.source.decoder}`;
-  events.log('info', `image ${job.image} (${compression}${p.imageSize !== null ? `, ${describeSize(p.imageSize)}` : ', size unknown until read'})`);
-  if (p.bmap) events.log('info', `bmap ${p.bmapPath} (version ${p.bmap.version}, ${p.bmap.checksumType ?? 'no'} checksums)`);
+function logPlan(job: FlashJob, src: JobSource, events: JobEvents): void {
+  const { source, bmap, bmapPath, imageSize } = src;
+  const compression = source.compression === 'none' ? 'raw' : `${source.compression}, decoded by ${source.decoder}`;
+  events.log('info', `image ${job.image} (${compression}${imageSize !== null ? `, ${describeSize(imageSize)}` : ', size unknown until read'})`);
+  if (bmap) events.log('info', `bmap ${bmapPath} (version ${bmap.version}, ${bmap.checksumType ?? 'no'} checksums)`);
   else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
-  if (job.mode === 'copy' && job.readback && !p.target.direct) {
-    events.log('warn', `${job.target}: this filesystem refuses O_DIRECT, so readback goes through the page cache`);
-  }
 }
 
-interface ExecuteContext {
-  source: ImageSource;
-  bmap: Bmap | null;
-  imageSize: number | null;
-  target: Target;
-  ranges: PlannedRange[];
-  state: JobState;
-  blockSize: number;
-  signal: AbortSignal;
-}
+export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<BatchReport> {
+  const sizes = pipelineSizes();
+  const startedAt = new Date();
+  const keep: { source?: ImageSource; bmap?: Bmap | null; bmapPath?: string | null } = {};
+  const facts: JobFacts = { job, startedAt, source: null, imageSize: null, bmap: null, bmapPath: null, blockSize: 4096, cardsStartedAt: startedAt.getTime(), sourceMs: 0 };
+  const cards: Card[] = job.targets.map((t, index) => ({
+    index,
+    path: t.path,
+    target: null,
+    io: null,
+    book: null,
+    meter: null,
+    input: new LaneInput(),
+    stop: new AbortController(),
+    stage: null,
+    accepting: false,
+    error: null,
+  }));
+  const reports: (FlashReport | null)[] = cards.map(() => null);
+  let jobError: ApiError | null = null;
 
-/** Runs the copy or verify; returns the first fatal error (null when the job ran to its end). */
-async function execute(job: FlashJob, ctx: ExecuteContext): Promise<ApiError | null> {
-  const { state, signal } = ctx;
-  const pool = new WindowPool(WINDOW_BYTES, WINDOWS, signal);
-  // Start with two windows in flight and follow the device's measured speed: about 0.4 s of writing may be
-  // in flight, so a slow card still stops within a second on cancel, and a fast one gets every window.
-  pool.setLimit(2);
-  const copyStart = performance.now();
-  const followSpeed = (): void => {
-    const seconds = (performance.now() - copyStart) / 1000;
-    if (seconds > 0.05) pool.setLimit((state.bytesDone / seconds) * IN_FLIGHT_SECONDS / WINDOW_BYTES);
+  const report = (card: Card): void => {
+    if (reports[card.index]) return;
+    const { status, error } = cardStatus(card, job, jobError);
+    const built = buildCardReport(facts, {
+      path: card.path,
+      identity: job.targets[card.index]?.identity ?? null,
+      info: card.target?.info ?? null,
+      book: card.book,
+      meter: card.meter,
+      stage: card.stage,
+      io: card.io?.stats ?? null,
+      status,
+      error,
+    });
+    reports[card.index] = built;
+    card.meter?.setPhase('done');
+    events.targetDone(card.index, built);
   };
-  if (job.mode === 'verify' && ctx.bmap?.checksumType && ctx.ranges.every((r) => r.checksum)) {
-    const slot = await pool.acquire();
-    try {
-      await verifyRangesByChecksum(ctx.target, ctx.ranges, ctx.bmap.checksumType, [slot.data, slot.readback], state, signal);
-      return null;
-    } catch (err) {
-      return serializeError(err);
-    }
-  }
-  const outstanding = new Map<number, { open: number; closed: boolean; bad: boolean }>();
-  const settle = (index: number): void => {
-    const r = outstanding.get(index);
-    if (!r || !r.closed || r.open > 0) return;
-    const final = r.bad ? 'failed' : job.mode === 'copy' && !job.readback ? 'written' : 'verified';
-    state.setRangeState(index, final);
-  };
-  const taskContext: WindowTaskContext = {
-    target: ctx.target,
-    state,
-    blockSize: ctx.blockSize,
-    retries: job.mode === 'copy' ? job.retries : 0,
-    signal,
-    onWindowDone: (w, ok) => {
-      const r = outstanding.get(w.range.index);
-      if (!r) return;
-      r.open--;
-      state.addDone(w.length);
-      followSpeed();
-      if (ok === null) return; // abandoned on cancel: the range stays unfinished
-      r.bad ||= !ok;
-      r.closed ||= w.last;
-      if (ok && state.rangeState(w.range.index) === 'retrying') state.setRangeState(w.range.index, 'writing');
-      settle(w.range.index);
-    },
-  };
-  const producer: ProducerOptions = {
-    source: ctx.source,
-    ranges: ctx.ranges,
-    imageSize: ctx.imageSize,
-    blockSize: ctx.blockSize,
-    checksumType: job.verifySource ? (ctx.bmap?.checksumType ?? null) : null,
-    pool,
-    limit: ctx.target.size,
-    onRangeStart: (range, discovered) => {
-      if (discovered) state.addRange(range);
-      outstanding.set(range.index, { open: 0, closed: false, bad: false });
-      state.setRangeState(range.index, 'writing');
-    },
-    onRangeEnd: (range, end) => state.setRangeEnd(range.index, end, ctx.blockSize),
-    onSourceTime: (ms) => {
-      state.opMs.source += ms;
-    },
-    task: (slot, w) => {
-      const r = outstanding.get(w.range.index);
-      if (r) r.open++;
-      return job.mode === 'copy' ? copyWindow(taskContext, slot, w, job.readback) : compareWindow(taskContext, slot, w);
-    },
-  };
-  let error: unknown = null;
+
   try {
-    if (ctx.source.readAt && (ctx.imageSize !== null || ctx.ranges.length > 0)) await produceFromFile(producer);
-    else await produceFromStream(producer);
+    if (job.targets.length === 0) throw new EngineError('USAGE', 'no target: name at least one device or file to write');
+    if (job.targets.length > MAX_TARGETS) throw new EngineError('USAGE', `at most ${MAX_TARGETS} targets at once, not ${job.targets.length}`);
+    const src = await openJobSource(job, keep);
+    Object.assign(facts, { source: src.source, imageSize: src.imageSize, bmap: src.bmap, bmapPath: src.bmapPath, blockSize: src.blockSize });
+    logPlan(job, src, events);
+    const copy = job.mode === 'copy';
+    const arena = new SharedArena(
+      sizes.chunks * (sizes.chunkBytes + PAGE) + cards.length * (sizes.readbackSlots * (sizes.chunkBytes + PAGE) + MAX_MARKERS * MARKER_BYTES + 2 * PAGE),
+    );
+    const pool = new ChunkPool(arena, sizes.chunks, sizes.chunkBytes);
+
+    // Every card's pre-checks, before the first byte is written to any of them. A card that fails them
+    // drops out with its own report; the others go on.
+    const seen = new Map<string, number>();
+    for (const card of cards) {
+      try {
+        await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
+        card.target = await openTarget(card.path, {
+          mode: job.mode,
+          imageSize: src.imageSize,
+          requireBlockDevice: job.requireBlockDevice,
+          arena,
+          timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
+        });
+        const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
+        const twin = seen.get(key);
+        if (twin !== undefined) throw new EngineError('USAGE', `${card.path} is the same target as ${cards[twin]?.path}: name each card once`);
+        seen.set(key, card.index);
+        if (copy && job.readback && !card.target.info.direct) {
+          events.log('warn', `${card.path}: this filesystem refuses O_DIRECT, so readback goes through the page cache`);
+        }
+      } catch (err) {
+        card.error = serializeError(err);
+      }
+    }
+    const ready = cards.filter((c) => c.target && !c.error);
+    for (const c of cards) if (c.error && c.target) await c.target.close();
+    events.started(layoutOf(src.ranges, src.imageSize, src.blockSize));
+    facts.cardsStartedAt = Date.now();
+    for (const c of cards) if (!ready.includes(c)) report(c);
+    if (ready.length === 0) throw new EngineError(cards[0]?.error?.code ?? 'INTERNAL', cards[0]?.error?.message ?? 'no card could be opened');
+
+    const totalMapped = src.grow ? null : src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
+    let producedLength: number | null = src.imageSize;
+    let producedMapped = 0;
+    const refetch = refetcher(src.source, pool);
+    const trimFinalSet = (descs: FinalDesc[]): FinalDesc[] => {
+      if (totalMapped !== null) return descs;
+      return descs.filter((d) => d.mapped < sizes.firstBytes || d.mapped + (d.plan.end - d.plan.start) > producedMapped - sizes.lastBytes);
+    };
+    const regions = new Map<number, { readback: ReturnType<SharedArena['alloc']>[]; markers: ReturnType<SharedArena['alloc']>; page: ReturnType<SharedArena['alloc']> }>();
+    for (const card of ready) {
+      regions.set(card.index, {
+        readback: Array.from({ length: sizes.readbackSlots }, () => arena.alloc(sizes.chunkBytes + PAGE)),
+        markers: arena.alloc(MAX_MARKERS * MARKER_BYTES),
+        page: arena.alloc(PAGE),
+      });
+    }
+    const stages = ready.map((card) => {
+      const target = card.target as Target;
+      const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
+      card.io = new CardIo(target, region.page);
+      card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, p));
+      card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
+      card.accepting = true;
+      const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);
+      laneSignal.addEventListener('abort', () => card.input.wake(), { once: true });
+      const stage = new CardStage({
+        io: card.io,
+        pool,
+        input: card.input,
+        readbackSlots: region.readback,
+        markerRegion: region.markers,
+        mode: job.mode,
+        readback: job.readback,
+        retries: copy ? job.retries : 0,
+        skipIdentical: copy && (job.skipIdentical ?? false),
+        probe: copy && (job.probe ?? true) && target.info.kind === 'block-device' && src.imageSize !== null ? { ranges: src.ranges, imageSize: src.imageSize } : null,
+        blockSize: src.blockSize,
+        book: card.book,
+        meter: card.meter,
+        signal: laneSignal,
+        fileLength: () => producedLength,
+        refetch,
+        trimFinalSet,
+        firstWindow: sizes.firstBytes,
+        log: (level, message) => events.log(level, message),
+      });
+      return stage.run().then(async (result) => {
+        card.accepting = false;
+        card.stage = result;
+        await target.close();
+        report(card);
+      });
+    });
+    pool.onPressure(() => ready.forEach((c) => c.input.wake()));
+
+    const producerStop = new AbortController();
+    let noCardsLeft = false;
+    try {
+      const produced = await produceChunks({
+        source: src.source,
+        ranges: src.ranges,
+        grow: src.grow ? { make: src.grow.make, limit: Math.min(...ready.map((c) => c.target?.info.size ?? Number.MAX_SAFE_INTEGER)) } : null,
+        imageSize: src.imageSize,
+        checksumType: job.verifySource ? (src.bmap?.checksumType ?? null) : null,
+        pool,
+        maxGap: sizes.maxGap,
+        holdBytes: sizes.holdBytes,
+        finalSet: { firstBytes: sizes.firstBytes, lastBytes: sizes.lastBytes, totalMapped },
+        signal: AbortSignal.any([signal, producerStop.signal]),
+        emit: (chunk) => {
+          const active = ready.filter((c) => c.accepting && !c.input.closed);
+          if (active.length === 0) {
+            pool.release(chunk.slot);
+            noCardsLeft = true;
+            producerStop.abort();
+            return;
+          }
+          producedMapped += chunk.pieces.reduce((n, p) => n + p.length, 0);
+          pool.retain(chunk.slot, active.length - 1);
+          for (const c of active) c.input.push(chunk);
+        },
+        onRangeAdded: (range) => {
+          for (const c of ready) {
+            c.book?.add(range);
+            if (c.meter) c.meter.bytesTotal += range.end - range.start;
+          }
+        },
+        onRangeTrimmed: (range: PlannedRange, end) => {
+          range.last = Math.max(range.first, Math.ceil(end / src.blockSize) - 1);
+          const total = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
+          for (const c of ready) {
+            c.book?.trim(range);
+            if (c.meter) c.meter.bytesTotal = total;
+          }
+        },
+        onSourceTime: (ms) => {
+          facts.sourceMs += ms;
+        },
+      });
+      producedLength = src.imageSize ?? produced;
+      for (const c of ready) c.input.end();
+    } catch (err) {
+      if (!(noCardsLeft && err instanceof EngineError && err.code === 'CANCELLED')) {
+        jobError = serializeError(err);
+        if (err instanceof SourceMismatchError) for (const c of ready) c.book?.sourceMismatch(err.range);
+        pool.fail(err);
+        for (const c of ready) c.stop.abort();
+      }
+      for (const c of ready) c.input.end();
+    }
+    await Promise.all(stages);
   } catch (err) {
-    error = err;
+    jobError ??= serializeError(err);
+  } finally {
+    for (const c of cards) if (c.target && !reports[c.index]) await c.target.close().catch(() => undefined);
+    await keep.source?.close().catch(() => undefined);
   }
-  await pool.drain();
-  const fatal = pool.fatal ?? error;
-  return fatal ? serializeError(fatal) : null;
+  Object.assign(facts, { source: keep.source ?? facts.source, bmap: keep.bmap ?? facts.bmap, bmapPath: keep.bmapPath ?? facts.bmapPath });
+  for (const c of cards) report(c);
+  return buildBatchReport(facts, reports.filter((r): r is FlashReport => r !== null));
 }

@@ -1,36 +1,37 @@
 /**
- * Runs one engine job in a worker thread and exposes it as a handle: events as callbacks, the report as a
- * promise, cancel as a method. Used by the CLI, main's flash service and the privileged helper alike.
+ * Runs one engine job in a worker thread and exposes it as a handle: events as callbacks, the batch report
+ * as a promise, cancel (of the job, or of one card) as a method. Used by the CLI and main's flash service.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
 import { EngineError } from './errors';
 import type { FlashJob, FromWorker, LogLevel, ToWorker } from './protocol';
 
 export interface EngineJobHandlers {
   onStarted?(layout: FlashLayout): void;
-  onProgress?(progress: FlashProgress): void;
+  /** Progress of card `target` (its index in job.targets). */
+  onProgress?(target: number, progress: FlashProgress): void;
+  /** Card `target` finished; the others may go on. */
+  onTargetDone?(target: number, report: FlashReport): void;
   onLog?(level: LogLevel, message: string): void;
-  /** Every raw protocol message, for relays (the privileged helper forwards them unchanged). */
+  /** Every raw protocol message, for relays. */
   onMessage?(message: FromWorker): void;
 }
 
 export interface EngineJobHandle {
   readonly seq: number;
-  /** Asks the engine to stop; `done` then resolves with a report whose status is "cancelled". */
-  cancel(): void;
-  /** Resolves with the final report (any status); rejects only when the engine could not report. */
-  readonly done: Promise<FlashReport>;
+  /** Asks the engine to stop the whole job, or only card `target`; their reports then say "cancelled". */
+  cancel(target?: number): void;
+  /** Resolves with the batch report (any status); rejects only when the engine could not report. */
+  readonly done: Promise<BatchReport>;
 }
 
 let nextSeq = 1;
 
 /** Path of the built worker bundle: next to this bundle in dist/main, or dist/main from a source checkout. */
 export function workerScriptPath(): string {
-  const override = process.env.SUREFLASH_ENGINE_WORKER;
-  if (override) return override;
   const candidates = [join(__dirname, 'engine-worker.cjs'), join(__dirname, '..', '..', '..', 'dist', 'main', 'engine-worker.cjs')];
   const found = candidates.find((file) => existsSync(file));
   if (!found) throw new EngineError('INTERNAL', 'the engine worker is not built: run `npm run build`');
@@ -40,11 +41,11 @@ export function workerScriptPath(): string {
 
 export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}): EngineJobHandle {
   const seq = nextSeq++;
-  // The engine keeps its windows outside the JS heap; a capped heap makes garbage-heavy decoders
+  // The engine keeps its chunks outside the JS heap; a capped heap makes garbage-heavy decoders
   // (unbzip2-stream) collect early instead of growing the process by gigabytes.
   const worker = new Worker(workerScriptPath(), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
   let settled = false;
-  const done = new Promise<FlashReport>((resolve, reject) => {
+  const done = new Promise<BatchReport>((resolve, reject) => {
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
@@ -59,7 +60,10 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
           handlers.onStarted?.(message.layout);
           break;
         case 'progress':
-          handlers.onProgress?.(message.progress);
+          handlers.onProgress?.(message.target, message.progress);
+          break;
+        case 'target-done':
+          handlers.onTargetDone?.(message.target, message.report);
           break;
         case 'log':
           handlers.onLog?.(message.level, message.message);
@@ -73,16 +77,14 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
       }
     });
     worker.on('error', (err) => finish(() => reject(new EngineError('INTERNAL', `engine worker crashed: ${err.message}`))));
-    worker.on('exit', (code) =>
-      finish(() => reject(new EngineError('INTERNAL', `engine worker exited (code ${code}) before reporting`))),
-    );
+    worker.on('exit', (code) => finish(() => reject(new EngineError('INTERNAL', `engine worker exited (code ${code}) before reporting`))));
   });
   const post = (message: ToWorker): void => worker.postMessage(message);
   post({ type: 'start', seq, job });
   return {
     seq,
-    cancel: () => {
-      if (!settled) post({ type: 'cancel', seq });
+    cancel: (target) => {
+      if (!settled) post(target === undefined ? { type: 'cancel', seq } : { type: 'cancel', seq, target });
     },
     done,
   };

@@ -1,6 +1,6 @@
 /**
- * The engine worker thread: receives one `start` (and maybe a `cancel`), runs the job and posts the typed
- * protocol messages back. Bundled to dist/main/engine-worker.cjs.
+ * The engine worker thread: receives one `start` (and maybe `cancel`s, of the job or of one card), runs the
+ * job and posts the typed protocol messages back. Bundled to dist/main/engine-worker.cjs.
  */
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './protocol';
@@ -11,25 +11,30 @@ const port = parentPort;
 if (!port) throw new Error('engine-worker must run in a worker thread');
 
 const controller = new AbortController();
+const cards: AbortController[] = [];
 let running = false;
 const post = (message: FromWorker): void => port.postMessage(message);
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'cancel') {
-    controller.abort();
+    if (message.target === undefined) controller.abort();
+    else cards[message.target]?.abort();
     return;
   }
   if (running) return;
   running = true;
   const { seq, job } = message;
+  for (let i = 0; i < job.targets.length; i++) cards.push(new AbortController());
   runJob(
     job,
     {
       started: (layout) => post({ type: 'started', seq, layout }),
-      progress: (progress) => post({ type: 'progress', seq, progress }),
+      progress: (target, progress) => post({ type: 'progress', seq, target, progress }),
+      targetDone: (target, report) => post({ type: 'target-done', seq, target, report }),
       log: (level, text) => post({ type: 'log', seq, level, message: text }),
     },
     controller.signal,
+    cards.map((c) => c.signal),
   ).then(
     (report) => post({ type: 'done', seq, report }),
     (err: unknown) => post({ type: 'error', seq, error: serializeError(err) }),

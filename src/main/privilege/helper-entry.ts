@@ -17,7 +17,7 @@ function isJob(value: unknown): value is FlashJob {
   const job = value as FlashJob | null;
   return (
     typeof job === 'object' && job !== null && (job.mode === 'copy' || job.mode === 'verify') && typeof job.image === 'string' &&
-    typeof job.target === 'string' && typeof job.readback === 'boolean' && typeof job.verifySource === 'boolean' &&
+    Array.isArray(job.targets) && job.targets.length > 0 && job.targets.every((t) => typeof t?.path === 'string') && typeof job.readback === 'boolean' && typeof job.verifySource === 'boolean' &&
     Number.isInteger(job.retries) && job.retries >= 0 && job.retries <= 10
   );
 }
@@ -40,10 +40,10 @@ function serve(socket: Socket): void {
     socket.end();
   };
   const run = async (job: FlashJob): Promise<void> => {
-    await requireUnmountedDevice(job.target);
+    for (const t of job.targets) await requireUnmountedDevice(t.path);
     if (socket.destroyed) return;
     if (cancelled) throw new EngineError('CANCELLED', 'Cancelled before writing started; the drive was not changed.');
-    handle = startEngineJob({ ...job, requireBlockDevice: true }, { onMessage: (message) => sendLine(socket, message) });
+    handle = startEngineJob({ ...job, requireBlockDevice: true }, { onMessage: (message: FromWorker) => sendLine(socket, message) });
     await handle.done.catch(() => undefined); // the 'error' message was already relayed
     socket.end();
   };

@@ -5,7 +5,7 @@
  */
 import { exec as sudoExec } from '@vscode/sudo-prompt';
 import type { Socket } from 'node:net';
-import type { FlashReport } from '../../shared/report';
+import type { BatchReport } from '../../shared/report';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
 import type { FlashJob, FromWorker } from '../engine/protocol';
@@ -25,8 +25,8 @@ export interface RunElevatedOptions {
 }
 
 export interface ElevatedRun {
-  cancel(): void;
-  readonly done: Promise<FlashReport>;
+  cancel(target?: number): void;
+  readonly done: Promise<BatchReport>;
 }
 
 const PROMPT_REFUSED = 'User did not grant permission.';
@@ -56,7 +56,7 @@ export function elevationError(err: unknown): EngineError {
 
 function isFromWorker(value: unknown): value is FromWorker {
   const type = (value as { type?: unknown } | null)?.type;
-  return typeof value === 'object' && value !== null && ['started', 'progress', 'log', 'done', 'error'].includes(type as string);
+  return typeof value === 'object' && value !== null && ['started', 'progress', 'target-done', 'log', 'done', 'error'].includes(type as string);
 }
 
 export function runElevated(job: FlashJob, handlers: EngineJobHandlers = {}, options: RunElevatedOptions = {}): ElevatedRun {
@@ -66,11 +66,11 @@ export function runElevated(job: FlashJob, handlers: EngineJobHandlers = {}, opt
   let cancelled = false;
   let settled = false;
   let close: () => Promise<void> = async () => undefined;
-  let resolveDone!: (report: FlashReport) => void;
+  let resolveDone!: (report: BatchReport) => void;
   let rejectDone!: (err: EngineError) => void;
-  const done = new Promise<FlashReport>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
+  const done = new Promise<BatchReport>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
 
-  const finish = (outcome: { report: FlashReport } | { error: EngineError }): void => {
+  const finish = (outcome: { report: BatchReport } | { error: EngineError }): void => {
     if (settled) return;
     settled = true;
     void close();
@@ -85,7 +85,9 @@ export function runElevated(job: FlashJob, handlers: EngineJobHandlers = {}, opt
       case 'started':
         return handlers.onStarted?.(message.layout);
       case 'progress':
-        return handlers.onProgress?.(message.progress);
+        return handlers.onProgress?.(message.target, message.progress);
+      case 'target-done':
+        return handlers.onTargetDone?.(message.target, message.report);
       case 'log':
         return handlers.onLog?.(message.level, message.message);
       case 'done':

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../shared/api';
 import { checkFlashAllowed } from '../../shared/drive-rules';
-import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport } from '../../shared/report';
-import { VERSION } from '../version';
+import type { BatchReport, FlashReport } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
@@ -19,9 +18,10 @@ import type { FlashService, SettingsService } from './types';
 
 /** A running engine job, wherever it runs (worker thread or elevated helper). */
 export interface EngineRun {
-  cancel(): void;
-  /** Resolves with the final report (any status); rejects with a coded error when no report came. */
-  readonly done: Promise<FlashReport>;
+  /** Cancels the whole job, or only card `target` (its index in job.targets). */
+  cancel(target?: number): void;
+  /** Resolves with the batch report (any status); rejects with a coded error when no report came. */
+  readonly done: Promise<BatchReport>;
 }
 
 export type EngineRunner = (job: FlashJob, handlers: EngineJobHandlers) => EngineRun;
@@ -39,9 +39,9 @@ export interface FlashServiceDeps {
   runElevated: EngineRunner;
   /**
    * Main's own confirmation, after every check passed and before anything is touched (the Electron shell
-   * shows a native dialog naming the drive): the renderer cannot confirm on the user's behalf.
+   * shows a native dialog naming the drives): the renderer cannot confirm on the user's behalf.
    */
-  confirm?(drive: DriveInfo, image: ImageInfo): Promise<boolean>;
+  confirm?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -55,14 +55,16 @@ function toApiError(err: unknown): ApiError {
 }
 
 /** The job handed to the engine for a request that passed every check. */
-export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob {
+export function buildFlashJob(request: FlashRequest, drives: DriveInfo[]): FlashJob {
   const job: FlashJob = {
     mode: request.mode ?? 'copy',
     image: request.imagePath,
-    target: drive.raw,
+    targets: drives.map((d) => ({ path: d.raw, identity: d.identity ?? null })),
     readback: request.readback,
     verifySource: true,
     retries: request.retries,
+    skipIdentical: request.skipIdentical ?? false,
+    probe: request.probe ?? true,
     decoder: 'auto',
     requireBlockDevice: true,
   };
@@ -71,28 +73,9 @@ export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob
   return job;
 }
 
-/** The batch report around the card reports of one job. */
-export function batchOf(cards: FlashReport[]): BatchReport {
-  const first = cards[0];
-  const now = new Date().toISOString();
-  return {
-    version: REPORT_VERSION,
-    kind: 'batch',
-    tool: { name: 'sureflash', version: VERSION },
-    mode: first?.mode ?? 'copy',
-    startedAt: cards.map((c) => c.startedAt).sort()[0] ?? now,
-    finishedAt: now,
-    image: first?.image ?? { path: '', size: null, imageSize: null, compression: 'none', decoder: 'none' },
-    bmap: first?.bmap ?? null,
-    status: batchStatus(cards),
-    cards,
-    summary: batchSummary(cards),
-  };
-}
-
 export function createFlashService(deps: FlashServiceDeps): FlashService & { busyDevices(): string[] } {
   const listeners = new Set<(event: FlashEvent) => void>();
-  const running = new Map<string, { device: string; run: EngineRun | null; cancelled: boolean }>();
+  const running = new Map<string, { devices: string[]; run: EngineRun | null; cancelled: Set<number | 'all'> }>();
   const busy = new Set<string>();
   const reports = new Map<string, BatchReport>();
 
@@ -111,85 +94,111 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     while (reports.size > KEPT_REPORTS) reports.delete(reports.keys().next().value as string);
   };
 
-  const finish = async (jobId: string, drive: DriveInfo, run: EngineRun): Promise<void> => {
+  const release = (jobId: string, drives: DriveInfo[]): void => {
+    running.delete(jobId);
+    for (const d of drives) busy.delete(d.device);
+  };
+
+  const finish = async (jobId: string, drives: DriveInfo[], run: EngineRun, cardsDone: Promise<FlashReport>[]): Promise<void> => {
     try {
-      const report = await run.done;
-      if (report.status === 'verified' && (await deps.settings.get()).eject) {
-        await deps.eject(drive).catch((err: unknown) => deps.log?.('warn', `eject of ${drive.device} failed: ${toApiError(err).message}`));
-      }
-      emit({ type: 'target-done', jobId, device: drive.device, report });
-      const batch = batchOf([report]);
-      keepReport(jobId, batch);
-      emit({ type: 'done', jobId, report: batch });
+      const engineReport = await run.done;
+      // Every card's own end (eject, target-done) comes before the job's; the batch carries what main added.
+      const cards = await Promise.all(cardsDone);
+      const report = cards.length === engineReport.cards.length ? { ...engineReport, cards } : engineReport;
+      keepReport(jobId, report);
+      emit({ type: 'done', jobId, report });
     } catch (err) {
       emit({ type: 'error', jobId, error: toApiError(err) });
     } finally {
-      running.delete(jobId);
-      busy.delete(drive.device);
+      release(jobId, drives);
     }
   };
 
-  const start = async (request: FlashRequest): Promise<{ jobId: string }> => {
-    const drives = await deps.listDrives();
-    const [device, ...others] = request.devices;
-    if (device === undefined) throw new EngineError('USAGE', 'Choose a drive to flash.');
-    if (others.length > 0) throw new EngineError('USAGE', 'Flashing several drives at once is not available in this version yet: choose one drive.');
-    const drive = drives.find((d) => d.device === device || d.raw === device);
-    if (!drive) {
-      throw new EngineError('TARGET_NOT_ALLOWED', `${device} is not a drive Sureflash listed. Pick a drive from the list.`);
+  const onCardDone = async (jobId: string, drive: DriveInfo, report: FlashReport): Promise<FlashReport> => {
+    let card = report;
+    if (report.status === 'verified' && report.mode === 'copy' && (await deps.settings.get()).eject) {
+      const ejected = await deps.eject(drive).then(
+        () => true,
+        (err: unknown) => {
+          deps.log?.('warn', `eject of ${drive.device} failed: ${toApiError(err).message}`);
+          return false;
+        },
+      );
+      card = { ...report, target: { ...report.target, ejected } };
     }
-    if (busy.has(drive.device)) throw new EngineError('TARGET_BUSY', `${drive.device} is already being flashed. Wait for that job to finish.`);
-    busy.add(drive.device);
+    emit({ type: 'target-done', jobId, device: drive.device, report: card });
+    return card;
+  };
+
+  const start = async (request: FlashRequest): Promise<{ jobId: string }> => {
+    const all = await deps.listDrives();
+    if (request.devices.length === 0) throw new EngineError('USAGE', 'Choose a drive to flash.');
+    const drives = request.devices.map((device) => {
+      const drive = all.find((d) => d.device === device || d.raw === device);
+      if (!drive) throw new EngineError('TARGET_NOT_ALLOWED', `${device} is not a drive Sureflash listed. Pick a drive from the list.`);
+      return drive;
+    });
+    for (const d of drives) if (busy.has(d.device)) throw new EngineError('TARGET_BUSY', `${d.device} is already being flashed. Wait for that job to finish.`);
+    for (const d of drives) busy.add(d.device);
     const jobId = randomUUID();
-    const entry = { device: drive.device, run: null as EngineRun | null, cancelled: false };
+    const entry = { devices: drives.map((d) => d.device), run: null as EngineRun | null, cancelled: new Set<number | 'all'>() };
     running.set(jobId, entry);
+    const mode = request.mode ?? 'copy';
     try {
       // Judge (and flash) the file the path really names: a symlink must not hide that the image lives on the target.
       const imagePath = await realpath(request.imagePath).catch(() => request.imagePath);
       const image = await deps.probeImage(imagePath);
-      const allowed = checkFlashAllowed(
-        drive,
-        { imageSize: image.imageSize, imagePath, showHidden: true, allDrives: drives },
-        request.acknowledged,
-      );
-      if (!allowed.ok) throw new EngineError(allowed.code, allowed.message);
-      if (deps.confirm && !(await deps.confirm(drive, image))) {
-        throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drive.device}.`);
+      for (const drive of drives) {
+        const allowed = checkFlashAllowed(drive, { imageSize: image.imageSize, imagePath, showHidden: true, allDrives: all }, request.acknowledged);
+        if (!allowed.ok && !(mode === 'verify' && allowed.code === 'TARGET_READ_ONLY')) throw new EngineError(allowed.code, allowed.message);
       }
-      await deps.unmount(drive);
-      const job = buildFlashJob({ ...request, imagePath }, drive);
-      const runner = (await deps.canWrite(drive.raw)) ? deps.runInProcess : deps.runElevated;
+      if (deps.confirm && !(await deps.confirm(drives, image, mode))) {
+        throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
+      }
+      for (const drive of drives) await deps.unmount(drive);
+      const job = buildFlashJob({ ...request, imagePath }, drives);
+      const writable = await Promise.all(drives.map((d) => (mode === 'verify' ? Promise.resolve(true) : deps.canWrite(d.raw))));
+      const runner = writable.every(Boolean) ? deps.runInProcess : deps.runElevated;
+      const cardsDone: Promise<FlashReport>[] = [];
       const run = runner(job, {
         onStarted: (layout) =>
           emit({
             type: 'started',
             jobId,
             layout,
-            targets: [{ device: drive.device, description: drive.description, size: drive.size, identity: drive.identity ?? null }],
+            targets: drives.map((d) => ({ device: d.device, description: d.description, size: d.size, identity: d.identity ?? null })),
           }),
-        onProgress: (progress) => emit({ type: 'progress', jobId, device: drive.device, progress }),
+        onProgress: (target, progress) => {
+          const drive = drives[target];
+          if (drive) emit({ type: 'progress', jobId, device: drive.device, progress });
+        },
+        onTargetDone: (target, report) => {
+          const drive = drives[target];
+          if (drive) cardsDone.push(onCardDone(jobId, drive, report));
+        },
         onLog: (level, message) => {
           if (level !== 'debug') deps.log?.(level === 'info' ? 'info' : level, `[${jobId}] ${message}`);
         },
       });
       entry.run = run;
-      if (entry.cancelled) run.cancel();
-      void finish(jobId, drive, run);
+      for (const c of entry.cancelled) run.cancel(c === 'all' ? undefined : c);
+      void finish(jobId, drives, run, cardsDone);
       return { jobId };
     } catch (err) {
-      running.delete(jobId);
-      busy.delete(drive.device);
+      release(jobId, drives);
       throw err;
     }
   };
 
   return {
     start,
-    cancel: (jobId, _device) => {
+    cancel: (jobId, device) => {
       const entry = running.get(jobId);
       if (!entry) return;
-      entry.cancelled = true;
-      entry.run?.cancel();
+      const index = device === undefined ? undefined : entry.devices.indexOf(device);
+      if (index === -1) return;
+      entry.cancelled.add(index ?? 'all');
+      entry.run?.cancel(index);
     },
     report: (jobId) => reports.get(jobId) ?? null,
     subscribe: (listener) => {

@@ -36,7 +36,7 @@ export interface MainServicesOptions {
   /** Whether a device is writable without elevation (default: fs.access W_OK); tests force the helper path. */
   canWrite?(device: string): Promise<boolean>;
   /** Main's confirmation before a drive is erased (Electron: a native dialog); absent in the browser host. */
-  confirmFlash?(drive: DriveInfo, image: ImageInfo): Promise<boolean>;
+  confirmFlash?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
 }
 
 /** True when this process may open `device` for writing without elevation. */

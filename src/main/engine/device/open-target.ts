@@ -1,0 +1,180 @@
+/**
+ * Checks a target before anything is opened for writing, and opens it in its device thread: a block device
+ * (not mounted, not swap, not read-only, large enough, a sector size the engine can align to), or a regular
+ * file (never created under /dev: a card that did not enumerate must not become a file in RAM).
+ */
+import { constants, type Stats } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { EngineError } from '../errors';
+import { describeSize } from '../engine-format';
+import type { SharedArena } from '../chunk/shared-arena';
+import { splitRdev } from './device-executor';
+import { openDeviceThread, type Target } from './device-client';
+
+export interface OpenTargetOptions {
+  mode: 'copy' | 'verify';
+  /** Bytes the image needs; null when unknown (then only the device end stops the copy). */
+  imageSize: number | null;
+  requireBlockDevice?: boolean;
+  arena: SharedArena;
+  timeoutMs: number;
+}
+
+/** What sysfs says about a block device. */
+export interface BlockDeviceFacts {
+  sysPath: string;
+  size: number;
+  sectorSize: number;
+  readOnly: boolean;
+  writeCache: string | null;
+}
+
+/** Most alignment the engine's buffers give (their slots start on 4 KiB pages). */
+const MAX_SECTOR = 4096;
+
+async function readSys(path: string): Promise<string | null> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+export async function blockDeviceFacts(rdev: number): Promise<BlockDeviceFacts | null> {
+  const { major, minor } = splitRdev(rdev);
+  const base = `/sys/dev/block/${major}:${minor}`;
+  const sectors = await readSys(`${base}/size`);
+  if (sectors === null) return null;
+  const sysPath = await realpath(base);
+  // Partitions keep their queue (and write cache) in the parent disk's directory.
+  const queueDir = (await readSys(`${base}/partition`)) !== null ? `${dirname(sysPath)}/queue` : `${base}/queue`;
+  return {
+    sysPath,
+    size: Number(sectors) * 512,
+    sectorSize: Number((await readSys(`${queueDir}/logical_block_size`)) ?? 512) || 512,
+    readOnly: (await readSys(`${base}/ro`)) === '1',
+    writeCache: await readSys(`${queueDir}/write_cache`),
+  };
+}
+
+/** Linux: the mountpoints of a block device or any of its partitions, from /proc/self/mountinfo. */
+export async function mountpointsOf(sysPath: string): Promise<string[]> {
+  let info: string;
+  try {
+    info = await readFile('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const line of info.split('\n')) {
+    const fields = line.split(' ');
+    const devno = fields[2];
+    const mountpoint = fields[4];
+    if (!devno || !mountpoint || devno.startsWith('0:')) continue;
+    try {
+      const mounted = await realpath(`/sys/dev/block/${devno}`);
+      if (mounted === sysPath || mounted.startsWith(`${sysPath}/`)) found.push(mountpoint.replace(/\\040/g, ' '));
+    } catch {
+      // not a block device we can resolve
+    }
+  }
+  return found;
+}
+
+/** Linux: swap areas on the device or its partitions, from /proc/swaps. */
+async function swapsOn(sysPath: string): Promise<string[]> {
+  const text = await readSys('/proc/swaps');
+  if (!text) return [];
+  const found: string[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const file = line.split(/\s+/)[0];
+    if (!file) continue;
+    try {
+      const s = await stat(file);
+      if (!s.isBlockDevice()) continue;
+      const { major, minor } = splitRdev(s.rdev);
+      const resolved = await realpath(`/sys/dev/block/${major}:${minor}`);
+      if (resolved === sysPath || resolved.startsWith(`${sysPath}/`)) found.push(file);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function statError(err: unknown, path: string): EngineError {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT') return new EngineError('TARGET_NOT_FOUND', `target ${path} does not exist`);
+  if (code === 'EACCES' || code === 'EPERM') return new EngineError('PERMISSION_DENIED', `no permission to look at ${path}`);
+  return new EngineError('TARGET_INVALID', `cannot use ${path}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** True for paths in /dev that are not /dev/shm (a RAM filesystem people do use for files). */
+const inDev = (path: string): boolean => path.startsWith('/dev/') && !path.startsWith('/dev/shm/');
+
+/** Checks the target and opens it in its own device thread. Throws EngineError naming what is wrong. */
+export async function openTarget(path: string, options: OpenTargetOptions): Promise<Target> {
+  let st: Stats | null = null;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing && inDev(await realpath(dirname(path)).then((d) => `${d}/`, () => path))) {
+      throw new EngineError(
+        'TARGET_NOT_FOUND',
+        `device ${path} does not exist: the card or drive was not detected (check it is inserted, then list drives with \`sureflash drives\`). Sureflash never creates files in /dev.`,
+      );
+    }
+    if (!missing || options.mode === 'verify' || options.requireBlockDevice) throw statError(err, path);
+  }
+  if (st?.isDirectory()) throw new EngineError('TARGET_INVALID', `target ${path} is a directory; give a device or a file path`);
+  if (st && !st.isBlockDevice() && !st.isFile()) throw new EngineError('TARGET_INVALID', `target ${path} is neither a block device nor a regular file`);
+  if (options.requireBlockDevice && !st?.isBlockDevice()) throw new EngineError('TARGET_INVALID', `target ${path} is not a block device`);
+  if (st?.isBlockDevice()) return openBlockDevice(path, st, options);
+  const real = st ? await realpath(path) : path;
+  if (inDev(real)) {
+    throw new EngineError('TARGET_INVALID', `${path} is a regular file in /dev, not a device (probably left by a tool that wrote to a device that was not there): remove it and give the real device`);
+  }
+  if (options.mode === 'verify' && st && options.imageSize !== null && st.size < options.imageSize) {
+    throw new EngineError('TARGET_TOO_SMALL', `${path} is ${describeSize(st.size)}, shorter than the image (${describeSize(options.imageSize)})`);
+  }
+  return openDeviceThread({
+    request: { path, mode: options.mode, kind: 'file' },
+    arena: options.arena,
+    timeoutMs: options.timeoutMs,
+    kind: 'file',
+    rdev: null,
+    writeCache: null,
+  });
+}
+
+async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptions): Promise<Target> {
+  if (constants.O_DIRECT === undefined) {
+    // macOS (F_NOCACHE on /dev/rdiskN) and Windows (FILE_FLAG_NO_BUFFERING on \\.\PhysicalDriveN) need
+    // their own uncached device paths; without them no readback could be trusted, so refuse rather than lie.
+    throw new EngineError('TARGET_INVALID', `writing devices is implemented for Linux only in this version (${process.platform}: no O_DIRECT)`);
+  }
+  const facts = await blockDeviceFacts(st.rdev);
+  if (!facts) throw new EngineError('TARGET_INVALID', `${path} is a block device the kernel does not describe (no sysfs entry)`);
+  if (facts.size === 0) throw new EngineError('TARGET_NOT_FOUND', `${path} has no medium (size 0): insert the card`);
+  const mounts = await mountpointsOf(facts.sysPath);
+  if (mounts.length > 0) throw new EngineError('TARGET_MOUNTED', `${path} is mounted at ${mounts.join(', ')}: unmount it first`);
+  const swaps = await swapsOn(facts.sysPath);
+  if (swaps.length > 0) throw new EngineError('TARGET_BUSY', `${path} is in use as swap (${swaps.join(', ')}): turn it off first (swapoff)`);
+  if (options.mode === 'copy' && facts.readOnly) throw new EngineError('TARGET_READ_ONLY', `${path} is read-only (the kernel marks it so: a write-protect switch, or a read-only device)`);
+  if (options.imageSize !== null && facts.size < options.imageSize) {
+    throw new EngineError('TARGET_TOO_SMALL', `target ${path} is too small: ${describeSize(facts.size)}, the image needs ${describeSize(options.imageSize)}`);
+  }
+  if (facts.sectorSize > MAX_SECTOR || (facts.sectorSize & (facts.sectorSize - 1)) !== 0) {
+    throw new EngineError('TARGET_INVALID', `${path} has ${facts.sectorSize}-byte sectors, which Sureflash cannot write (it aligns to at most ${MAX_SECTOR} bytes)`);
+  }
+  return openDeviceThread({
+    request: { path, mode: options.mode, kind: 'block-device', expect: { rdev: st.rdev, size: facts.size } },
+    arena: options.arena,
+    timeoutMs: options.timeoutMs,
+    kind: 'block-device',
+    rdev: st.rdev,
+    writeCache: facts.writeCache,
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * A card's block I/O as the card stage needs it: write spans of a chunk, read spans into a readback slot,
+ * flush — each op timed, each failure classified. A media error does not throw: it comes back as the spans
+ * that failed, so the caller can rewrite them like blocks that read back wrong.
+ */
+import { EngineError } from '../errors';
+import type { Target } from '../device/device-client';
+import type { DeviceOp } from '../device/device-protocol';
+import type { ArenaRegion } from '../chunk/shared-arena';
+import { classifyDeviceError } from './device-errors';
+import type { Span } from './spans';
+
+/** Where one span's bytes are in the shared memory. */
+export interface PlacedSpan extends Span {
+  at: number;
+}
+
+export interface IoStats {
+  bytesWritten: number;
+  bytesReadBack: number;
+  flushes: number;
+  writeMs: number;
+  readMs: number;
+  flushMs: number;
+}
+
+export interface ReadOutcome {
+  /** Bytes delivered per span (fewer than asked: the device ended or the read failed). */
+  delivered: number[];
+  /** Spans whose read failed with a media error. */
+  failed: boolean[];
+  mediaErrors: number;
+}
+
+export class CardIo {
+  readonly stats: IoStats = { bytesWritten: 0, bytesReadBack: 0, flushes: 0, writeMs: 0, readMs: 0, flushMs: 0 };
+  /** A block known to read back (set once anything was verified), for telling a media error from a dead card. */
+  private known: { offset: number } | null = null;
+
+  constructor(
+    readonly target: Target,
+    /** A page of the arena for the "is the card still there" read. */
+    private readonly probeRegion: ArenaRegion,
+  ) {}
+
+  rememberReadable(offset: number): void {
+    this.known ??= { offset: Math.floor(offset / 4096) * 4096 };
+  }
+
+  /** True when the card still answers a read of a block it answered before (or of its first block). */
+  private readonly stillReadable = async (): Promise<boolean> => {
+    const info = this.target.info;
+    const offset = this.known?.offset ?? 0;
+    const length = Math.min(4096, info.size ?? 4096);
+    try {
+      const result = await this.target.run([{ op: 'read', offset, length, at: this.probeRegion.at }], 'read');
+      return result.error === null;
+    } catch {
+      return false;
+    }
+  };
+
+  /**
+   * Writes spans; returns the ones that failed with a media error (the rest are written). `image` false: not
+   * image data (the capacity probe's markers), so not counted as bytes written.
+   */
+  async write(spans: readonly PlacedSpan[], image = true): Promise<{ failed: Span[]; mediaErrors: number }> {
+    const failed: Span[] = [];
+    let mediaErrors = 0;
+    let from = 0;
+    while (from < spans.length) {
+      const ops: DeviceOp[] = spans.slice(from).map((s) => ({ op: 'write', offset: s.start, length: s.end - s.start, at: s.at }));
+      const t0 = performance.now();
+      const result = await this.target.run(ops, 'write');
+      this.stats.writeMs += performance.now() - t0;
+      const done = result.error ? result.error.index : ops.length;
+      if (image) for (let i = 0; i < done; i++) this.stats.bytesWritten += (ops[i] as { length: number }).length;
+      if (!result.error) break;
+      const fault = await classifyDeviceError(this.target.info, result.error, 'write', this.stillReadable);
+      if (fault.kind === 'fatal') throw fault.error;
+      mediaErrors++;
+      failed.push(spans[from + result.error.index] as Span);
+      from += result.error.index + 1;
+    }
+    return { failed, mediaErrors };
+  }
+
+  /** Reads spans into their places; short or failed reads are reported per span, never filled in. */
+  async read(spans: readonly PlacedSpan[]): Promise<ReadOutcome> {
+    const delivered = new Array<number>(spans.length).fill(0);
+    const failed = new Array<boolean>(spans.length).fill(false);
+    let mediaErrors = 0;
+    let from = 0;
+    while (from < spans.length) {
+      const ops: DeviceOp[] = spans.slice(from).map((s) => ({ op: 'read', offset: s.start, length: s.end - s.start, at: s.at }));
+      const t0 = performance.now();
+      const result = await this.target.run(ops, 'read');
+      this.stats.readMs += performance.now() - t0;
+      result.reads.forEach((n, i) => {
+        delivered[from + i] = n;
+        this.stats.bytesReadBack += n;
+      });
+      if (!result.error) break;
+      const fault = await classifyDeviceError(this.target.info, result.error, 'read', this.stillReadable);
+      if (fault.kind === 'fatal') throw fault.error;
+      mediaErrors++;
+      failed[from + result.error.index] = true;
+      from += result.error.index + 1;
+    }
+    return { delivered, failed, mediaErrors };
+  }
+
+  async flush(): Promise<void> {
+    const t0 = performance.now();
+    const result = await this.target.run([{ op: 'flush' }], 'flush');
+    this.stats.flushMs += performance.now() - t0;
+    this.stats.flushes++;
+    if (!result.error) return;
+    const fault = await classifyDeviceError(this.target.info, result.error, 'flush', this.stillReadable);
+    // A flush that fails on a card that is still there is still a failed flush: nothing after it is proven.
+    throw fault.kind === 'fatal' ? fault.error : new EngineError('WRITE_FAILED', `${this.target.info.path} could not flush its cache (${result.error.code}): what was written is not known to be on the card`);
+  }
+
+  async truncate(length: number): Promise<void> {
+    const result = await this.target.run([{ op: 'truncate', length }], 'truncate');
+    if (result.error) throw new EngineError('WRITE_FAILED', `could not set the length of ${this.target.info.path}: ${result.error.message}`);
+  }
+}
