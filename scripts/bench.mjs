@@ -22,6 +22,8 @@ import { toolsFor, sureflashTool, bmaptoolTool } from './bench/tools.mjs';
 import { summarise, evaluateGoals, evaluateComparisons, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
 import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
 import { readBmapRanges, checkTarget } from './bench/target-check.mjs';
+import { runCardBench } from './bench/cards.mjs';
+import { cardModelMissing } from './bench/card-model.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -167,6 +169,8 @@ async function main() {
   }
   if (!existsSync('/usr/bin/time')) fail('/usr/bin/time not found: install GNU time (Debian package "time").');
   if (!existsSync('/dev/shm')) fail('/dev/shm is missing: the loop device backing file must live on tmpfs.');
+  const cardsMissing = opts.cards ? cardModelMissing() : null;
+  if (cardsMissing) fail(`--cards: the card model cannot run: ${cardsMissing}`);
 
   const workDir = resolve(opts.workDir ?? join(root, 'bench-work'));
   mkdirSync(workDir, { recursive: true });
@@ -176,7 +180,7 @@ async function main() {
   /** @type {{ dir: string, version: string } | null} */
   let etcher = null;
   let etcherSkip = null;
-  if (opts.tools.includes('etcher') && opts.formats.some((f) => f === 'raw' || f === 'gz')) {
+  if (!opts.cards && opts.tools.includes('etcher') && opts.formats.some((f) => f === 'raw' || f === 'gz')) {
     try {
       etcher = await ensureEtcherSdk(log);
     } catch (error) {
@@ -185,16 +189,22 @@ async function main() {
     }
   }
 
-  const etcherSdk = etcher?.version ?? (opts.tools.includes('etcher') ? null : 'not measured (not in --tools)');
+  const etcherSdk = opts.cards ? 'not measured (--cards)'
+    : etcher?.version ?? (opts.tools.includes('etcher') ? null : 'not measured (not in --tools)');
   const machine = machineFacts({ etcherSdk, sureflash: sureflashCli ? sureflashVersion(sureflashCli) : 'not built yet' });
   process.stdout.write(`Sureflash benchmark  ${new Date().toISOString()}\n${formatMachine(machine)}\n`);
   process.stdout.write(`runs per tool: ${opts.runs} (median), formats: ${opts.formats.join(' ')}, work dir: ${workDir}`
     + `${opts.nice ? `, measured commands at nice ${opts.nice}` : ''}\n`);
-  process.stdout.write('page cache dropped before every run; loop device on /dev/shm, discarded before every run\n\n');
+  process.stdout.write(opts.cards ? 'page cache dropped before every run; card model blanked before every run\n\n'
+    : 'page cache dropped before every run; loop device on /dev/shm, discarded before every run\n\n');
   if (!sureflashCli) process.stdout.write('sureflash: not built yet\n\n');
 
   const images = await ensureImageSet(workDir, log);
   const env = { sureflashCli, etcher, etcherSkip };
+  if (opts.cards) {
+    await runCardBench(opts, images, env, workDir, log);
+    return;
+  }
 
   const device = await attachLoop(join('/dev/shm', `sureflash-bench-${process.pid}.img`), LOOP_SIZE);
   log(`loop device ${device} (2 GiB on /dev/shm)`);

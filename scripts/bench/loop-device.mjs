@@ -6,9 +6,14 @@ import { BenchError, run, stopChildren } from './proc.mjs';
 
 /** @type {{ device: string, backing: string }[]} */
 const attached = [];
+/** @type {(() => void)[]} */
+const cleanups = [];
 let hooked = false;
 
-/** Detaches every loop device this process attached and deletes its backing file. Synchronous, idempotent. */
+/**
+ * Detaches every loop device this process attached and deletes its backing file, then runs the cleanups
+ * registered with onCleanup (newest first). Synchronous, idempotent.
+ */
 export function detachAll() {
   while (attached.length > 0) {
     const entry = attached.pop();
@@ -16,6 +21,16 @@ export function detachAll() {
     spawnSync('losetup', ['-d', entry.device], { stdio: 'ignore' });
     rmSync(entry.backing, { force: true });
   }
+  while (cleanups.length > 0) cleanups.pop()?.();
+}
+
+/**
+ * Runs `cleanup` (synchronous) at exit, on error and on SIGINT / SIGTERM / SIGHUP, with the loop devices.
+ * @param {() => void} cleanup
+ */
+export function onCleanup(cleanup) {
+  hookExit();
+  cleanups.push(cleanup);
 }
 
 function hookExit() {

@@ -10,6 +10,9 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
   --no-memory     skip the memory case
   --work-dir DIR  cached images, reports and results.json (default bench-work/ in the repo)
   --nice N        run every measured command at niceness N, e.g. -10 on a busy machine (default 0)
+  --cards         instead: the card model (a FUSE card on a 20 MB/s write, 80 MB/s read bus): the dd
+                  floor, bmaptool, dd and sureflash (raw and .xz, of --formats) against the floor
+  --card-mbps W,R the card model's write and read speed in MB/s (default 20,80)
   -h, --help      this text
 
 Loop device backing files always live on /dev/shm and are removed at the end.`;
@@ -23,6 +26,8 @@ Loop device backing files always live on /dev/shm and are removed at the end.`;
  * @property {boolean | null} memory   null: decide by available room
  * @property {string | null} workDir
  * @property {number} nice
+ * @property {boolean} cards           run the card model instead of the tmpfs loop device
+ * @property {{ writeMBps: number, readMBps: number } | null} cardSpeeds  null: the card model's default
  * @property {boolean} help
  */
 
@@ -48,7 +53,8 @@ function list(value, allowed, flag) {
  */
 export function parseOptions(argv) {
   /** @type {BenchOptions} */
-  const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, nice: 0, help: false };
+  const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, nice: 0,
+    cards: false, cardSpeeds: null, help: false };
   let formatsGiven = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -75,6 +81,15 @@ export function parseOptions(argv) {
         const n = Number(value());
         if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error('--nice: expected a whole number from -20 to 19');
         o.nice = n;
+        break;
+      }
+      case '--cards': o.cards = true; break;
+      case '--card-mbps': {
+        const [w, r, ...rest] = value().split(',').map(Number);
+        if (w === undefined || r === undefined || rest.length > 0 || !(w > 0 && w <= 10_000) || !(r > 0 && r <= 10_000)) {
+          throw new Error('--card-mbps: expected WRITE,READ in MB/s, e.g. 20,80');
+        }
+        o.cardSpeeds = { writeMBps: w, readMBps: r };
         break;
       }
       case '-h': case '--help': o.help = true; break;

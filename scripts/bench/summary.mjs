@@ -10,6 +10,8 @@
  * @property {number} [processWall]  whole-process seconds when `wall` times only the call (etcher-sdk)
  * @property {number} [bytesWritten] bytes the tool says it wrote (etcher-sdk)
  * @property {{ status?: string, decoder?: string, timings?: object, totals?: object } | null} [report] Sureflash's report, abridged
+ * @property {{ writeSeconds: number, readSeconds: number, writeMBps: number, readMBps: number }} [floor] the card model's dd floor, by part
+ * @property {import('./card-model.mjs').CardBus} [card] the card model's bus counters during the sample
  */
 
 /**
@@ -117,11 +119,12 @@ function ratiosOf(byFormat, pair) {
 }
 
 /**
- * Evaluates every goal whose two sides were measured.
+ * Evaluates every goal (default: the tmpfs goals) whose two sides were measured.
  * @param {Record<string, Record<string, ToolResult>>} byFormat  format -> tool name -> result
+ * @param {{ format: string, numerator: string, denominator: string, max: number }[]} [goals]
  */
-export function evaluateGoals(byFormat) {
-  return GOALS.map((g) => {
+export function evaluateGoals(byFormat, goals = GOALS) {
+  return goals.map((g) => {
     const { ratio, paired } = ratiosOf(byFormat, g);
     /** @type {'PASS' | 'MISS' | 'n/a'} */
     const verdict = ratio === null ? 'n/a' : ratio <= g.max ? 'PASS' : 'MISS';
@@ -130,11 +133,12 @@ export function evaluateGoals(byFormat) {
 }
 
 /**
- * The informational ratios (COMPARISONS) whose denominator was measured.
+ * The informational ratios (default: COMPARISONS) whose denominator was measured.
  * @param {Record<string, Record<string, ToolResult>>} byFormat
+ * @param {{ format: string, numerator: string, denominator: string }[]} [comparisons]
  */
-export function evaluateComparisons(byFormat) {
-  return COMPARISONS.filter((c) => byFormat[c.format]?.[c.denominator] !== undefined)
+export function evaluateComparisons(byFormat, comparisons = COMPARISONS) {
+  return comparisons.filter((c) => byFormat[c.format]?.[c.denominator] !== undefined)
     .map((c) => ({ ...c, ...ratiosOf(byFormat, c) }));
 }
 

@@ -7,12 +7,11 @@ import { randomFillSync } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FlashReport } from '../../src/shared/report';
-import { bmaptoolAvailable, bmaptoolCreate, expectedRanges, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
-import { canMeasureRss, cliBuilt, describeRun, runCli, type CliResult } from '../helpers/cli';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { bmaptoolCreate, expectedRanges, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
+import { blocksDiffering, describeCardCli, expectExit, rangeHolding, sortedBadBlocks } from '../helpers/card-cli-checks';
+import { canMeasureRss, cliBuilt, runCli } from '../helpers/cli';
 import { readBytes, writeDirect, type LoopOptions } from '../helpers/loop';
-import { describeRoot } from '../helpers/root';
 import { startWornCard, type WornCard, type WornCardFault } from '../helpers/worn-card';
 
 const BLOCK = 4096;
@@ -73,19 +72,6 @@ async function card(size: number, faults: WornCardFault[] = [], loop?: LoopOptio
 
 const readImage = readBytes;
 
-/** Block numbers in [first, last] where the card's stored bytes differ from the image. */
-async function blocksDiffering(c: WornCard, image: string, first: number, last: number): Promise<number[]> {
-  const offset = first * BLOCK;
-  const length = (last - first + 1) * BLOCK;
-  const want = await readImage(image, offset, length);
-  const got = await c.storedBytes(offset, want.length);
-  const out: number[] = [];
-  for (let b = 0; b * BLOCK < want.length; b++) {
-    if (!want.subarray(b * BLOCK, (b + 1) * BLOCK).equals(got.subarray(b * BLOCK, (b + 1) * BLOCK))) out.push(first + b);
-  }
-  return out;
-}
-
 /** Over [offset, offset + length): blocks where the card stores the image's bytes, and blocks it holds as zeros. */
 async function compareBlocks(c: WornCard, image: string, offset: number, length: number): Promise<{ matching: number; zero: number }> {
   const zeros = Buffer.alloc(BLOCK);
@@ -102,24 +88,6 @@ async function compareBlocks(c: WornCard, image: string, offset: number, length:
     }
   }
   return { matching, zero };
-}
-
-/** Every bad block span of a report, ascending (windows of one range settle in any order). */
-function sortedBadBlocks(report: FlashReport): { first: number; last: number }[] {
-  return report.ranges.flatMap((r) => r.badBlocks ?? []).sort((a, b) => a.first - b.first);
-}
-
-function rangeHolding(report: FlashReport, block: number): FlashReport['ranges'][number] {
-  const range = report.ranges.find((r) => r.first <= block && block <= r.last);
-  if (!range) throw new Error(`no range in the report holds block ${block}`);
-  return range;
-}
-
-function expectExit(result: CliResult, code: number): FlashReport {
-  expect(result.hung, describeRun(result)).toBe(false);
-  expect(result.code, describeRun(result)).toBe(code);
-  expect(result.report, describeRun(result)).not.toBeNull();
-  return result.report as FlashReport;
 }
 
 async function waitForBytesWritten(c: WornCard, bytes: number, ms = 60_000): Promise<void> {
@@ -146,17 +114,7 @@ function setUp(): void {
   });
 }
 
-/** Root + FUSE suites also need bmaptool (the bmap oracle); say so instead of passing silently. */
-function describeWorn(name: string, fn: () => void): void {
-  if (!bmaptoolAvailable()) {
-    process.stderr.write(`[skip] ${name}: needs bmaptool (Debian package bmap-tools)\n`);
-    describe.skip(`${name} (skipped: needs bmaptool)`, fn);
-    return;
-  }
-  describeRoot(name, fn, { fuse: true });
-}
-
-describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () => {
+describeCardCli('engine on a worn card: retry, dead blocks, readback, verify', () => {
   setUp();
 
   it('rewrites exactly the corrupted blocks of transient faults (K = 1..3) and ends verified', async () => {
@@ -305,7 +263,7 @@ describeWorn('engine on a worn card: retry, dead blocks, readback, verify', () =
   });
 });
 
-describeWorn('engine on a worn card: the card vanishes, Ctrl-C, memory', () => {
+describeCardCli('engine on a worn card: the card vanishes, Ctrl-C, memory', () => {
   setUp();
   // Small chunks in a small pool keep the copy slow enough to act in the middle.
   const throttle = { SUREFLASH_CHUNK_KIB: '256', SUREFLASH_CHUNKS: '4' };

@@ -1,45 +1,13 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { patternBytes } from '../helpers/bmap-fixtures';
+import { BLOCK, diffOffsets, errorOf } from '../helpers/card-checks';
 import { isLoopAttached, loopsBackedBy, readDirect, writeDirect } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 import { isMounted, startWornCard, type WornCard } from '../helpers/worn-card';
 
-const BLOCK = 4096;
 const MiB = 1024 * 1024;
-
-/** Deterministic pseudo-random bytes (xorshift32), different for each seed. */
-function pattern(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i += 1) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** Offsets where two equally long buffers differ. */
-function diffOffsets(expected: Uint8Array, actual: Uint8Array): number[] {
-  expect(actual.length).toBe(expected.length);
-  const out: number[] = [];
-  for (let i = 0; i < expected.length; i += 1) if (expected[i] !== actual[i]) out.push(i);
-  return out;
-}
-
-/** Settles `promise` into its error (or null), failing loudly instead of hanging if the kernel never answers. */
-async function errorOf(promise: Promise<unknown>, what: string): Promise<NodeJS.ErrnoException | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within 20 s`)), 20_000);
-  });
-  try {
-    return await Promise.race([promise.then(() => null, (error: NodeJS.ErrnoException) => error), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const pattern = patternBytes;
 
 describeRoot('worn card fixture: a FUSE card behind a loop device', () => {
   let card: WornCard;
