@@ -143,6 +143,14 @@ describeCardCli('engine truth: cards that lie to an immediate readback', () => {
     expect(sortedBadBlocks(report).length).toBeGreaterThan(0);
   }, 180_000);
 
+  it('counterfeit card with --no-probe and --checksum-retry=3: rewriting what wrapped must not end Verified', async () => {
+    const image = images.counterfeit!;
+    const card = await counterfeitCard();
+    const result = await runCli(['copy', '--bmap', image.bmap, '--no-probe', '--checksum-retry=3', '-q', image.path, card.loop]);
+    expect(result.report?.status, describeRun(result)).not.toBe('verified');
+    expect(expectExit(result, 1).status).toBe('failed');
+  }, 180_000);
+
   it('counterfeit card that drops writes beyond 16 MiB: never Verified (with and without the probe)', async () => {
     const image = images.counterfeit!;
     for (const probe of [[], ['--no-probe']]) {

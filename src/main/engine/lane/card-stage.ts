@@ -377,14 +377,42 @@ export class CardStage {
     const { o } = this;
     await o.io.flush();
     const descs = o.trimFinalSet(this.finalDescs).filter((d) => !this.failedChunks.has(d.seq));
+    const first = await this.recheck(descs);
+    if (first === null) return null;
+    const markers = this.probeState ? await recheckMarkers(o.io, o.markerRegion, this.probeState) : 0;
+    let bytes = first.bytes;
+    let mismatchedBlocks = 0;
+    if (first.wrong.length > 0) {
+      o.log('warn', `${o.io.target.info.path}: ${first.wrong.length} chunk${first.wrong.length === 1 ? '' : 's'} no longer held the image after the last flush; checking them block by block`);
+      mismatchedBlocks = await this.repair(first.wrong, o.retries);
+      // A repair must not hide a card that wraps addresses: rewriting one place can break another. Everything
+      // is read once more; what is wrong again fails, without another rewrite.
+      await o.io.flush();
+      const again = await this.recheck(descs.filter((d) => !this.failedChunks.has(d.seq)));
+      if (again === null) return null;
+      bytes += again.bytes;
+      if (again.wrong.length > 0) {
+        o.log('warn', `${o.io.target.info.path}: data that was rewritten and read back right was wrong again afterwards: the card loses or misplaces writes (failing, or counterfeit)`);
+        mismatchedBlocks += await this.repair(again.wrong, 0);
+      }
+    }
+    o.meter.setActivity(null);
+    const firstBytes = sumBytes(descs.filter((d) => d.mapped < o.firstWindow));
+    return { bytes, firstBytes, lastBytes: sumBytes(descs) - firstBytes, markers, mismatchedBlocks };
+  }
+
+  /** Reads the final set's chunks again and returns those whose digest no longer matches (null: cancelled). */
+  private async recheck(descs: FinalDesc[]): Promise<{ wrong: FinalDesc[]; bytes: number } | null> {
+    const { o } = this;
     const slots = o.readbackSlots;
     const wrong: FinalDesc[] = [];
     let bytes = 0;
+    const total = descs.reduce((n, d) => n + d.plan.end - d.plan.start, 0);
     for (let g = 0; g < descs.length; g += slots.length) {
       if (o.signal.aborted) return null;
       const part = descs.slice(g, g + slots.length);
       const reads = part.map((d, i) => ({ start: d.plan.start, end: d.plan.end, at: (slots[i] as ArenaRegion).at + indexIn(d.plan.start, d.plan.start) }));
-      o.meter.setActivity({ kind: 'final-check', bytes: descs.reduce((n, d) => n + d.plan.end - d.plan.start, 0) });
+      o.meter.setActivity({ kind: 'final-check', bytes: total });
       const result = await o.io.read(reads);
       part.forEach((d, i) => {
         bytes += result.delivered[i] ?? 0;
@@ -395,19 +423,14 @@ export class CardStage {
         if (!full || hash.digest('hex') !== d.digest) wrong.push(d);
       });
     }
-    const markers = this.probeState ? await recheckMarkers(o.io, o.markerRegion, this.probeState) : 0;
-    let mismatchedBlocks = 0;
-    if (wrong.length > 0) {
-      o.log('warn', `${o.io.target.info.path}: ${wrong.length} chunk${wrong.length === 1 ? '' : 's'} no longer held the image after the last flush; checking them block by block`);
-      mismatchedBlocks = await this.repair(wrong);
-    }
-    o.meter.setActivity(null);
-    const firstBytes = sumBytes(descs.filter((d) => d.mapped < o.firstWindow));
-    return { bytes, firstBytes, lastBytes: sumBytes(descs) - firstBytes, markers, mismatchedBlocks };
+    return { wrong, bytes };
   }
 
-  /** Re-checks chunks the final pass found wrong against a fresh copy of the image, rewriting what differs. */
-  private async repair(wrong: FinalDesc[]): Promise<number> {
+  /**
+   * Re-checks chunks the final pass found wrong against a fresh copy of the image, rewriting what differs (up
+   * to `retries` passes; 0 only names the blocks). Returns the blocks found wrong.
+   */
+  private async repair(wrong: FinalDesc[], retries: number): Promise<number> {
     const { o } = this;
     let found = 0;
     if (!o.refetch) {
@@ -435,7 +458,7 @@ export class CardStage {
           this.settle(h, []);
           continue;
         }
-        if (o.retries === 0) {
+        if (retries === 0) {
           this.settle(h, h.pending ?? []);
           continue;
         }
