@@ -45,6 +45,7 @@ type Step =
   | { op: 'flip'; file: string; offset: number }
   | { op: 'sparse'; file: string; size: number }
   | { op: 'mkdir'; name: string }
+  | { op: 'fifo'; name: string }
   | { op: 'chmod'; file: string; mode: string };
 
 type TargetKind = 'file' | 'loop' | 'small-loop' | 'mounted-loop' | 'dir';
@@ -67,7 +68,7 @@ interface CaseManifest {
 }
 
 const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders', 'unprivileged', 'stdin']);
-const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'chmod']);
+const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'fifo', 'chmod']);
 const TARGETS = new Set<string>(['file', 'loop', 'small-loop', 'mounted-loop', 'dir']);
 
 /** Reads and checks one case.json, failing loudly on a typo instead of silently testing nothing. */
@@ -152,6 +153,9 @@ async function runStep(dir: string, step: Step): Promise<void> {
     }
     case 'mkdir':
       await fsp.mkdir(at(step.name), { recursive: true });
+      return;
+    case 'fifo':
+      await exec('mkfifo', [at(step.name)]);
       return;
     case 'chmod':
       await fsp.chmod(at(step.file), Number.parseInt(step.mode, 8));

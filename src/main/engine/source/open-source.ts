@@ -37,7 +37,10 @@ async function* zipMemberStream(path: string, zip: ZipImage): AsyncGenerator<Buf
   }
 }
 
-/** Random access into a raw regular file; the handle opens on first use and closes with the source. */
+/**
+ * Random access into a raw regular file; the handle opens on first use and closes with the source. readAt
+ * returns the bytes read: all of `buf` unless the file ends first.
+ */
 function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) => Promise<number>; close: () => Promise<void> } {
   let handle: Promise<fsp.FileHandle> | null = null;
   return {
@@ -45,8 +48,16 @@ function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) =>
       handle ??= fsp.open(path, 'r').catch((err: unknown) => {
         throw imageOpenError(path, err);
       });
-      const { bytesRead } = await (await handle).read(buf, 0, buf.byteLength, offset);
-      return bytesRead;
+      // A read may return less than asked before the end of the file (network and FUSE filesystems do):
+      // read on until the buffer is full or the file ends, so no stale bytes are left in it.
+      const file = await handle;
+      let filled = 0;
+      while (filled < buf.byteLength) {
+        const { bytesRead } = await file.read(buf, filled, buf.byteLength - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled;
     },
     close: async () => {
       if (handle) await (await handle).close().catch(() => undefined);

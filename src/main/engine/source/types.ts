@@ -17,7 +17,10 @@ export interface ImageSource {
   decoder: string;
   /** Uncompressed image size when known without decoding everything, else null. */
   imageSize: number | null;
-  /** Random access for raw regular files: fills buf from image offset, returns bytes read (0 at end). */
+  /**
+   * Random access for raw regular files and block devices: fills buf from image offset and returns the bytes
+   * read, all of buf unless the image ends first (short reads are read on; 0 at the end).
+   */
   readAt: ((buf: Uint8Array, offset: number) => Promise<number>) | null;
   /**
    * Sequential decompressed bytes from offset 0. Errors are EngineErrors naming the file
