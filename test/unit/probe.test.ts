@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, probeImage, runningProbeWorkers } from '../../src/main/engine/probe';
+import { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, NOT_A_DISK_WARNING, probeImage, runningProbeWorkers } from '../../src/main/engine/probe';
 import { resealBmap } from '../helpers/bmap-fixtures';
 import { useFreshProbeWorker } from './probe-helpers';
 import { run, scratch } from './source-helpers';
@@ -29,7 +29,9 @@ describe('probeImage', () => {
   it('a raw image with its bmap next to it', async () => {
     const { image, bmap, size } = sparseImage('raw.img');
     const info = await probeImage(image);
-    expect(info).toMatchObject({ path: image, name: 'raw.img', fileSize: size, compression: 'none', imageSize: size, warnings: [] });
+    expect(info).toMatchObject({ path: image, name: 'raw.img', fileSize: size, compression: 'none', imageSize: size, diskSignature: null });
+    // Random bytes, no partition table: the one warning says so.
+    expect(info.warnings).toEqual([NOT_A_DISK_WARNING]);
     expect(info.bmap).toMatchObject({ path: bmap, version: '2.0', checksumType: 'sha256', imageSize: size, blockSize: 4096 });
     expect(info.bmap!.mappedBytes).toBe(3 * 8192);
     expect(info.bmap!.rangesCount).toBe(3);
@@ -58,21 +60,21 @@ describe('probeImage', () => {
     writeFileSync(image, randomBytes(10000));
     const info = await probeImage(image);
     expect(info.bmap).toBeNull();
-    expect(info.warnings).toEqual([NO_BMAP_WARNING]);
+    expect(info.warnings).toEqual([NO_BMAP_WARNING, NOT_A_DISK_WARNING]);
   });
 
   it('bmapPath null writes without a bmap even when one is next to the image', async () => {
     const { image } = sparseImage('skip.img');
     const info = await probeImage(image, { bmapPath: null });
     expect(info.bmap).toBeNull();
-    expect(info.warnings).toEqual([NO_BMAP_WARNING]);
+    expect(info.warnings).toEqual([NO_BMAP_WARNING, NOT_A_DISK_WARNING]);
   });
 
   it('a bmap without checksums -> warning', async () => {
     const { image } = sparseImage('nock.img', ['--no-checksum']);
     const info = await probeImage(image);
     expect(info.bmap?.checksumType).toBeNull();
-    expect(info.warnings).toEqual([NO_CHECKSUMS_WARNING]);
+    expect(info.warnings).toEqual([NO_CHECKSUMS_WARNING, NOT_A_DISK_WARNING]);
   });
 
   it('an invalid bmap next to the image is an error, not a warning', async () => {
@@ -113,7 +115,7 @@ function bigBmap(path: string, ranges: number): number {
   return ranges * 2 * 4096;
 }
 
-describe('probeImage runs in a worker thread', () => {
+describe('probeImage runs in a worker thread', { timeout: 60_000 }, () => {
   it('the probe is answered by a worker, which is gone afterwards', async () => {
     const image = tmp.file('worker.img');
     writeFileSync(image, randomBytes(8192));

@@ -11,7 +11,7 @@ import { EngineError } from './errors';
 import type { SerializedError } from './protocol';
 import type { ProbeOptions } from './probe-image';
 
-export { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, probeImageInThread, type ProbeOptions } from './probe-image';
+export { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, NOT_A_DISK_WARNING, probeImageInThread, type ProbeOptions } from './probe-image';
 
 /** What the worker is asked: one image. */
 export interface ProbeRequest {

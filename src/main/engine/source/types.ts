@@ -37,8 +37,13 @@ export interface ImageSource {
    * last member). Absent or null when there is no such hint.
    */
   sizeHint?: number | null;
-  /** A single .bmap member found inside a zip archive (zip sources only). */
+  /** A single .bmap member found inside a zip or tar archive. */
   embeddedBmap?: Buffer | null;
-  /** Name of the image member inside an archive (zip sources only). */
+  /** Name of the image member inside an archive (zip and tar sources). */
   member?: string | null;
+  /**
+   * The first bytes of the decoded image (up to 68 KiB: what format and disk-signature checks read), or
+   * null when the source is a one-shot stream.
+   */
+  head?: Buffer | null;
 }
