@@ -14,6 +14,8 @@ import { loadZstdNapi, zstdNapiDecode } from './zstd-napi-decoder';
 export interface Decoder {
   name: string;
   run(input: ByteInput): AsyncGenerator<Buffer>;
+  /** A pass meant to be stopped after its first bytes, where that can be made cheaper than `run`. */
+  head?(input: ByteInput): AsyncGenerator<Buffer>;
 }
 
 /**
@@ -124,8 +126,13 @@ export async function chooseDecoder(compression: Exclude<Compression, 'none' | '
         `cannot decode zstd: the built-in decoder (zstd-napi) did not load (${failure.split('\n')[0]})${auto ? ' and no zstd program is installed' : '; without --decoder builtin an installed zstd program is used instead'}`,
       );
     }
-    case 'xz':
-      return (auto && system('xz (system)', 'xz', XZ_ARGS, 'xz')) || xzBuiltin();
+    case 'xz': {
+      const program = auto ? system('xz (system)', 'xz', XZ_ARGS, 'xz') : null;
+      if (!program) return xzBuiltin();
+      // One thread for a look at the first bytes: -T0 would start decoding a block per core first.
+      const single = system('xz (system)', 'xz', ['-dcq', '-T1'], 'xz');
+      return single ? { ...program, head: single.run } : program;
+    }
     case 'bzip2':
       return (
         (auto && (system('lbzip2 (system)', 'lbzip2', ['-dc'], 'bzip2') ?? system('bzip2 (system)', 'bzip2', ['-dc'], 'bzip2'))) ||

@@ -184,7 +184,7 @@ async function planSource(path: string, input: ByteInput, opts: OpenSourceOption
     try {
       if (looksLikeTar(input.head)) {
         if (!reader) refuseStreamTar(path);
-        const tar = await planRawTar(path, reader.readAt, signal);
+        const tar = await planRawTar(path, input.size ?? (await fsp.stat(path)).size, reader.readAt, signal);
         return { ...base, compression: 'none', decoder: 'tar', imageSize: tar.imageSize, readAt: tar.readAt, embeddedBmap: tar.embeddedBmap, member: tar.member, head: tar.head, pass: tar.pass, close };
       }
       let head: Buffer | null = null;
@@ -240,7 +240,7 @@ async function planSource(path: string, input: ByteInput, opts: OpenSourceOption
     // Read once: the first decoded bytes are checked inside the pass (checkedPass), before they are used.
     return { ...base, compression: format, decoder: chosen.name, imageSize, sizeHint, pass: decode };
   }
-  const head = await decodedHead(decode(), DISK_SIGNATURE_BYTES);
+  const head = await decodedHead(chosen.head ? chosen.head(input) : decode(), DISK_SIGNATURE_BYTES);
   if (looksLikeTar(head)) {
     const tar = await planCompressedTar(path, decode, signal, opts.compressedTar === 'first-image');
     return { ...base, compression: format, decoder: `${chosen.name}, tar`, imageSize: tar.imageSize, embeddedBmap: tar.embeddedBmap, member: tar.member, head: tar.head, pass: tar.pass };

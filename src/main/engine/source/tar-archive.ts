@@ -195,9 +195,9 @@ export async function listTar(src: TarByteSource, path: string, signal?: AbortSi
   return { members, image, imageHead: heads.get(image) ?? Buffer.alloc(0), embeddedBmap: bmaps.length === 1 ? bmaps[0]!.data : null };
 }
 
-/** A TarByteSource over a file (or part of one) read by positioned reads; skipping costs nothing. */
-export function fileTarSource(readAt: (buf: Buffer, position: number) => Promise<number>, start = 0): TarByteSource {
-  let offset = start;
+/** A TarByteSource over a file of `size` bytes read by positioned reads; skipping costs nothing. */
+export function fileTarSource(readAt: (buf: Buffer, position: number) => Promise<number>, size: number): TarByteSource {
+  let offset = 0;
   return {
     read: async (length) => {
       const buf = Buffer.alloc(length);
@@ -206,8 +206,9 @@ export function fileTarSource(readAt: (buf: Buffer, position: number) => Promise
       return buf.subarray(0, got);
     },
     skip: async (length) => {
-      offset += length;
-      return length;
+      const skipped = Math.max(0, Math.min(length, size - offset));
+      offset += skipped;
+      return skipped;
     },
   };
 }

@@ -41,10 +41,11 @@ function plan(listing: TarListing, readAt: TarPlan['readAt'], pass: TarPlan['pas
 /** A raw .tar file: its headers read in place, the image member read at its offset (holes need no reading). */
 export async function planRawTar(
   path: string,
+  fileSize: number,
   readAt: (buf: Uint8Array, offset: number) => Promise<number>,
   signal?: AbortSignal,
 ): Promise<TarPlan> {
-  const listing = await listTar(fileTarSource(readAt), path, signal);
+  const listing = await listTar(fileTarSource(readAt, fileSize), path, signal);
   checkMember(path, listing);
   const { dataOffset, size } = listing.image;
   const memberReadAt = async (buf: Uint8Array, offset: number): Promise<number> => {
