@@ -9,6 +9,7 @@ import { childDecode } from './child-decoder';
 import { inProcessDecode, through } from './inprocess-decoder';
 import { findProgram } from './system-program';
 import { loadZstdNapi, zstdNapiDecode } from './zstd-napi-decoder';
+import { rewriteXzChecks, verifyXzChecks, XzCheckLedger } from './xz-check-rewrite';
 
 /** A chosen decoder: its report name and how to run one pass over the input. */
 export interface Decoder {
@@ -64,10 +65,25 @@ function xzBuiltin(): Decoder {
         // xz-embedded return codes: 8 = XZ_BUF_ERROR (input ended mid-stream), 5-7 = format/options/data errors.
         classify: (err, inputEnded) => (/error code 8\b/.test(err.message) || (inputEnded && err instanceof TypeError) ? 'truncated' : 'corrupt'),
         // Loaded on first use: a raw or system-decoded image never pays for reading these modules.
+        // SHA-256-checked streams are rewritten to check None and their checks compared here (xz-embedded
+        // does not know SHA-256); other check types pass through the rewriter unchanged.
         decode: async (c) => {
           const { XzReadableStream } = await import('xz-decompress');
-          const decoded = new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>);
-          return Readable.fromWeb(decoded as WebReadableStream<Uint8Array>);
+          const ledger = new XzCheckLedger();
+          const rewritten = rewriteXzChecks(c as AsyncIterable<Buffer>, ledger);
+          // A web stream pulled straight from the rewriter: stopping early cancels it, which ends the rewriter.
+          const input = new ReadableStream<Uint8Array>({
+            pull: async (controller) => {
+              const next = await rewritten.next();
+              if (next.done) controller.close();
+              else controller.enqueue(next.value);
+            },
+            cancel: async () => {
+              await rewritten.return(undefined);
+            },
+          });
+          const decoded = Readable.fromWeb(new XzReadableStream(input) as WebReadableStream<Uint8Array>);
+          return Readable.from(verifyXzChecks(decoded as AsyncIterable<Buffer>, ledger), { objectMode: false });
         },
       }),
   };
