@@ -183,3 +183,15 @@ describe('probeImage runs in a worker thread', { timeout: 60_000 }, () => {
     expect((err as Error).message).toContain(`"${fifo}" is invalid: it is a FIFO (named pipe), not a regular file`);
   });
 });
+
+describe('probeImage and archives', () => {
+  it('a .bmap inside a tar is shown when none is next to it, as the engine will use it', async () => {
+    const { image } = sparseImage('inside.img');
+    run('tar', ['-cf', tmp.file('inside.tar'), '-C', tmp.dir, 'inside.img', 'inside.img.bmap']);
+    const info = await probeImage(tmp.file('inside.tar'));
+    expect(info.member).toBe('inside.img');
+    expect(info.bmap?.path).toBe(`${tmp.file('inside.tar')} (bmap inside the archive)`);
+    expect(info.bmap?.rangesCount).toBe(3);
+    expect(info.imageSize).toBe(readFileSync(image).length);
+  });
+});

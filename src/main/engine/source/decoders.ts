@@ -73,10 +73,14 @@ function xzBuiltin(): Decoder {
           const rewritten = rewriteXzChecks(c as AsyncIterable<Buffer>, ledger);
           // A web stream pulled straight from the rewriter: stopping early cancels it, which ends the rewriter.
           const input = new ReadableStream<Uint8Array>({
+            // Never an empty chunk: xz-embedded counts a call without input or output as a stall, and a
+            // second one in a row as the end of the input (error code 8).
             pull: async (controller) => {
-              const next = await rewritten.next();
-              if (next.done) controller.close();
-              else controller.enqueue(next.value);
+              for (;;) {
+                const next = await rewritten.next();
+                if (next.done) return controller.close();
+                if (next.value.length > 0) return controller.enqueue(next.value);
+              }
             },
             cancel: async () => {
               await rewritten.return(undefined);
