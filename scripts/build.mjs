@@ -14,6 +14,7 @@ const entries = {
   cli: 'src/main/cli/cli-entry.ts',
   'engine-worker': 'src/main/engine/worker-entry.ts',
   'device-thread': 'src/main/engine/device/device-thread.ts',
+  'probe-worker': 'src/main/engine/probe-worker.ts',
   helper: 'src/main/privilege/helper-entry.ts',
   host: 'src/main/host/host-entry.ts',
   app: 'src/main/app/main.ts',

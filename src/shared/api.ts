@@ -50,10 +50,15 @@ export interface ImageInfo {
   /** Uncompressed image size when known (bmap ImageSize, raw size, archive/frame header), else null. */
   imageSize: number | null;
   bmap: BmapInfo | null;
+  /**
+   * The partition table or filesystem the (decoded) image starts with: "gpt", "mbr", "iso9660", "ext4",
+   * "fat32", "squashfs", ...; null when none was found (then `warnings` says the file may not be a disk image).
+   */
+  diskSignature: string | null;
+  /** The image member's name when the image is inside a zip or tar archive. */
+  member?: string | null;
   /** Plain-words warnings, e.g. "No bmap: the whole image is written". */
   warnings: string[];
-  /** Partition table or filesystem found at the image's start ("gpt", "mbr", "ext4", ...); null: none found. */
-  diskSignature?: string | null;
 }
 
 export type ThemeSetting = 'system' | 'light' | 'dark';

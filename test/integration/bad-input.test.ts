@@ -45,6 +45,9 @@ type Step =
   | { op: 'flip'; file: string; offset: number }
   | { op: 'sparse'; file: string; size: number }
   | { op: 'mkdir'; name: string }
+  | { op: 'fifo'; name: string }
+  | { op: 'tar'; out: string; files: string[]; with?: 'gzip' | 'bzip2' | 'xz' | 'zstd' }
+  | { op: 'pack'; file: string; out: string; with: 'lzop' | 'lz4' | '7z' | 'qcow2' | 'vmdk' }
   | { op: 'chmod'; file: string; mode: string };
 
 type TargetKind = 'file' | 'loop' | 'small-loop' | 'mounted-loop' | 'dir';
@@ -67,7 +70,7 @@ interface CaseManifest {
 }
 
 const MANIFEST_KEYS = new Set(['description', 'args', 'expectExit', 'expectCode', 'expectMessage', 'prepare', 'target', 'targetUntouched', 'decoders', 'unprivileged', 'stdin']);
-const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'chmod']);
+const STEP_OPS = new Set(['image', 'bmap', 'edit', 'compress', 'zip', 'truncate', 'append', 'flip', 'sparse', 'mkdir', 'fifo', 'tar', 'pack', 'chmod']);
 const TARGETS = new Set<string>(['file', 'loop', 'small-loop', 'mounted-loop', 'dir']);
 
 /** Reads and checks one case.json, failing loudly on a typo instead of silently testing nothing. */
@@ -153,6 +156,26 @@ async function runStep(dir: string, step: Step): Promise<void> {
     case 'mkdir':
       await fsp.mkdir(at(step.name), { recursive: true });
       return;
+    case 'fifo':
+      await exec('mkfifo', [at(step.name)]);
+      return;
+    case 'tar': {
+      const flag = { gzip: '-z', bzip2: '-j', xz: '-J', zstd: '--zstd' }[step.with ?? 'gzip'];
+      await exec('tar', ['-c', ...(step.with ? [flag] : []), '-f', at(step.out), '-C', dir, ...step.files]);
+      return;
+    }
+    case 'pack': {
+      const commands: Record<string, [string, string[]]> = {
+        lzop: ['lzop', ['-q', '-o', at(step.out), at(step.file)]],
+        lz4: ['lz4', ['-q', at(step.file), at(step.out)]],
+        '7z': ['7z', ['a', '-bd', '-bso0', at(step.out), at(step.file)]],
+        qcow2: ['qemu-img', ['convert', '-O', 'qcow2', at(step.file), at(step.out)]],
+        vmdk: ['qemu-img', ['convert', '-O', 'vmdk', at(step.file), at(step.out)]],
+      };
+      const [command, args] = commands[step.with]!;
+      await exec(command, args);
+      return;
+    }
     case 'chmod':
       await fsp.chmod(at(step.file), Number.parseInt(step.mode, 8));
       return;

@@ -42,6 +42,7 @@ export function image(overrides: Partial<ImageInfo> = {}): ImageInfo {
     compression: 'zstd',
     imageSize: 2e9,
     bmap: { path: '/images/os.img.bmap', version: '2.0', checksumType: 'sha256', imageSize: 2e9, blockSize: 4096, mappedBytes: 5e8, rangesCount: 3 },
+    diskSignature: 'gpt',
     warnings: [],
     ...overrides,
   };

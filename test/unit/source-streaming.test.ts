@@ -98,6 +98,12 @@ describe('named pipes', () => {
     run('mkfifo', [fifo]);
     const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo], { stdio: 'ignore' });
     const writerDone = new Promise((resolve) => writer.once('close', resolve));
+    // As with <(curl ...), the writer holds the other end before Sureflash looks (a FIFO nothing writes
+    // into is refused): wait until the shell waits in its open of the FIFO for a reader.
+    for (let i = 0; readFileSync(`/proc/${writer.pid}/wchan`, 'utf8') !== 'wait_for_partner'; i++) {
+      if (i > 400) throw new Error('the writer did not open the FIFO');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     const source = await openSource(fifo, { decoder: 'auto' });
     expect(source.compression).toBe('xz');
     expect(source.fileSize).toBeNull();

@@ -3,7 +3,7 @@
  * parsed and checked against it, and the plan of ranges (the bmap's, or pseudo-ranges for the whole image).
  */
 import type { Bmap } from '../../shared/bmap';
-import { parseBmap, readBmapFile } from './bmap-parser';
+import { parseBmapAsync, readBmapFile } from './bmap-parser';
 import { EngineError } from './errors';
 import { describeSize } from './engine-format';
 import { DEFAULT_BLOCK_SIZE, planFromBmap, planWholeImage, pseudoChunkBlocks, pseudoRange, type PlannedRange } from './plan';
@@ -23,23 +23,27 @@ export interface JobSource {
   grow: { make(index: number, start: number): PlannedRange } | null;
 }
 
-async function loadBmap(job: FlashJob, source: ImageSource): Promise<{ bmap: Bmap | null; bmapPath: string | null }> {
+async function loadBmap(job: FlashJob, source: ImageSource, signal: AbortSignal): Promise<{ bmap: Bmap | null; bmapPath: string | null }> {
   if (job.noBmap) return { bmap: null, bmapPath: null };
-  if (job.bmapPath) return { bmap: await readBmapFile(job.bmapPath), bmapPath: job.bmapPath };
+  if (job.bmapPath) return { bmap: await readBmapFile(job.bmapPath, { signal }), bmapPath: job.bmapPath };
   const found = job.image === '-' ? null : await discoverBmap(job.image);
-  if (found) return { bmap: await readBmapFile(found), bmapPath: found };
+  if (found) return { bmap: await readBmapFile(found, { signal }), bmapPath: found };
   if (source.embeddedBmap) {
     const name = `${job.image} (bmap inside the archive)`;
-    return { bmap: parseBmap(source.embeddedBmap, name), bmapPath: name };
+    return { bmap: await parseBmapAsync(source.embeddedBmap, name, { signal }), bmapPath: name };
   }
   return { bmap: null, bmapPath: null };
 }
 
 /** Opens the image and its bmap. On failure, `keep.source` still holds what must be closed. */
-export async function openJobSource(job: FlashJob, keep: { source?: ImageSource; bmap?: Bmap | null; bmapPath?: string | null }): Promise<JobSource> {
-  const source = await openSource(job.image, { decoder: job.decoder ?? 'auto' });
+export async function openJobSource(
+  job: FlashJob,
+  keep: { source?: ImageSource; bmap?: Bmap | null; bmapPath?: string | null },
+  signal: AbortSignal,
+): Promise<JobSource> {
+  const source = await openSource(job.image, { decoder: job.decoder ?? 'auto', signal });
   keep.source = source;
-  const { bmap, bmapPath } = await loadBmap(job, source);
+  const { bmap, bmapPath } = await loadBmap(job, source, signal);
   keep.bmap = bmap;
   keep.bmapPath = bmapPath;
   if (bmap && source.imageSize !== null && source.imageSize !== bmap.imageSize) {

@@ -1,66 +1,85 @@
-import { promises as fsp } from 'node:fs';
-import { basename } from 'node:path';
-import type { BmapInfo, ImageInfo } from '../../shared/api';
-import { mappedBytes } from '../../shared/bmap';
-import { readBmapFile } from './bmap-parser';
+/**
+ * The image probe as main calls it: `probeImage` runs the probe (image format and size, bmap read, parsed
+ * and checked) in a worker thread, so a large or hostile bmap never blocks main's event loop, and ends that
+ * thread when the caller aborts or the probe takes longer than its time limit.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ImageInfo } from '../../shared/api';
 import { EngineError } from './errors';
-import { discoverBmap } from './source/discover-bmap';
-import { openSource } from './source/open-source';
-import type { DecoderPreference } from './source/types';
+import type { SerializedError } from './protocol';
+import type { ProbeOptions } from './probe-image';
 
-export interface ProbeOptions {
-  /** Explicit bmap path; omitted = discover next to the image; null = write without a bmap. */
-  bmapPath?: string | null;
-  decoder?: DecoderPreference;
+export { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, NOT_A_DISK_WARNING, probeImageInThread, type ProbeOptions } from './probe-image';
+
+/** What the worker is asked: one image. */
+export interface ProbeRequest {
+  path: string;
+  options: Omit<ProbeOptions, 'signal'>;
 }
 
-export const NO_BMAP_WARNING = 'No bmap found: the whole image will be written';
-export const NO_CHECKSUMS_WARNING = 'The bmap has no checksums: readback is still checked against hashes taken while writing';
+/** What the worker answers, once. */
+export type ProbeReply = { ok: true; info: ImageInfo } | { ok: false; error: SerializedError };
+
+export interface ProbeRunOptions extends ProbeOptions {
+  /** Longest the probe may take before its worker is ended (default PROBE_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+/** A probe reads headers and at most a bmap of 64 MiB: a minute is far more than it needs. */
+export const PROBE_TIMEOUT_MS = 60_000;
+
+/** Probe workers running now (tests check that none is left behind). */
+export const runningProbeWorkers = new Set<Worker>();
+
+/** Path of the built probe worker: next to this bundle in dist/main, or dist/main from a source checkout. */
+export function probeWorkerPath(): string {
+  const override = process.env.SUREFLASH_PROBE_WORKER;
+  if (override) return override;
+  const candidates = [join(__dirname, 'probe-worker.cjs'), join(__dirname, '..', '..', '..', 'dist', 'main', 'probe-worker.cjs')];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) throw new EngineError('INTERNAL', 'the probe worker is not built: run `npm run build`');
+  // Packaged app: worker threads cannot load scripts from inside app.asar; electron-builder unpacks it.
+  return found.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+}
 
 /**
- * What the app shows before flashing: the image's format and size, and the bmap found or given (parsed and
- * checked). Throws EngineError for what must stop the user: IMAGE_NOT_FOUND / IMAGE_UNREADABLE /
- * IMAGE_IS_BMAP, an archive problem, an invalid bmap (BMAP_*), or a bmap made for another image size
- * (IMAGE_SIZE_MISMATCH). Nothing is decompressed.
+ * Probes `path` in a worker thread (see probeImageInThread for what it returns and throws). Rejects with
+ * CANCELLED when `signal` aborts and IMAGE_UNREADABLE when the time limit passes; either way the worker
+ * is ended at once. The promise settles only after the worker thread has exited.
  */
-export async function probeImage(path: string, opts: ProbeOptions = {}): Promise<ImageInfo> {
-  if (path === '-') throw new EngineError('USAGE', 'Standard input cannot be probed: pass the image file path.');
-  const source = await openSource(path, { decoder: opts.decoder ?? 'auto' });
-  await source.close();
-  const fileSize = source.fileSize ?? (await fsp.stat(path)).size;
-  const warnings: string[] = [];
-
-  const bmapPath = opts.bmapPath === undefined ? await discoverBmap(path) : opts.bmapPath;
-  let bmap: BmapInfo | null = null;
-  if (bmapPath === null) {
-    warnings.push(NO_BMAP_WARNING);
-  } else {
-    const parsed = await readBmapFile(bmapPath);
-    if (source.imageSize !== null && source.imageSize !== parsed.imageSize) {
-      throw new EngineError(
-        'IMAGE_SIZE_MISMATCH',
-        `The bmap ${bmapPath} describes an image of ${parsed.imageSize} bytes, but ${path} holds ${source.imageSize} bytes: it was made for another image. Use the matching bmap.`,
-      );
-    }
-    bmap = {
-      path: bmapPath,
-      version: parsed.version,
-      checksumType: parsed.checksumType,
-      imageSize: parsed.imageSize,
-      blockSize: parsed.blockSize,
-      mappedBytes: mappedBytes(parsed),
-      rangesCount: parsed.ranges.length,
+export function probeImage(path: string, opts: ProbeRunOptions = {}): Promise<ImageInfo> {
+  const { signal, timeoutMs = PROBE_TIMEOUT_MS, ...options } = opts;
+  if (signal?.aborted) return Promise.reject(new EngineError('CANCELLED', `The probe of ${path} was cancelled.`));
+  const worker = new Worker(probeWorkerPath(), { resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+  runningProbeWorkers.add(worker);
+  return new Promise<ImageInfo>((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // Settles once the thread is gone, so nothing of this probe is left running afterwards.
+      const done = (): void => {
+        runningProbeWorkers.delete(worker);
+        fn();
+      };
+      worker.terminate().then(done, done);
     };
-    if (parsed.checksumType === null) warnings.push(NO_CHECKSUMS_WARNING);
-  }
-
-  return {
-    path,
-    name: basename(path),
-    fileSize,
-    compression: source.compression,
-    imageSize: source.imageSize ?? bmap?.imageSize ?? null,
-    bmap,
-    warnings,
-  };
+    const onAbort = (): void => finish(() => reject(new EngineError('CANCELLED', `The probe of ${path} was cancelled.`)));
+    const timer = setTimeout(
+      () => finish(() => reject(new EngineError('IMAGE_UNREADABLE', `Reading ${path} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped: is the file on a drive that stopped answering?`))),
+      timeoutMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.once('message', (reply: ProbeReply) =>
+      finish(() => (reply.ok ? resolve(reply.info) : reject(new EngineError(reply.error.code, reply.error.message)))),
+    );
+    worker.once('error', (err) => finish(() => reject(new EngineError('INTERNAL', `the probe worker crashed: ${err.message}`))));
+    worker.once('exit', (code) => finish(() => reject(new EngineError('INTERNAL', `the probe worker exited (code ${code}) before answering`))));
+    const request: ProbeRequest = { path, options };
+    worker.postMessage(request);
+  });
 }

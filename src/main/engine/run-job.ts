@@ -154,7 +154,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
   try {
     if (job.targets.length === 0) throw new EngineError('USAGE', 'no target: name at least one device or file to write');
     if (job.targets.length > MAX_TARGETS) throw new EngineError('USAGE', `at most ${MAX_TARGETS} targets at once, not ${job.targets.length}`);
-    const src = await openJobSource(job, keep);
+    const src = await openJobSource(job, keep, signal);
     Object.assign(facts, { source: src.source, imageSize: src.imageSize, bmap: src.bmap, bmapPath: src.bmapPath, blockSize: src.blockSize });
     logPlan(job, src, events);
     const copy = job.mode === 'copy';

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChecksumType } from '../../../shared/bmap';
 
-/** Hex digest length of each checksum type a bmap may name. */
-export const CHECKSUM_HEX_LENGTH: Readonly<Record<ChecksumType, number>> = { sha1: 40, sha256: 64 };
-
 /**
  * The bmap file's own checksum, computed as bmaptool does: the raw bytes with the first occurrence of the
  * stored checksum text replaced by as many ASCII '0' characters, hashed with `type`. Returns null when the

@@ -3,7 +3,31 @@
  * comments, CDATA, processing instructions and the XML declaration. Document type declarations and entity
  * declarations are refused outright, and only the five predefined entities plus numeric character references
  * are expanded, so nothing in a bmap can make the reader fetch or expand anything.
+ *
+ * The reader makes one forward pass: every scan starts at the cursor and the cursor never moves back, line
+ * numbers are counted over the characters between two positions once, so the work is linear in the input
+ * (`work` counts it). It reports what it reads to a handler (no tree is built unless `parseXml` is used),
+ * stops after a bounded number of elements, attributes and levels of nesting, and can be driven in slices
+ * (`step`) so a caller can yield to its event loop and honour a cancel between them.
  */
+
+/** What the reader reports, in document order. */
+export interface XmlHandler {
+  /** A start tag (self-closing ones are followed at once by `close`). `depth` is 0 for the root. */
+  open(name: string, attributes: Readonly<Record<string, string>>, line: number, depth: number): void;
+  /** Character data (entities expanded, CDATA included) directly inside the innermost open element. */
+  text(text: string): void;
+  close(name: string): void;
+}
+
+/** Bounds on the document's shape; a document beyond them is refused as malformed. */
+export interface XmlLimits {
+  maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+}
+
+export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = { maxDepth: 64, maxElements: 4_000_000, maxAttributes: 64 };
 
 /** One element with its attributes, child elements and its own (direct) character data. */
 export interface XmlElement {
@@ -30,53 +54,123 @@ export class XmlSyntaxError extends Error {
 
 const NAME = /[A-Za-z_:][A-Za-z0-9_:.-]*/y;
 const SPACE = /[ \t\r\n]*/y;
-const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-const MAX_DEPTH = 64;
+const NOT_SPACE = /[^ \t\r\n]/;
+const PREDEFINED: ReadonlyMap<string, string> = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
+const LT = 0x3c;
+const NEWLINE = 0x0a;
 
-/** Parses a whole document and returns its root element. Throws XmlSyntaxError. */
-export function parseXml(source: string): XmlElement {
-  return new Reader(source).document();
+/** Parses a whole document into a tree and returns its root element. Throws XmlSyntaxError. */
+export function parseXml(source: string, limits: Partial<XmlLimits> = {}): XmlElement {
+  const builder = new TreeBuilder();
+  new XmlReader(source, builder, limits).step(Number.POSITIVE_INFINITY);
+  if (!builder.root) throw new XmlSyntaxError('the file holds no XML element', 1);
+  return builder.root;
 }
 
-class Reader {
+class TreeBuilder implements XmlHandler {
+  root: XmlElement | null = null;
+  private readonly stack: XmlElement[] = [];
+
+  open(name: string, attributes: Readonly<Record<string, string>>, line: number): void {
+    const element: XmlElement = { name, attributes, children: [], text: '', line };
+    const parent = this.stack[this.stack.length - 1];
+    if (parent) parent.children.push(element);
+    else this.root = element;
+    this.stack.push(element);
+  }
+
+  text(text: string): void {
+    const open = this.stack[this.stack.length - 1];
+    // Indentation between child elements is not kept (a BlockMap would otherwise gather one run per Range).
+    if (!open || (open.children.length > 0 && !NOT_SPACE.test(text))) return;
+    open.text += text;
+  }
+
+  close(): void {
+    this.stack.pop();
+  }
+}
+
+export class XmlReader {
   private pos = 0;
   private lineAtPos = 1;
   private lineCountedTo = 0;
-  private readonly stack: XmlElement[] = [];
-  private root: XmlElement | null = null;
+  private readonly open: { name: string; line: number }[] = [];
+  private hasRoot = false;
+  private elements = 0;
+  private started = false;
+  private done = false;
+  private counted = 0;
+  private readonly limits: XmlLimits;
 
-  constructor(private readonly s: string) {}
+  constructor(
+    private readonly s: string,
+    private readonly handler: XmlHandler,
+    limits: Partial<XmlLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
+  }
 
-  document(): XmlElement {
+  /** Characters consumed so far. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Characters the reader has walked over: consumed ones plus those counted for line numbers. */
+  get work(): number {
+    return this.pos + this.counted;
+  }
+
+  /**
+   * Reads on until at least `chars` more characters are consumed or the document ends. Returns true once
+   * the whole document is read and checked. Throws XmlSyntaxError.
+   */
+  step(chars: number): boolean {
+    if (this.done) return true;
+    if (!this.started) this.start();
+    const stop = this.pos + chars;
+    const s = this.s;
+    while (this.pos < s.length && this.pos < stop) {
+      if (s.charCodeAt(this.pos) === LT) {
+        this.markup();
+        continue;
+      }
+      const lt = s.indexOf('<', this.pos);
+      const end = lt < 0 ? s.length : lt;
+      this.text(this.pos, end);
+      this.pos = end;
+    }
+    if (this.pos < s.length) return false;
+    const open = this.open[this.open.length - 1];
+    if (open) this.fail(`the file ends before <${open.name}> (opened on line ${open.line}) is closed`, s.length);
+    if (!this.hasRoot) this.fail('the file holds no XML element', s.length);
+    this.done = true;
+    return true;
+  }
+
+  private start(): void {
+    this.started = true;
     const nul = this.s.indexOf('\0');
     if (nul >= 0) this.fail('the file contains NUL bytes; it is not a text file', nul);
     if (this.s.startsWith('\uFEFF')) this.pos = 1;
     if (this.s.startsWith('<?xml', this.pos) && /[\s?]/.test(this.s.charAt(this.pos + 5))) this.declaration();
-    while (this.pos < this.s.length) {
-      const lt = this.s.indexOf('<', this.pos);
-      const end = lt < 0 ? this.s.length : lt;
-      if (end > this.pos) this.text(this.pos, end);
-      if (lt < 0) break;
-      this.pos = lt;
-      this.markup();
-    }
-    const open = this.stack[this.stack.length - 1];
-    if (open) this.fail(`the file ends before <${open.name}> (opened on line ${open.line}) is closed`, this.s.length);
-    if (!this.root) this.fail('the file holds no XML element', this.s.length);
-    return this.root;
   }
 
-  /** 1-based line of `pos`; counts forward from the last call when it can. */
+  /** 1-based line of `pos`, counting only the characters since the last call (positions only move on). */
   private lineOf(pos: number): number {
     if (pos < this.lineCountedTo) {
+      // Only an error message asks for an earlier position: count again from the start, once.
       this.lineCountedTo = 0;
       this.lineAtPos = 1;
     }
-    for (let i = this.s.indexOf('\n', this.lineCountedTo); i >= 0 && i < pos; i = this.s.indexOf('\n', i + 1)) {
-      this.lineAtPos++;
-    }
-    this.lineCountedTo = pos;
-    return this.lineAtPos;
+    const s = this.s;
+    const end = Math.min(pos, s.length);
+    let line = this.lineAtPos;
+    for (let i = this.lineCountedTo; i < end; i++) if (s.charCodeAt(i) === NEWLINE) line++;
+    this.counted += Math.max(0, end - this.lineCountedTo);
+    this.lineAtPos = line;
+    this.lineCountedTo = Math.max(this.lineCountedTo, end);
+    return line;
   }
 
   private fail(message: string, at: number = this.pos): never {
@@ -120,9 +214,8 @@ class Reader {
     const start = this.pos + 9;
     const end = this.s.indexOf(']]>', start);
     if (end < 0) this.fail('a CDATA section is not closed with "]]>"');
-    const open = this.stack[this.stack.length - 1];
-    if (!open) this.fail('character data outside the root element');
-    open.text += this.s.slice(start, end);
+    if (this.open.length === 0) this.fail('character data outside the root element');
+    this.handler.text(this.s.slice(start, end));
     this.pos = end + 3;
   }
 
@@ -138,36 +231,43 @@ class Reader {
 
   private text(start: number, end: number): void {
     const raw = this.s.slice(start, end);
-    const open = this.stack[this.stack.length - 1];
-    if (!open) {
-      if (/[^ \t\r\n]/.test(raw)) this.fail('text outside the root element', start + raw.search(/[^ \t\r\n]/));
+    if (this.open.length === 0) {
+      const at = raw.search(NOT_SPACE);
+      if (at >= 0) this.fail('text outside the root element', start + at);
       return;
     }
-    // Indentation between child elements is not kept (a BlockMap would otherwise gather one run per Range).
-    if (open.children.length > 0 && !/[^ \t\r\n]/.test(raw)) return;
-    open.text += this.expand(raw, start);
+    this.handler.text(this.expand(raw, start));
   }
 
   private startTag(): void {
     const tagStart = this.pos;
     const name = this.name(this.pos + 1, 'an element name');
     const attributes: Record<string, string> = Object.create(null) as Record<string, string>;
+    let count = 0;
     for (;;) {
       const hadSpace = this.skipSpace();
       const c = this.s.charAt(this.pos);
       if (c === '>' || this.s.startsWith('/>', this.pos)) break;
       if (c === '') this.fail(`the start tag <${name}> is not closed`, tagStart);
       if (!hadSpace) this.fail(`expected white space, ">" or "/>" in the start tag <${name}>`);
+      if (++count > this.limits.maxAttributes) {
+        this.fail(`<${name}> has more than ${this.limits.maxAttributes} attributes`, tagStart);
+      }
       this.attribute(name, attributes);
     }
     const selfClosing = this.s.charAt(this.pos) === '/';
     this.pos += selfClosing ? 2 : 1;
-    if (this.root && this.stack.length === 0) this.fail(`a second root element <${name}>`, tagStart);
-    if (this.stack.length >= MAX_DEPTH) this.fail(`elements are nested more than ${MAX_DEPTH} deep`, tagStart);
-    const element: XmlElement = { name, attributes, children: [], text: '', line: this.lineOf(tagStart) };
-    this.stack[this.stack.length - 1]?.children.push(element);
-    if (this.stack.length === 0) this.root = element;
-    if (!selfClosing) this.stack.push(element);
+    if (this.hasRoot && this.open.length === 0) this.fail(`a second root element <${name}>`, tagStart);
+    const depth = this.open.length;
+    if (depth >= this.limits.maxDepth) this.fail(`elements are nested more than ${this.limits.maxDepth} deep`, tagStart);
+    if (++this.elements > this.limits.maxElements) {
+      this.fail(`the file holds more than ${this.limits.maxElements.toLocaleString('en-US')} elements`, tagStart);
+    }
+    this.hasRoot = true;
+    const line = this.lineOf(tagStart);
+    this.handler.open(name, attributes, line, depth);
+    if (selfClosing) this.handler.close(name);
+    else this.open.push({ name, line });
   }
 
   private attribute(element: string, into: Record<string, string>): void {
@@ -195,11 +295,12 @@ class Reader {
     this.skipSpace();
     if (this.s.charAt(this.pos) !== '>') this.fail(`the end tag </${name}> is not closed with ">"`);
     this.pos++;
-    const open = this.stack.pop();
+    const open = this.open.pop();
     if (!open) this.fail(`the end tag </${name}> has no matching start tag`, start);
     if (open.name !== name) {
       this.fail(`the end tag </${name}> does not match <${open.name}> opened on line ${open.line}`, start);
     }
+    this.handler.close(name);
   }
 
   private name(at: number, what: string): string {
@@ -224,7 +325,7 @@ class Reader {
     return raw.replace(/&([^;&<\s]*);?/g, (whole: string, ref: string, index: number) => {
       const at = offset + index;
       if (!whole.endsWith(';')) this.fail(`"&" must start an entity reference ending in ";"`, at);
-      const predefined = PREDEFINED[ref];
+      const predefined = PREDEFINED.get(ref);
       if (predefined !== undefined) return predefined;
       const num = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ref);
       if (!num) this.fail(`the entity "&${ref};" is not defined (a bmap may use only &lt; &gt; &amp; &quot; &apos;)`, at);

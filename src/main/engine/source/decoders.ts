@@ -9,11 +9,14 @@ import { childDecode } from './child-decoder';
 import { inProcessDecode, through } from './inprocess-decoder';
 import { findProgram } from './system-program';
 import { loadZstdNapi, zstdNapiDecode } from './zstd-napi-decoder';
+import { rewriteXzChecks, verifyXzChecks, XzCheckLedger } from './xz-check-rewrite';
 
 /** A chosen decoder: its report name and how to run one pass over the input. */
 export interface Decoder {
   name: string;
   run(input: ByteInput): AsyncGenerator<Buffer>;
+  /** A pass meant to be stopped after its first bytes, where that can be made cheaper than `run`. */
+  head?(input: ByteInput): AsyncGenerator<Buffer>;
 }
 
 /**
@@ -62,10 +65,29 @@ function xzBuiltin(): Decoder {
         // xz-embedded return codes: 8 = XZ_BUF_ERROR (input ended mid-stream), 5-7 = format/options/data errors.
         classify: (err, inputEnded) => (/error code 8\b/.test(err.message) || (inputEnded && err instanceof TypeError) ? 'truncated' : 'corrupt'),
         // Loaded on first use: a raw or system-decoded image never pays for reading these modules.
+        // SHA-256-checked streams are rewritten to check None and their checks compared here (xz-embedded
+        // does not know SHA-256); other check types pass through the rewriter unchanged.
         decode: async (c) => {
           const { XzReadableStream } = await import('xz-decompress');
-          const decoded = new XzReadableStream(Readable.toWeb(c) as ReadableStream<Uint8Array>);
-          return Readable.fromWeb(decoded as WebReadableStream<Uint8Array>);
+          const ledger = new XzCheckLedger();
+          const rewritten = rewriteXzChecks(c as AsyncIterable<Buffer>, ledger);
+          // A web stream pulled straight from the rewriter: stopping early cancels it, which ends the rewriter.
+          const input = new ReadableStream<Uint8Array>({
+            // Never an empty chunk: xz-embedded counts a call without input or output as a stall, and a
+            // second one in a row as the end of the input (error code 8).
+            pull: async (controller) => {
+              for (;;) {
+                const next = await rewritten.next();
+                if (next.done) return controller.close();
+                if (next.value.length > 0) return controller.enqueue(next.value);
+              }
+            },
+            cancel: async () => {
+              await rewritten.return(undefined);
+            },
+          });
+          const decoded = Readable.fromWeb(new XzReadableStream(input) as WebReadableStream<Uint8Array>);
+          return Readable.from(verifyXzChecks(decoded as AsyncIterable<Buffer>, ledger), { objectMode: false });
         },
       }),
   };
@@ -124,8 +146,13 @@ export async function chooseDecoder(compression: Exclude<Compression, 'none' | '
         `cannot decode zstd: the built-in decoder (zstd-napi) did not load (${failure.split('\n')[0]})${auto ? ' and no zstd program is installed' : '; without --decoder builtin an installed zstd program is used instead'}`,
       );
     }
-    case 'xz':
-      return (auto && system('xz (system)', 'xz', XZ_ARGS, 'xz')) || xzBuiltin();
+    case 'xz': {
+      const program = auto ? system('xz (system)', 'xz', XZ_ARGS, 'xz') : null;
+      if (!program) return xzBuiltin();
+      // One thread for a look at the first bytes: -T0 would start decoding a block per core first.
+      const single = system('xz (system)', 'xz', ['-dcq', '-T1'], 'xz');
+      return single ? { ...program, head: single.run } : program;
+    }
     case 'bzip2':
       return (
         (auto && (system('lbzip2 (system)', 'lbzip2', ['-dc'], 'bzip2') ?? system('bzip2 (system)', 'bzip2', ['-dc'], 'bzip2'))) ||

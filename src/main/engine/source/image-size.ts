@@ -47,6 +47,13 @@ const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 /** The file's own structure proves it was cut short (as opposed to "no size recorded"). */
 export class TruncatedImageError extends Error {}
 
+/** A zstd frame that needs a dictionary to decode (its header names the dictionary's id). */
+export class ZstdDictionaryError extends Error {
+  constructor(readonly id: number) {
+    super(`a zstd frame needs dictionary ${id}`);
+  }
+}
+
 /**
  * Uncompressed size of an .xz file from its stream indexes (walking streams backwards from the end, as
  * `xz --list` does), or null when the file is not a well-formed xz file.
@@ -121,7 +128,12 @@ export async function zstdImageSize(path: string): Promise<number | null> {
       const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
       const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
       if (fcsBytes === 0) return null;
-      const fcsAt = 5 + (singleSegment ? 0 : 1) + dictBytes;
+      const dictAt = 5 + (singleSegment ? 0 : 1);
+      if (dictBytes > 0 && head.length >= dictAt + dictBytes) {
+        const id = dictBytes === 1 ? head[dictAt]! : dictBytes === 2 ? head.readUInt16LE(dictAt) : head.readUInt32LE(dictAt);
+        if (id !== 0) throw new ZstdDictionaryError(id);
+      }
+      const fcsAt = dictAt + dictBytes;
       if (head.length < fcsAt + fcsBytes) return null;
       let content: number;
       if (fcsBytes === 1) content = head[fcsAt]!;

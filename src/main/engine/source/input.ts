@@ -1,7 +1,9 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, promises as fsp, readSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { EngineError } from '../errors';
 import { HEAD_BYTES } from './detect';
+import { nonRegularKind } from './file-kind';
 
 /** Read size for compressed input and raw streaming. */
 export const READ_CHUNK = 1024 * 1024;
@@ -30,7 +32,50 @@ export function imageOpenError(path: string, err: unknown): EngineError {
   return new EngineError('IMAGE_UNREADABLE', `Cannot read ${path}: ${detail}`);
 }
 
-/** Opens a regular file (or block device) for reading, reads its head, and checks it is not a directory. */
+/**
+ * A FIFO opened without blocking (a plain open waits, in a thread no signal reaches, until some program
+ * opens the other end) and read through libuv's pipe handle, which waits for data without holding a
+ * thread. One read at once tells whether anything writes into it: it returns 0 only when no program holds
+ * the other end (a writer that is still starting is already counted), and such a FIFO is refused now.
+ */
+function openFifo(path: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw imageOpenError(path, err);
+  }
+  const first = Buffer.alloc(64 * 1024);
+  let got = -1;
+  try {
+    got = readSync(fd, first, 0, first.length, null);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+      closeSync(fd);
+      throw imageOpenError(path, err);
+    }
+  }
+  if (got === 0) {
+    closeSync(fd);
+    throw new EngineError('IMAGE_UNREADABLE', `${path} is a FIFO (named pipe) and nothing writes into it: start the program that writes the image into it first, or give the image file itself.`);
+  }
+  const socket = new Socket({ fd, readable: true, writable: false });
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      if (got > 0) yield first.subarray(0, got);
+      for await (const chunk of socket as AsyncIterable<Buffer>) yield chunk;
+    } finally {
+      socket.destroy();
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
+}
+
+/**
+ * Opens the image for reading and reads its head. A regular file or a block device (copying a card to a
+ * card) can be re-read; a FIFO (such as bash's <(curl ...)) is read once, like stdin. Anything else is
+ * refused before it is opened: a directory, a character device (/dev/zero never ends), a socket.
+ */
 export async function openFileInput(path: string): Promise<ByteInput> {
   let stat;
   try {
@@ -39,12 +84,16 @@ export async function openFileInput(path: string): Promise<ByteInput> {
     throw imageOpenError(path, err);
   }
   if (stat.isDirectory()) throw imageOpenError(path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
-  if (stat.isFIFO() || stat.isSocket() || stat.isCharacterDevice()) {
-    return openStreamInput(createReadStream(path, { highWaterMark: READ_CHUNK }), path);
+  if (stat.isFIFO()) {
+    return openStreamInput(openFifo(path), path);
+  }
+  const kind = nonRegularKind(stat);
+  if (kind && !stat.isBlockDevice()) {
+    throw new EngineError('IMAGE_UNREADABLE', `${path} is ${kind}, not an image file: give the path of the image file (or "-" to read standard input).`);
   }
   let head: Buffer;
   try {
-    const handle = await fsp.open(path, 'r');
+    const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const buf = Buffer.alloc(HEAD_BYTES);
       const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);

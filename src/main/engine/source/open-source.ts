@@ -10,7 +10,11 @@ import { openFileInput, openStreamInput, imageOpenError, READ_CHUNK, type ByteIn
 import { chooseDecoder, XZ_ARGS } from './decoders';
 import { rechunk } from './rechunk';
 import { xzLayout, xzSparsePass, type WantedSpan } from './xz-sparse';
-import { gzipSizeHint, TruncatedImageError, xzImageSize, zstdImageSize } from './image-size';
+import { gzipSizeHint, TruncatedImageError, xzImageSize, ZstdDictionaryError, zstdImageSize } from './image-size';
+import { diskSignature, DISK_SIGNATURE_BYTES } from './disk-signature';
+import { foreignFormat } from './foreign-formats';
+import { looksLikeTar } from './tar-archive';
+import { planCompressedTar, planRawTar } from './tar-source';
 import { openZipImage, type ZipImage } from './zip-archive';
 import { classifyFailure, decodeFailure } from './decode-error';
 
@@ -18,6 +22,13 @@ export interface OpenSourceOptions {
   decoder: DecoderPreference;
   /** Stream used for "-" (defaults to the process's file descriptor 0); lets tests feed stdin. */
   stdin?: Readable;
+  /** Stops what opening may take long for (listing a compressed tar) with CANCELLED. */
+  signal?: AbortSignal;
+  /**
+   * A compressed tar is listed whole by default (one decoding pass, so several candidate images are refused
+   * and a .bmap member after the image is found); "first-image" stops at the first candidate (a quick look).
+   */
+  compressedTar?: 'full' | 'first-image';
 }
 
 async function* zipMemberStream(path: string, zip: ZipImage): AsyncGenerator<Buffer> {
@@ -37,7 +48,10 @@ async function* zipMemberStream(path: string, zip: ZipImage): AsyncGenerator<Buf
   }
 }
 
-/** Random access into a raw regular file; the handle opens on first use and closes with the source. */
+/**
+ * Random access into a raw regular file; the handle opens on first use and closes with the source. readAt
+ * returns the bytes read: all of `buf` unless the file ends first.
+ */
 function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) => Promise<number>; close: () => Promise<void> } {
   let handle: Promise<fsp.FileHandle> | null = null;
   return {
@@ -45,8 +59,16 @@ function rawReader(path: string): { readAt: (buf: Uint8Array, offset: number) =>
       handle ??= fsp.open(path, 'r').catch((err: unknown) => {
         throw imageOpenError(path, err);
       });
-      const { bytesRead } = await (await handle).read(buf, 0, buf.byteLength, offset);
-      return bytesRead;
+      // A read may return less than asked before the end of the file (network and FUSE filesystems do):
+      // read on until the buffer is full or the file ends, so no stale bytes are left in it.
+      const file = await handle;
+      let filled = 0;
+      while (filled < buf.byteLength) {
+        const { bytesRead } = await file.read(buf, filled, buf.byteLength - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled;
     },
     close: async () => {
       if (handle) await (await handle).close().catch(() => undefined);
@@ -72,7 +94,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
   if (looksLikeBmap(input.head)) {
     throw new EngineError('IMAGE_IS_BMAP', `${path} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
   }
-  const plan = await planSource(path, input, opts.decoder);
+  const plan = await planSource(path, input, opts);
   const active = new Set<AsyncGenerator<Buffer>>();
   return {
     path,
@@ -84,6 +106,7 @@ export async function openSource(path: string, opts: OpenSourceOptions): Promise
     embeddedBmap: plan.embeddedBmap,
     member: plan.member,
     sizeHint: plan.sizeHint,
+    head: plan.head,
     stream: (wanted) => ({ [Symbol.asyncIterator]: () => startPass(active, path, plan, wanted) }),
     close: async () => {
       const open = [...active];
@@ -103,27 +126,78 @@ interface SourcePlan {
   embeddedBmap: Buffer | null;
   member: string | null;
   sizeHint: number | null;
+  /** The first bytes of the (decoded) image, as many as format checks need, or null for a one-shot stream. */
+  head: Buffer | null;
   pass(wanted?: WantedSpan): AsyncGenerator<Buffer>;
   close(): Promise<void> | void;
 }
 
-async function planSource(path: string, input: ByteInput, preference: DecoderPreference): Promise<SourcePlan> {
-  const format = detectFormat(input.head);
-  const base = { embeddedBmap: null, member: null, readAt: null, sizeHint: null, close: () => undefined };
-  if (format === 'lz4') {
-    throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
+/** The first `length` bytes one pass yields (a copy); decoding errors in them are thrown. */
+async function decodedHead(pass: AsyncGenerator<Buffer>, length: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const chunk of pass) {
+      parts.push(Buffer.from(chunk));
+      got += chunk.length;
+      if (got >= length) break;
+    }
+  } finally {
+    await pass.return(undefined as unknown as Buffer);
   }
+  return Buffer.concat(parts, got).subarray(0, length);
+}
+
+/** The last 512 bytes of a file (where an Apple disk image keeps its mark), or null. */
+async function fileTail(path: string, size: number | null): Promise<Buffer | null> {
+  if (size === null || size < 512) return null;
+  const handle = await fsp.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(buf, 0, 512, size - 512);
+    return bytesRead === 512 ? buf : null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Refuses a container Sureflash does not read (see foreign-formats.ts), before anything is written. */
+function refuseForeign(path: string, head: Uint8Array, tail: Uint8Array | null, compression: Compression): void {
+  const foreign = foreignFormat(head, tail, diskSignature(head) !== null);
+  if (!foreign) return;
+  const how = foreign.how.replace('FILE', path);
+  if (compression === 'none') throw new EngineError('IMAGE_UNREADABLE', `${path} is ${foreign.what}, which Sureflash does not read: ${how}.`);
+  throw new EngineError('IMAGE_UNREADABLE', `${path} is ${compression}-compressed and holds ${foreign.what}, which Sureflash does not read: decompress it, then ${how}.`);
+}
+
+function refuseStreamTar(path: string): never {
+  throw new EngineError('IMAGE_UNREADABLE', `${path === '-' ? 'standard input' : path} holds a tar archive, which cannot be read from a pipe or standard input: pass the file itself.`);
+}
+
+async function planSource(path: string, input: ByteInput, opts: OpenSourceOptions): Promise<SourcePlan> {
+  const { decoder: preference, signal } = opts;
+  const format = detectFormat(input.head);
+  const base = { embeddedBmap: null, member: null, readAt: null, sizeHint: null, head: null, close: () => undefined };
   if (format === 'none') {
     const reader = input.kind === 'file' ? rawReader(path) : null;
-    return {
-      ...base,
-      compression: 'none',
-      decoder: 'raw',
-      imageSize: input.size,
-      readAt: reader?.readAt ?? null,
-      pass: () => passThrough(input),
-      close: () => reader?.close(),
-    };
+    const close = (): Promise<void> | undefined => reader?.close();
+    try {
+      if (looksLikeTar(input.head)) {
+        if (!reader) refuseStreamTar(path);
+        const tar = await planRawTar(path, input.size ?? (await fsp.stat(path)).size, reader.readAt, signal);
+        return { ...base, compression: 'none', decoder: 'tar', imageSize: tar.imageSize, readAt: tar.readAt, embeddedBmap: tar.embeddedBmap, member: tar.member, head: tar.head, pass: tar.pass, close };
+      }
+      let head: Buffer | null = null;
+      if (reader) {
+        const buf = Buffer.alloc(DISK_SIGNATURE_BYTES);
+        head = buf.subarray(0, await reader.readAt(buf, 0));
+      }
+      refuseForeign(path, head ?? input.head, input.kind === 'file' ? await fileTail(path, input.size) : null, 'none');
+      return { ...base, compression: 'none', decoder: 'raw', imageSize: input.size, readAt: reader?.readAt ?? null, head, pass: () => passThrough(input), close };
+    } catch (err) {
+      await close();
+      throw err;
+    }
   }
   if (format === 'zip') {
     if (input.kind !== 'file') {
@@ -137,6 +211,7 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
       imageSize: zip.imageSize,
       embeddedBmap: zip.embeddedBmap,
       member: zip.member,
+      head: zip.head,
       pass: () => zipMemberStream(path, zip),
       close: () => zip.close(),
     };
@@ -147,23 +222,38 @@ async function planSource(path: string, input: ByteInput, preference: DecoderPre
   if (input.kind === 'file' && input.size !== null) {
     if (format === 'gzip') sizeHint = await gzipSizeHint(path).catch(() => null);
     // A file whose structure shows it was cut short is refused now, before anything is written.
-    const truncated = (err: unknown): null => {
+    const refuse = (err: unknown): null => {
       if (err instanceof TruncatedImageError) throw decodeFailure(path, format, 'truncated', 0, `${err.message}, seen before decoding`);
+      if (err instanceof ZstdDictionaryError) {
+        throw new EngineError('IMAGE_UNREADABLE', `${path} was compressed with a zstd dictionary (id ${err.id}), which Sureflash does not have: decompress it with that dictionary first (zstd -d -D DICT).`);
+      }
       return null;
     };
-    if (format === 'xz') imageSize = await xzImageSize(path).catch(truncated);
-    if (format === 'zstd') imageSize = await zstdImageSize(path).catch(truncated);
+    if (format === 'xz') imageSize = await xzImageSize(path).catch(refuse);
+    if (format === 'zstd') imageSize = await zstdImageSize(path).catch(refuse);
   }
   // A multi-block .xz read by the system xz: blocks with nothing wanted are not decoded at all.
   const layout = format === 'xz' && chosen.name === 'xz (system)' && input.kind === 'file' && input.size !== null ? xzLayout(path, input.size) : null;
   const sparse = layout && layout.blocks.length > 1 ? layout : null;
+  const decode = (): AsyncGenerator<Buffer> => chosen.run(input);
+  if (input.kind !== 'file') {
+    // Read once: the first decoded bytes are checked inside the pass (checkedPass), before they are used.
+    return { ...base, compression: format, decoder: chosen.name, imageSize, sizeHint, pass: decode };
+  }
+  const head = await decodedHead(chosen.head ? chosen.head(input) : decode(), DISK_SIGNATURE_BYTES);
+  if (looksLikeTar(head)) {
+    const tar = await planCompressedTar(path, decode, signal, opts.compressedTar === 'first-image');
+    return { ...base, compression: format, decoder: `${chosen.name}, tar`, imageSize: tar.imageSize, embeddedBmap: tar.embeddedBmap, member: tar.member, head: tar.head, pass: tar.pass };
+  }
+  refuseForeign(path, head, null, format);
   return {
     ...base,
     compression: format,
     decoder: chosen.name,
     imageSize,
     sizeHint,
-    pass: (wanted) => (sparse && wanted ? xzSparsePass(path, sparse, wanted, XZ_ARGS) : chosen.run(input)),
+    head,
+    pass: (wanted) => (sparse && wanted ? xzSparsePass(path, sparse, wanted, XZ_ARGS) : decode()),
   };
 }
 
@@ -182,6 +272,11 @@ async function* checkedPass(path: string, plan: SourcePlan, finished: () => void
   try {
     let bytes = 0;
     for await (const chunk of rechunk(plan.pass(wanted))) {
+      // A one-shot stream could not be looked into before: its first bytes are checked before any is used.
+      if (bytes === 0 && plan.head === null) {
+        if (looksLikeTar(chunk)) refuseStreamTar(path);
+        refuseForeign(path, chunk, null, plan.compression);
+      }
       bytes += chunk.length;
       yield chunk;
     }

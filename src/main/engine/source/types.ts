@@ -17,7 +17,10 @@ export interface ImageSource {
   decoder: string;
   /** Uncompressed image size when known without decoding everything, else null. */
   imageSize: number | null;
-  /** Random access for raw regular files: fills buf from image offset, returns bytes read (0 at end). */
+  /**
+   * Random access for raw regular files and block devices: fills buf from image offset and returns the bytes
+   * read, all of buf unless the image ends first (short reads are read on; 0 at the end).
+   */
   readAt: ((buf: Uint8Array, offset: number) => Promise<number>) | null;
   /**
    * Sequential decompressed bytes from offset 0. Errors are EngineErrors naming the file
@@ -34,8 +37,13 @@ export interface ImageSource {
    * last member). Absent or null when there is no such hint.
    */
   sizeHint?: number | null;
-  /** A single .bmap member found inside a zip archive (zip sources only). */
+  /** A single .bmap member found inside a zip or tar archive. */
   embeddedBmap?: Buffer | null;
-  /** Name of the image member inside an archive (zip sources only). */
+  /** Name of the image member inside an archive (zip and tar sources). */
   member?: string | null;
+  /**
+   * The first bytes of the decoded image (up to 68 KiB: what format and disk-signature checks read), or
+   * null when the source is a one-shot stream.
+   */
+  head?: Buffer | null;
 }

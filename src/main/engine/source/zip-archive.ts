@@ -4,7 +4,9 @@ import * as zlib from 'node:zlib';
 import type { Entry, ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
 import { decodeFailure } from './decode-error';
-import { detectFormat, HEAD_BYTES } from './detect';
+import { detectFormat } from './detect';
+import { diskSignature, DISK_SIGNATURE_BYTES } from './disk-signature';
+import { foreignFormat } from './foreign-formats';
 
 /** Names inside an archive that are never the image: folders, macOS metadata, checksums, notes, bmaps. */
 const SIDE_FILE = /\.(bmap|sha1|sha256|sha512|md5|sig|asc|gpg|txt|md|json|html?|pdf|xml|log|sha1sum|sha256sum)$/i;
@@ -24,6 +26,8 @@ export function isImageMember(name: string): boolean {
 export interface ZipImage {
   member: string;
   imageSize: number;
+  /** The member's first bytes (up to DISK_SIGNATURE_BYTES). */
+  head: Buffer;
   embeddedBmap: Buffer | null;
   openMember(): Promise<Readable>;
   close(): void;
@@ -63,7 +67,7 @@ async function readSmallMember(zip: ZipFile, entry: Entry): Promise<Buffer | nul
   return Buffer.concat(parts);
 }
 
-/** The first bytes of a member (up to HEAD_BYTES), to recognise a compressed file inside the zip. */
+/** The first bytes of a member (up to DISK_SIGNATURE_BYTES), to recognise what the zip holds. */
 async function readMemberHead(zip: ZipFile, entry: Entry): Promise<Buffer> {
   const stream = await zip.openReadStreamPromise(entry);
   const parts: Buffer[] = [];
@@ -72,14 +76,14 @@ async function readMemberHead(zip: ZipFile, entry: Entry): Promise<Buffer> {
     for await (const part of stream as AsyncIterable<Buffer>) {
       parts.push(part);
       got += part.length;
-      if (got >= HEAD_BYTES) break;
+      if (got >= DISK_SIGNATURE_BYTES) break;
     }
   } catch {
     // A damaged member is reported when it is streamed, with the byte count.
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(parts).subarray(0, HEAD_BYTES);
+  return Buffer.concat(parts).subarray(0, DISK_SIGNATURE_BYTES);
 }
 
 /**
@@ -147,15 +151,21 @@ export async function openZipImage(path: string): Promise<ZipImage> {
     if (image.isEncrypted() || !image.canDecodeFileData()) {
       throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} is encrypted or uses a compression method Sureflash cannot read (method ${image.compressionMethod}). Extract it first.`);
     }
-    const nested = detectFormat(await readMemberHead(zip, image));
+    const head = await readMemberHead(zip, image);
+    const nested = detectFormat(head);
     if (nested !== 'none') {
       throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} inside the zip is itself ${nested}-compressed. Extract it from the zip and flash the extracted file.`);
+    }
+    const foreign = foreignFormat(head, null, diskSignature(head) !== null);
+    if (foreign) {
+      throw new EngineError('IMAGE_UNREADABLE', `${path}: ${image.fileName} inside the zip is ${foreign.what}, which Sureflash does not read: extract it, then ${foreign.how.replace('FILE', image.fileName)}.`);
     }
     const bmapEntries = entries.filter((e) => /\.bmap$/i.test(e.fileName) && !e.fileName.startsWith('__MACOSX/'));
     const embeddedBmap = bmapEntries.length === 1 ? await readSmallMember(zip, bmapEntries[0]!) : null;
     return {
       member: image.fileName,
       imageSize: image.uncompressedSize,
+      head,
       embeddedBmap,
       openMember: () => openMemberData(zip, path, image),
       close: () => zip.close(),
