@@ -51,7 +51,7 @@ export interface ImageInfo {
 
 export interface Settings {
   readback: boolean;
-  /** Rewrites per range on readback mismatch, 0–10. */
+  /** Rewrites per range on readback mismatch, MIN_RETRIES–MAX_RETRIES (shared/retry-limit.ts: 0–10). */
   retries: number;
   eject: boolean;
   notifications: boolean;

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
 import { EngineError } from '../engine/errors';
 
 /** Longest path accepted from a renderer (Linux PATH_MAX). */
@@ -13,7 +14,6 @@ export const MAX_PATH_LENGTH = 4096;
 export const MAX_NAME_LENGTH = 256;
 /** Most warning codes a renderer may acknowledge in one request. */
 export const MAX_ACKNOWLEDGED = 32;
-export const MAX_RETRIES = 10;
 
 const boundedString = (max: number) =>
   z
@@ -24,7 +24,7 @@ const boundedString = (max: number) =>
 
 export const absolutePathSchema = boundedString(MAX_PATH_LENGTH).refine((value) => isAbsolute(value), 'must be an absolute path');
 export const nameSchema = boundedString(MAX_NAME_LENGTH);
-export const retriesSchema = z.int('must be a whole number').min(0, 'must be at least 0').max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`);
+export const retriesSchema = z.int('must be a whole number').min(MIN_RETRIES, `must be at least ${MIN_RETRIES}`).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`);
 
 export const settingsPatchSchema = z.strictObject({
   readback: z.boolean().optional(),

@@ -3,6 +3,7 @@
  * (--bmap, --nobmap, --no-verify, --checksum-retry[=N]).
  */
 import { parseArgs } from 'node:util';
+import { MAX_RETRIES } from '../../shared/retry-limit';
 import type { FlashJob } from '../engine/protocol';
 
 export class UsageError extends Error {}
@@ -12,8 +13,6 @@ export interface FlashCommand {
   reportPath: string | null;
   quiet: boolean;
 }
-
-export const MAX_RETRIES = 10;
 
 /** `--checksum-retry` bare means 1, like bmaptool's; parseArgs has no optional values, so normalise first. */
 function normaliseRetry(argv: string[]): string[] {

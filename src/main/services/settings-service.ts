@@ -6,10 +6,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/api';
+import { clampRetries } from '../../shared/retry-limit';
 import type { SettingsService } from './types';
 
 export const SETTINGS_FILE = 'settings.json';
-const MAX_RETRIES = 10;
 
 /** Turns anything (parsed JSON, a patch merged over it) into valid Settings: defaults, clamped retries. */
 export function normaliseSettings(value: unknown): Settings {
@@ -19,7 +19,7 @@ export function normaliseSettings(value: unknown): Settings {
   const rawRetries = record.retries;
   const retries =
     typeof rawRetries === 'number' && Number.isFinite(rawRetries)
-      ? Math.min(MAX_RETRIES, Math.max(0, Math.round(rawRetries)))
+      ? clampRetries(rawRetries)
       : DEFAULT_SETTINGS.retries;
   return { readback: bool('readback'), retries, eject: bool('eject'), notifications: bool('notifications') };
 }
