@@ -31,8 +31,8 @@ const LAYERS = [
   },
   {
     files: [room('privilege')],
-    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli'), 'electron'],
-    message: 'privilege is below services and imports no transport and no electron.',
+    forbid: [...rooms('drives', 'services', 'api', 'ipc', 'host', 'app', 'cli'), 'electron'],
+    message: 'privilege stands beside drives, below services: it imports the engine, system and shared only.',
   },
   {
     files: [room('cli')],

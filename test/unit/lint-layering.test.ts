@@ -74,6 +74,13 @@ describe('house/layers: each room imports only the rooms below it', () => {
     }
   });
 
+  it('privilege imports no drives, services or transports; the browser host no Electron shell', async () => {
+    await expectRefused('src/main/privilege/lint-probe.ts', "import { listDrives } from '../drives/list-drives';" + use('listDrives'), 'house/layers', /privilege stands beside drives/);
+    await expectRefused('src/main/privilege/lint-probe.ts', "import { createMainServices } from '../services/main-services';" + use('createMainServices'), 'house/layers', /privilege stands beside drives/);
+    await expectRefused('src/main/host/lint-probe.ts', "import { createWindow } from '../app/window';" + use('createWindow'), 'house/layers', /The browser host runs without Electron/);
+    await expectRefused('src/main/host/lint-probe.ts', "import { BrowserWindow } from 'electron';" + use('BrowserWindow'), 'house/layers', /The browser host runs without Electron/);
+  });
+
   it('src/main/system imports Node built-ins and itself only', async () => {
     await expectRefused('src/main/system/lint-probe.ts', "import { EngineError } from '../engine/errors';" + use('EngineError'), 'house/layers', /ground floor/);
     await expectRefused('src/main/system/lint-probe.ts', "import { z } from 'zod';" + use('z'), 'house/layers', /imports zod: src\/main\/system is the ground floor/);
