@@ -1,11 +1,106 @@
-// Lint enforces the layering of ARCHITECTURE.md: src/shared is pure; the engine never imports electron;
-// main and renderer never import each other.
+// Lint enforces the layering of docs/architecture.md: the rooms of the house import only downwards, the
+// privileged helper reaches only what it serves, nothing imports in a circle, src/shared stays pure, and main
+// and the renderer never import each other. The house rules (scripts/eslint/) work on resolved files, so
+// every spelling of an import and type-only imports count; test/unit/lint-layering.test.ts proves each one.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import house from './scripts/eslint/house-plugin.mjs';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'stream', 'net', 'http', 'zlib'];
 const pattern = (group, message) => ({ group, message });
+const room = (name) => `src/main/${name}/**`;
+const rooms = (...names) => names.map(room);
+
+/** Who may not import whom (docs/architecture.md, "Layering"). Each zone applies to the files it names. */
+const LAYERS = [
+  {
+    files: [room('engine')],
+    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege', 'drives'), 'electron'],
+    message: 'The engine imports only src/shared, src/main/system and its own files: pass what it needs in.',
+  },
+  {
+    files: rooms('services', 'api'),
+    forbid: [...rooms('app', 'ipc', 'host', 'cli'), 'electron'],
+    message: 'Services (and the Api core) run without Electron and never import the transports above them.',
+  },
+  {
+    files: [room('drives')],
+    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege'), 'electron'],
+    message: 'drives is below services: it imports src/shared, src/main/system and its own files only.',
+  },
+  {
+    files: [room('privilege')],
+    forbid: [...rooms('drives', 'services', 'api', 'ipc', 'host', 'app', 'cli'), 'electron'],
+    message: 'privilege stands beside drives, below services: it imports the engine, system and shared only.',
+  },
+  {
+    files: [room('cli')],
+    forbid: [...rooms('app', 'ipc', 'host'), 'electron'],
+    message: 'The CLI stands beside the app and the browser host, not on them.',
+  },
+  {
+    files: [room('host')],
+    forbid: [...rooms('app', 'ipc', 'cli'), 'electron'],
+    message: 'The browser host runs without Electron and beside the app, not on it.',
+  },
+  {
+    files: [room('system')],
+    allow: [room('system'), 'node:*'],
+    message: 'src/main/system is the ground floor: Node built-ins and its own files only.',
+  },
+  {
+    files: ['src/main/**'],
+    forbid: ['src/renderer/**'],
+    message: 'main never imports the renderer.',
+  },
+  {
+    files: ['src/renderer/**'],
+    forbid: ['src/main/**', 'electron', 'node:*'],
+    message: 'The renderer talks only to window.sureflash: no main, no electron, no Node.',
+  },
+  {
+    files: ['src/shared/**'],
+    allow: ['src/shared/**'],
+    message: 'src/shared is pure TypeScript: it imports nothing but itself.',
+  },
+];
+
+/**
+ * Everything the privileged helper (src/main/privilege/helper-entry.ts) and the files it reaches may import.
+ * It runs as root, so it holds only what it serves: block I/O on one device. No decoders, no bmap parser, no
+ * child_process, no drivelist, no worker.
+ */
+const HELPER_ALLOWED = [
+  // the helper itself and its wire protocol / authenticated channel
+  'src/main/privilege/helper-*.ts',
+  'src/main/privilege/helper/**',
+  'src/main/privilege/line-channel.ts',
+  'src/main/privilege/wire-*.ts',
+  // the engine's block-device Target code and its errors (protocol.ts: the SerializedError type)
+  'src/main/engine/target.ts',
+  'src/main/engine/target/**',
+  'src/main/engine/aligned-buffers.ts',
+  'src/main/engine/engine-format.ts',
+  'src/main/engine/errors.ts',
+  'src/main/engine/protocol.ts',
+  // the mount check, and the pure floor
+  'src/main/system/**',
+  'src/shared/**',
+  // Node built-ins for files, sockets and the token; zod for the open request's schema
+  'node:fs',
+  'node:net',
+  'node:path',
+  'node:crypto',
+  'node:os',
+  'node:buffer',
+  'node:events',
+  'node:util',
+  'zod',
+  // Until the helper serves the Target only (issue 11 §1) it still runs the engine worker. Delete then.
+  'src/main/engine/worker-client.ts',
+  'node:worker_threads',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'release/**', 'node_modules/**', 'test-artifacts/**', 'bench-work/**'] },
@@ -19,6 +114,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: { house },
+    rules: {
+      'house/layers': ['error', { zones: LAYERS }],
+      'house/no-cycle': 'error',
+      'house/helper-imports': [
+        'error',
+        {
+          entry: 'src/main/privilege/helper-entry.ts',
+          allow: HELPER_ALLOWED,
+          message: 'The privileged helper runs as root and imports only what it serves (docs/architecture.md, "The privilege seam").',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/shared/**'],
     rules: {
       'no-restricted-imports': ['error', {
@@ -29,24 +140,6 @@ export default tseslint.config(
         ],
       }],
       'no-restricted-globals': ['error', 'window', 'document', 'process', 'require', 'Buffer'],
-    },
-  },
-  {
-    files: ['src/main/**'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [pattern(['**/renderer/**'], 'main never imports the renderer.')] }],
-    },
-  },
-  {
-    files: ['src/main/engine/**', 'src/main/cli/**', 'src/main/privilege/**', 'src/main/host/**', 'src/main/drives/**'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          pattern(['electron'], 'Only src/main/app and src/main/ipc may import electron.'),
-          pattern(['**/renderer/**'], 'main never imports the renderer.'),
-          pattern(['**/app/**'], 'services never import the Electron shell.'),
-        ],
-      }],
     },
   },
   {

@@ -65,7 +65,7 @@ export type ThemeSetting = 'system' | 'light' | 'dark';
 
 export interface Settings {
   readback: boolean;
-  /** Rewrites per range on readback mismatch, 0–MAX_RETRIES. */
+  /** Rewrites per range on readback mismatch, MIN_RETRIES–MAX_RETRIES (shared/retry-limit.ts: 0–10). */
   retries: number;
   /** Read each part of the card first and write only the blocks that differ. */
   skipIdentical: boolean;
@@ -75,9 +75,6 @@ export interface Settings {
   notifications: boolean;
   theme: ThemeSetting;
 }
-
-/** Most rewrite passes a user may ask for (CLI --checksum-retry, the settings, every validation). */
-export const MAX_RETRIES = 10;
 
 export const DEFAULT_SETTINGS: Settings = {
   readback: true,

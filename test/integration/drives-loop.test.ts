@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrivesCommand } from '../../src/main/cli/drives-command';
 import { createDriveService } from '../../src/main/drives/drive-service';
 import { listDrives } from '../../src/main/drives/list-drives';
-import { readMountinfo } from '../../src/main/drives/mountinfo';
+import { readMountinfo } from '../../src/main/system/mountinfo';
 import { ejectDrive, isMounted, mountedPaths, unmountDrive } from '../../src/main/drives/unmount';
 import type { DriveInfo } from '../../src/shared/api';
 import { checkFlashAllowed, evaluateDrive } from '../../src/shared/drive-rules';

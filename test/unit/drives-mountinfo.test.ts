@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPartitionName, mountsMatching, parseMountinfo } from '../../src/main/drives/mountinfo';
+import { isPartitionName, mountsMatching, parseMountinfo } from '../../src/main/system/mountinfo';
 import { toDriveInfo, type DrivelistRecord } from '../../src/main/drives/drivelist-map';
-import { parseSwaps, swapsMatching } from '../../src/main/drives/swaps';
+import { parseSwaps, swapsMatching } from '../../src/main/system/swaps';
 
 const MOUNTINFO = [
   '22 27 0:21 / /proc rw,relatime - proc proc rw',

@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { MAX_RETRIES, MAX_TARGETS } from '../../shared/api';
+import { MAX_TARGETS } from '../../shared/api';
+import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
 import { EngineError } from '../engine/errors';
 
 /** Longest path accepted from a renderer (Linux PATH_MAX). */
@@ -24,7 +25,7 @@ const boundedString = (max: number) =>
 
 export const absolutePathSchema = boundedString(MAX_PATH_LENGTH).refine((value) => isAbsolute(value), 'must be an absolute path');
 export const nameSchema = boundedString(MAX_NAME_LENGTH);
-export const retriesSchema = z.int('must be a whole number').min(0, 'must be at least 0').max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`);
+export const retriesSchema = z.int('must be a whole number').min(MIN_RETRIES, `must be at least ${MIN_RETRIES}`).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`);
 
 export const settingsPatchSchema = z.strictObject({
   readback: z.boolean().optional(),

@@ -2,6 +2,7 @@
  * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app.
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
+import { MAX_RETRIES } from '../../shared/retry-limit';
 import { VERSION } from '../version';
 import { UsageError } from './flash-args';
 import { runFlashCommand } from './flash-command';
@@ -14,7 +15,7 @@ Commands:
          Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin) to DEST (a block device or a file).
          Only blocks the bmap maps are written; IMAGE.bmap (and shorter names) is found automatically.
          Every written range is read back from the device, bypassing caches, and compared; with
-         --checksum-retry=N (N=1 when bare, at most 10) ranges that did not hold are rewritten up to N times.
+         --checksum-retry=N (N=1 when bare, at most ${MAX_RETRIES}) ranges that did not hold are rewritten up to N times.
   verify [--bmap FILE | --nobmap] [--report FILE] [-q] IMAGE DEST
          Read-only check of an already flashed DEST against the bmap checksums (or the image).
   drives [--json] [--all] [--allow-loop]

@@ -3,7 +3,8 @@
  * (--bmap, --nobmap, --no-verify, --checksum-retry[=N]); several DESTs write the same image to several cards.
  */
 import { parseArgs } from 'node:util';
-import { MAX_RETRIES, MAX_TARGETS } from '../../shared/api';
+import { MAX_TARGETS } from '../../shared/api';
+import { MAX_RETRIES } from '../../shared/retry-limit';
 import type { FlashJob } from '../engine/protocol';
 
 export class UsageError extends Error {}

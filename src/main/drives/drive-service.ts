@@ -3,8 +3,14 @@
  * pushes the whole list whenever it changed. A failing poll is reported and skipped; polling goes on.
  */
 import type { DriveInfo, Unsubscribe } from '../../shared/api';
-import type { DriveService } from '../services/types';
 import { listDrives } from './list-drives';
+
+/** Drives on demand, and the whole list pushed to subscribers whenever it changes. */
+export interface DriveService {
+  list(): Promise<DriveInfo[]>;
+  /** Pushes the whole list whenever it changes (polling while someone listens). */
+  subscribe(listener: (drives: DriveInfo[]) => void): Unsubscribe;
+}
 
 export interface DriveServiceOptions {
   allowLoop: boolean;

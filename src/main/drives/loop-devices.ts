@@ -5,7 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DriveInfo } from '../../shared/api';
-import { blockIdentity, mountsMatching, readMountinfo, type MountEntry } from './mountinfo';
+import { blockIdentity, mountsMatching, readMountinfo, type MountEntry } from '../system/mountinfo';
 
 async function readOptional(path: string): Promise<string | null> {
   try {

@@ -1,5 +1,6 @@
 /**
- * Unmounting and ejecting a drive before/after flashing, and the isMounted check main and the engine use.
+ * Unmounting and ejecting a drive before/after flashing, and mountedPaths / isMounted for main (Linux: the
+ * one mount check in system/where-mounted.ts).
  *
  * Linux: every mounted filesystem of the device and its partitions is unmounted (deepest mountpoint first)
  * with `udisksctl unmount -b` when udisksctl exists, else `umount`; then /proc/self/mountinfo is read again
@@ -14,8 +15,9 @@ import { delimiter, join } from 'node:path';
 import type { DriveInfo } from '../../shared/api';
 import { DriveError } from './drive-error';
 import { listDrives } from './list-drives';
-import { mountsOfDevice, type MountEntry } from './mountinfo';
-import { swapsOfDevice } from './swaps';
+import { mountsOfDevice, type MountEntry } from '../system/mountinfo';
+import { swapsOfDevice } from '../system/swaps';
+import { whereMounted } from '../system/where-mounted';
 
 interface RunResult {
   ok: boolean;
@@ -46,14 +48,13 @@ async function onPath(command: string): Promise<boolean> {
 const devicePathOf = (drive: DriveInfo | string): string => (typeof drive === 'string' ? drive : drive.device);
 
 /**
- * Mountpoints of the device or any of its partitions, plus "swap on /dev/…" for active swap areas (Linux);
- * empty when nothing of the device is in use.
+ * Mountpoints of the device or any of its partitions, plus "swap on /dev/…" for active swap areas; empty
+ * when nothing of the device is in use. Linux asks system/where-mounted (the one mount check); elsewhere
+ * the mountpoints drivelist reports stand in.
  */
 export async function mountedPaths(devicePath: string): Promise<string[]> {
-  if (process.platform === 'linux') {
-    const [mounts, swaps] = await Promise.all([mountsOfDevice(devicePath), swapsOfDevice(devicePath)]);
-    return [...new Set(mounts.map((m) => m.mountpoint)), ...swaps.map((s) => `swap on ${s}`)];
-  }
+  const paths = await whereMounted(devicePath);
+  if (paths !== null) return paths;
   const drive = (await listDrives({ allowLoop: false })).find((d) => d.device === devicePath || d.raw === devicePath);
   return drive ? drive.mountpoints : [];
 }

@@ -6,6 +6,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { isRetryCount } from '../../shared/retry-limit';
 import { EngineError, serializeError } from '../engine/errors';
 import type { FlashJob, FromWorker } from '../engine/protocol';
 import { startEngineJob, type EngineJobHandle } from '../engine/worker-client';
@@ -18,7 +19,7 @@ function isJob(value: unknown): value is FlashJob {
   return (
     typeof job === 'object' && job !== null && (job.mode === 'copy' || job.mode === 'verify') && typeof job.image === 'string' &&
     Array.isArray(job.targets) && job.targets.length > 0 && job.targets.every((t) => typeof t?.path === 'string') && typeof job.readback === 'boolean' && typeof job.verifySource === 'boolean' &&
-    Number.isInteger(job.retries) && job.retries >= 0 && job.retries <= 10
+    isRetryCount(job.retries)
   );
 }
 

@@ -4,8 +4,8 @@
  * does not rely on it.
  */
 import { stat } from 'node:fs/promises';
-import { mountedPaths } from '../drives/unmount';
 import { EngineError } from '../engine/errors';
+import { whereMounted } from '../system/where-mounted';
 
 export async function requireUnmountedDevice(target: string, platform: NodeJS.Platform = process.platform): Promise<void> {
   if (platform === 'win32') {
@@ -21,7 +21,10 @@ export async function requireUnmountedDevice(target: string, platform: NodeJS.Pl
   // macOS writes to the raw /dev/rdiskN node, which is a character device.
   const isDevice = info.isBlockDevice() || (platform === 'darwin' && info.isCharacterDevice());
   if (!isDevice) throw new EngineError('TARGET_INVALID', `${target} is not a drive (block device); refusing to write to it.`);
-  const mounts = await mountedPaths(target);
+  const mounts = await whereMounted(target, platform);
+  if (mounts === null) {
+    throw new EngineError('TARGET_NOT_ALLOWED', `Refusing ${target}: on this system the helper cannot check that none of its partitions is mounted (it can on Linux).`);
+  }
   if (mounts.length > 0) {
     throw new EngineError('TARGET_MOUNTED', `${target} is mounted (${mounts.join(', ')}). Unmount it, then try again.`);
   }

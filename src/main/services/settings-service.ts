@@ -5,7 +5,8 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, MAX_RETRIES, type Settings, type ThemeSetting } from '../../shared/api';
+import { DEFAULT_SETTINGS, type Settings, type ThemeSetting } from '../../shared/api';
+import { clampRetries } from '../../shared/retry-limit';
 import type { SettingsService } from './types';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -18,7 +19,7 @@ export function normaliseSettings(value: unknown): Settings {
   const rawRetries = record.retries;
   const retries =
     typeof rawRetries === 'number' && Number.isFinite(rawRetries)
-      ? Math.min(MAX_RETRIES, Math.max(0, Math.round(rawRetries)))
+      ? clampRetries(rawRetries)
       : DEFAULT_SETTINGS.retries;
   const themes: ThemeSetting[] = ['system', 'light', 'dark'];
   const theme = themes.find((t) => t === record.theme) ?? DEFAULT_SETTINGS.theme;

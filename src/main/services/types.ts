@@ -2,14 +2,12 @@
  * The main-side services, free of Electron, shared by the Electron ipc wrapper and the browser host.
  * Each transport only adds what it owns: who may call (sender frame / token) and the dialogs.
  */
-import type { AppInfo, DriveInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
+import type { AppInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
+import type { DriveService } from '../drives/drive-service';
 import type { BatchReport } from '../../shared/report';
 
-export interface DriveService {
-  list(): Promise<DriveInfo[]>;
-  /** Pushes the whole list whenever it changes (polling while someone listens). */
-  subscribe(listener: (drives: DriveInfo[]) => void): Unsubscribe;
-}
+// The drives room owns its service's shape; services wire it and re-export it for the transports.
+export type { DriveService } from '../drives/drive-service';
 
 export interface ImageService {
   probe(path: string): Promise<ImageInfo>;

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { evaluateDrives, pendingAcknowledgements, type DriveReason } from '../../shared/drive-rules';
 import { nextStep } from '../../shared/errors';
+import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
 import { imageContext } from '../store/drive-context';
 import { useApp } from '../store/store-context';
 import { ModalDialog } from './modal-dialog';
@@ -64,8 +65,8 @@ export function FlashStep() {
         Checksum retries{' '}
         <input
           type="number"
-          min={0}
-          max={10}
+          min={MIN_RETRIES}
+          max={MAX_RETRIES}
           step={1}
           value={settings.retries}
           disabled={!settings.readback}

@@ -5,6 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { DEFAULT_SETTINGS, type Api, type DriveInfo, type ImageInfo, type Settings } from '../../shared/api';
 import type { ApiError, Result } from '../../shared/result';
+import { clampRetries } from '../../shared/retry-limit';
 import { applyFlashEvent, emptyJob, isJobOver, type JobState } from './job-state';
 
 export type Screen = 'setup' | 'flashing' | 'final';
@@ -136,7 +137,7 @@ export function createAppStore(api: Api): StoreApi<AppState> {
       },
 
       async setRetries(retries) {
-        const clamped = Math.min(10, Math.max(0, Math.round(retries)));
+        const clamped = clampRetries(retries);
         set((s) => ({ settings: { ...s.settings, retries: clamped } }));
         applySettings(await api.setSettings({ retries: clamped }));
       },

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { EngineError } from '../errors';
 import { describeSize } from '../engine-format';
 import type { SharedArena } from '../chunk/shared-arena';
+import { whereMounted } from '../../system/where-mounted';
 import { splitRdev } from './device-executor';
 import { openDeviceThread, type Target } from './device-client';
 
@@ -56,51 +57,6 @@ export async function blockDeviceFacts(rdev: number): Promise<BlockDeviceFacts |
     readOnly: (await readSys(`${base}/ro`)) === '1',
     writeCache: await readSys(`${queueDir}/write_cache`),
   };
-}
-
-/** Linux: the mountpoints of a block device or any of its partitions, from /proc/self/mountinfo. */
-export async function mountpointsOf(sysPath: string): Promise<string[]> {
-  let info: string;
-  try {
-    info = await readFile('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return [];
-  }
-  const found: string[] = [];
-  for (const line of info.split('\n')) {
-    const fields = line.split(' ');
-    const devno = fields[2];
-    const mountpoint = fields[4];
-    if (!devno || !mountpoint || devno.startsWith('0:')) continue;
-    try {
-      const mounted = await realpath(`/sys/dev/block/${devno}`);
-      if (mounted === sysPath || mounted.startsWith(`${sysPath}/`)) found.push(mountpoint.replace(/\\040/g, ' '));
-    } catch {
-      // not a block device we can resolve
-    }
-  }
-  return found;
-}
-
-/** Linux: swap areas on the device or its partitions, from /proc/swaps. */
-async function swapsOn(sysPath: string): Promise<string[]> {
-  const text = await readSys('/proc/swaps');
-  if (!text) return [];
-  const found: string[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const file = line.split(/\s+/)[0];
-    if (!file) continue;
-    try {
-      const s = await stat(file);
-      if (!s.isBlockDevice()) continue;
-      const { major, minor } = splitRdev(s.rdev);
-      const resolved = await realpath(`/sys/dev/block/${major}:${minor}`);
-      if (resolved === sysPath || resolved.startsWith(`${sysPath}/`)) found.push(file);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 function statError(err: unknown, path: string): EngineError {
@@ -158,10 +114,9 @@ async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptio
   const facts = await blockDeviceFacts(st.rdev);
   if (!facts) throw new EngineError('TARGET_INVALID', `${path} is a block device the kernel does not describe (no sysfs entry)`);
   if (facts.size === 0) throw new EngineError('TARGET_NOT_FOUND', `${path} has no medium (size 0): insert the card`);
-  const mounts = await mountpointsOf(facts.sysPath);
-  if (mounts.length > 0) throw new EngineError('TARGET_MOUNTED', `${path} is mounted at ${mounts.join(', ')}: unmount it first`);
-  const swaps = await swapsOn(facts.sysPath);
-  if (swaps.length > 0) throw new EngineError('TARGET_BUSY', `${path} is in use as swap (${swaps.join(', ')}): turn it off first (swapoff)`);
+  const inUse = await whereMounted(path);
+  if (inUse === null) throw new EngineError('TARGET_INVALID', `cannot tell whether ${path} is mounted on this platform`);
+  if (inUse.length > 0) throw new EngineError('TARGET_MOUNTED', `${path} is in use (${inUse.join(', ')}): unmount it first`);
   if (options.mode === 'copy' && facts.readOnly) throw new EngineError('TARGET_READ_ONLY', `${path} is read-only (the kernel marks it so: a write-protect switch, or a read-only device)`);
   if (options.imageSize !== null && facts.size < options.imageSize) {
     throw new EngineError('TARGET_TOO_SMALL', `target ${path} is too small: ${describeSize(facts.size)}, the image needs ${describeSize(options.imageSize)}`);
