@@ -42,7 +42,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          pattern(['electron'], 'Only src/main/app and src/main/ipc may import electron.'),
+          pattern(['electron'], 'Only src/main/app may import electron.'),
           pattern(['**/renderer/**'], 'main never imports the renderer.'),
           pattern(['**/app/**'], 'services never import the Electron shell.'),
         ],

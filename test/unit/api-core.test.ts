@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_INVOKE_METHODS, DEFAULT_SETTINGS, type DriveInfo, type FlashRequest, type ImageInfo, type Settings } from '../../src/shared/api';
 import type { FlashReport } from '../../src/shared/report';
-import { createApiCore, defaultReportName } from '../../src/main/api/api-core';
+import { createApiCore, defaultReportName } from '../../src/main/services/api-core';
 import { EngineError } from '../../src/main/engine/errors';
 import type { Dialogs, MainServices } from '../../src/main/services/types';
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { IpcMainInvokeEvent, WebFrameMain } from 'electron';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_EVENTS, API_INVOKE_METHODS, DEFAULT_SETTINGS, invokeChannel, type DriveInfo, type FlashEvent } from '../../src/shared/api';
-import { createApiCore } from '../../src/main/api/api-core';
-import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/ipc/register-api';
-import { pushEvents } from '../../src/main/ipc/push-events';
+import { createApiCore } from '../../src/main/services/api-core';
+import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/app/register-api';
+import { pushEvents } from '../../src/main/app/push-events';
 import { createSettingsService } from '../../src/main/services/settings-service';
 import type { MainServices } from '../../src/main/services/types';
 

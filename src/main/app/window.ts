@@ -5,7 +5,7 @@
  * imported here, so the rules can be unit-tested with plain objects.
  */
 import type { BrowserWindowConstructorOptions, HandlerDetails, Session, WebContents, WindowOpenHandlerResponse } from 'electron';
-import { isRendererUrl } from '../ipc/register-api';
+import { isRendererUrl } from './register-api';
 
 /** The policy sent as a header (and mirrored by the renderer's meta tag). */
 export const CONTENT_SECURITY_POLICY = [

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { API_INVOKE_METHODS, type ApiInvokeMethod } from '../../shared/api';
 import { HOST_WS_PATH, type HostMessage, type HostRequest } from '../../shared/host-protocol';
-import type { ApiCore } from '../api/api-core';
+import type { ApiCore } from '../services/api-core';
 import type { MainServices } from '../services/types';
 import type { HostDialogs } from './host-dialogs';
 import { checkRequest, tokenCookieName } from './host-security';

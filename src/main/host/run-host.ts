@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createApiCore } from '../api/api-core';
+import { createApiCore } from '../services/api-core';
 import type { MainServices } from '../services/types';
 import { createHostDialogs } from './host-dialogs';
 import { HOST_USAGE, parseHostOptions } from './host-options';
