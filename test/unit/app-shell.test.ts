@@ -3,7 +3,8 @@ import { API_EVENTS, invokeChannel, type FlashEvent } from '../../src/shared/api
 import type { FlashReport } from '../../src/shared/report';
 import { createFlashFeedback, endMessage } from '../../src/main/app/flash-feedback';
 import { createPreloadApi, type PreloadIpc } from '../../src/main/app/preload-api';
-import { CONTENT_SECURITY_POLICY, guardContents, guardSession, isExternalLink, windowOptions, type GuardedContents, type GuardedSession } from '../../src/main/app/window';
+import { CONTENT_SECURITY_POLICY } from '../../src/shared/content-security-policy';
+import { guardContents, guardSession, isExternalLink, windowOptions, type GuardedContents, type GuardedSession } from '../../src/main/app/window';
 
 // Electron cannot run here: its objects are replaced by plain ones with the same methods.
 const RENDERER = 'file:///opt/Sureflash/resources/app.asar/dist/renderer/index.html';
