@@ -129,7 +129,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
       );
       if (!allowed.ok) throw new EngineError(allowed.code, allowed.message);
       if (deps.confirm && !(await deps.confirm(drive, image))) {
-        throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drive.device}.`);
+        throw new EngineError('NOT_CONFIRMED', `Not confirmed: nothing was written to ${drive.device}.`);
       }
       await deps.unmount(drive);
       const job = buildFlashJob({ ...request, imagePath }, drive);
