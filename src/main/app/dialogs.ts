@@ -2,7 +2,7 @@
 import { dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
-import { formatBytes } from '../../shared/format';
+import { CANCEL_LABEL, eraseConfirmation } from '../../shared/erase-confirmation';
 import type { Dialogs } from '../services/types';
 
 /** Image types the picker offers first; "All files" stays available. */
@@ -36,18 +36,19 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
   };
 }
 
-/** Main's own "erase this drive?" question, so a renderer alone can never start a flash. */
+/** Main's own "erase this drive?" question, so a renderer alone can never start a flash (words shared with the browser host). */
 export function electronConfirmFlash(getWindow: () => BrowserWindow | null): (drive: DriveInfo, image: ImageInfo) => Promise<boolean> {
   return async (drive, image) => {
     const win = getWindow();
+    const question = eraseConfirmation(drive, image);
     const options: Electron.MessageBoxOptions = {
-      type: 'warning',
-      buttons: ['Cancel', 'Erase and flash'],
+      type: question.danger ? 'warning' : 'question',
+      buttons: [CANCEL_LABEL, question.confirmLabel],
       defaultId: 0,
       cancelId: 0,
-      title: 'Erase drive?',
-      message: `Erase ${drive.description || drive.device} (${drive.device}, ${formatBytes(drive.size)}) and write ${image.name}?`,
-      detail: 'Everything on this drive will be lost.',
+      title: question.title,
+      message: question.message,
+      detail: question.detail,
     };
     const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
     return response === 1;
