@@ -1,7 +1,7 @@
 /** Renderer entry: the Api from the Electron preload, or the browser host's WebSocket when there is none. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createWsApi, hostSocketUrl } from './api/ws-api';
+import { connectToHost } from './api/ws-api';
 import { App } from './components/app';
 import { createAppStore } from './store/app-store';
 import { StoreProvider } from './store/store-context';
@@ -9,7 +9,7 @@ import './styles/app.css';
 
 // The store does not exist yet when the socket is made: report a lost host through this late binding.
 let onLost: (message: string) => void = () => undefined;
-const api = window.sureflash ?? createWsApi(new WebSocket(hostSocketUrl(window.location)), (message) => onLost(message));
+const api = window.sureflash ?? connectToHost(window, (message) => onLost(message));
 const store = createAppStore(api);
 onLost = (message) => store.getState().connectionLost(message);
 const root = document.getElementById('root');

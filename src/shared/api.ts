@@ -137,6 +137,22 @@ export interface AppInfo {
 
 export type Unsubscribe = () => void;
 
+/**
+ * A question main asks the user before it acts, e.g. "Erase this drive?" before a flash. The Electron shell
+ * asks it natively and never sends one; the browser host pushes it to the page that asked to flash and
+ * waits for `answerConfirm` (no answer in time is a refusal).
+ */
+export interface ConfirmRequest {
+  id: string;
+  title: string;
+  message: string;
+  detail: string;
+  /** Label of the button that accepts (the other one is "Cancel"). */
+  confirmLabel: string;
+  /** Accepting destroys data: the page styles it as dangerous and focuses "Cancel" first. */
+  danger: boolean;
+}
+
 export interface Api {
   listDrives(): Promise<Result<DriveInfo[]>>;
   onDrives(listener: (drives: DriveInfo[]) => void): Unsubscribe;
@@ -151,6 +167,10 @@ export interface Api {
   /** Asks where to save the job's (batch) report and writes it; null when the user cancelled. */
   saveReport(jobId: string): Promise<Result<string | null>>;
   onFlashEvent(listener: (event: FlashEvent) => void): Unsubscribe;
+  /** Questions main asks before it acts (browser host only; the Electron shell asks natively). */
+  onConfirm(listener: (request: ConfirmRequest) => void): Unsubscribe;
+  /** Answers a ConfirmRequest once; a second answer or an unknown id is refused. */
+  answerConfirm(id: string, accepted: boolean): Promise<Result<null>>;
   /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
   pathForFile(file: File): string | null;
   getAppInfo(): Promise<Result<AppInfo>>;
@@ -167,11 +187,23 @@ export const API_INVOKE_METHODS = [
   'cancel',
   'saveReport',
   'getAppInfo',
+  'answerConfirm',
 ] as const;
 export type ApiInvokeMethod = (typeof API_INVOKE_METHODS)[number];
 
 /** Push channels from main to the renderer. */
-export const API_EVENTS = { drives: 'sureflash:drives', flash: 'sureflash:flash-event' } as const;
+export const API_EVENTS = { drives: 'sureflash:drives', flash: 'sureflash:flash-event', confirm: 'sureflash:confirm' } as const;
+export type ApiEvent = keyof typeof API_EVENTS;
+
+/** What each push event carries. */
+export interface ApiEventPayloads {
+  drives: DriveInfo[];
+  flash: FlashEvent;
+  confirm: ConfirmRequest;
+}
+
+/** The Api method that subscribes to each push event. */
+export const API_EVENT_LISTENERS = { drives: 'onDrives', flash: 'onFlashEvent', confirm: 'onConfirm' } as const;
 
 /** Channel name of an invoke method (Electron ipc). */
 export const invokeChannel = (method: ApiInvokeMethod): string => `sureflash:${method}`;

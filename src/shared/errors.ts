@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'READBACK_MISMATCH',
   'CANCELLED',
   'ELEVATION_REFUSED',
+  /** The user said no to main's "Erase …?" question (or did not answer): nothing was written. */
+  'NOT_CONFIRMED',
   'INTERNAL',
 ] as const;
 
@@ -80,6 +82,8 @@ export function nextStep(code: ErrorCode): string {
       return 'Nothing was written. Sureflash needs administrator rights to write to this drive: flash again and allow it.';
     case 'CANCELLED':
       return 'The drive holds a partial image. Flash again before using it.';
+    case 'NOT_CONFIRMED':
+      return 'The drive was not touched. Press Flash! again when you are sure it may be erased.';
     default:
       return 'Check the message above and try again.';
   }

@@ -54,6 +54,13 @@ describeRoot('flashing a loop device through the UI in Chromium, keyboard only',
 
     await tabTo(page, page.getByRole('button', { name: 'Flash!' }));
     await page.keyboard.press('Enter');
+    // The host asks main's own question in the page; "Cancel" has the focus first.
+    const question = page.getByRole('dialog', { name: 'Erase drive?' });
+    await question.getByText(deviceName(loop.device)).waitFor();
+    expect(await question.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.screenshot({ path: artifactPath('erase-question.png') });
+    await tabTo(page, question.getByRole('button', { name: 'Erase and flash' }));
+    await page.keyboard.press('Enter');
     const status = await ui.finalStatus();
     await page.screenshot({ path: artifactPath('final-verified.png') });
     expect(status).toMatch(/^Verified/);
@@ -97,6 +104,7 @@ describeRoot('flashing a loop device without read-back, in Chromium', () => {
     await dialog.getByRole('option', { name: deviceName(loop.device) }).click();
     await dialog.getByRole('button', { name: 'Select' }).click();
     await page.getByRole('button', { name: 'Flash!' }).click();
+    await ui.answerErase(loop.device, 'erase');
     const status = await ui.finalStatus();
     await page.screenshot({ path: artifactPath('final-written-unverified.png') });
     expect(status).toMatch(/^Written, not verified/);
@@ -106,6 +114,34 @@ describeRoot('flashing a loop device without read-back, in Chromium', () => {
     await page.reload();
     const readback = page.getByRole('checkbox', { name: 'Read back and verify' });
     await expect.poll(() => readback.isChecked(), { timeout: 10_000 }).toBe(false);
+  });
+});
+
+describeRoot('the "Erase …?" question in Chromium', () => {
+  const ui = useUiHarness();
+
+  it('"Cancel" (or Esc) writes nothing: back on the setup screen, told that nothing was written', async () => {
+    const { path: image } = await ui.makeImage('refused.img', { size: 4 * MiB, extents: [{ offset: 0, length: MiB }] });
+    const targetFile = join(ui.dir, 'refused-target.bin');
+    await fsp.writeFile(targetFile, Buffer.alloc(8 * MiB, 0xaa));
+    const loop = await attachLoop(targetFile);
+    ui.defer(() => loop.detach());
+
+    await ui.startFlash(image, loop.device, 0, 'cancel');
+    const page = ui.page;
+    const refusal = `Not confirmed: nothing was written to ${loop.device}.`;
+    await page.getByRole('alert').filter({ hasText: refusal }).waitFor();
+    await page.screenshot({ path: artifactPath('erase-refused.png') });
+    // The advice says what is true: the drive was not touched (not "holds a partial image").
+    expect(await page.getByRole('alert').textContent()).toContain('The drive was not touched.');
+    expect(await page.getByText(/partial image/).count()).toBe(0);
+    // Esc answers no too.
+    await page.getByRole('button', { name: 'Flash!' }).click();
+    await page.getByRole('dialog', { name: 'Erase drive?' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Erase drive?' }).waitFor({ state: 'detached' });
+    await page.getByRole('alert').filter({ hasText: refusal }).waitFor();
+    expect((await readDirect(loop.device, 0, 8 * MiB)).equals(Buffer.alloc(8 * MiB, 0xaa))).toBe(true);
   });
 });
 
@@ -177,6 +213,41 @@ describeRoot(
       expect(first <= deadBlock && deadBlock <= last, `${line} should name block ${deadBlock}`).toBe(true);
       expect(await ui.page.getByTestId('ranges-failed').textContent()).toBe('1');
       expect(await ui.page.getByText(/Replace the card, or flash again with more retries/).count()).toBe(1);
+    });
+
+    it('closing the page mid-flash cancels the job, and the host writes its report to --save-dir', async () => {
+      const size = 160 * MiB;
+      const { path: image } = await ui.makeImage('orphan.img', { size, extents: [{ offset: 0, length: size }] });
+      const card = await startWornCard({ size: 192 * MiB, maxWrite: 4096 });
+      let frozen = false;
+      const thaw = (): void => {
+        if (frozen) process.kill(card.pid, 'SIGCONT');
+        frozen = false;
+      };
+      ui.defer(async () => {
+        thaw();
+        await card.stop();
+      });
+
+      await ui.startFlash(image, card.loop, 3);
+      let written = 0;
+      while (written < 16 * MiB) {
+        written = (await card.stats()).bytesWritten;
+        if (written >= size) throw new Error('the whole image was written before the test could freeze the card');
+      }
+      process.kill(card.pid, 'SIGSTOP');
+      frozen = true;
+      try {
+        await ui.page.close();
+      } finally {
+        thaw();
+      }
+      const ended = /job (\S+) ended \(cancelled\) after its page went away: report written to (\S+)\n/;
+      while (!ended.test(ui.host.stderr())) await new Promise((resolve) => setTimeout(resolve, 100));
+      const [, jobId, path] = ended.exec(ui.host.stderr()) ?? [];
+      expect(path).toBe(join(ui.dir, 'reports', `sureflash-report-${jobId}.json`));
+      const report = JSON.parse(await fsp.readFile(path ?? '', 'utf8')) as { status: string; target: { path: string } };
+      expect(report).toMatchObject({ status: 'cancelled', target: { path: card.loop } });
     });
 
     it('cancels mid-flash: "Cancelled"', async () => {

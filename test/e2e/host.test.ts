@@ -1,7 +1,8 @@
 /**
- * The browser host as a user starts it (dist/main/host.cjs): one URL line with a token, nothing served or
- * accepted without that token or under a foreign Host / Origin, the Api over its WebSocket, and the page
- * running in real Chromium under its CSP.
+ * The browser host as a user starts it (dist/main/host.cjs): one URL line with a token, the page served to
+ * our own Host only, the Api WebSocket only with the token (as a handshake subprotocol) and from our own
+ * Origin, the Api validated message by message, and the page running in real Chromium under its CSP with
+ * the token taken out of its address.
  */
 import { spawnSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
@@ -9,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { HostMessage } from '../../src/shared/host-protocol';
+import { CONTENT_SECURITY_POLICY, META_CONTENT_SECURITY_POLICY } from '../../src/shared/content-security-policy';
+import { HOST_WS_PROTOCOL } from '../../src/shared/host-protocol';
 import { artifactPath, buildOnce, chromiumAvailable, launchBrowser, repoRoot, startHost, type RunningHost } from '../helpers/browser';
+import { connectHostApi } from '../helpers/host-api';
 
 /** Raw HTTP GET with chosen headers (fetch does not let a test forge Host). */
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -26,28 +28,15 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-/** Opens a WebSocket and resolves with it, or with the HTTP status the host refused it with. */
-function openSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocket | number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    ws.once('error', reject);
-  });
-}
-
-function invoke(ws: WebSocket, id: number, method: string, args: unknown[] = []): Promise<HostMessage> {
-  return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData): void => {
-      const message = JSON.parse(data.toString()) as HostMessage;
-      if (message.kind === 'result' && message.id === id) {
-        ws.off('message', onMessage);
-        resolve(message);
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ kind: 'invoke', id, method, args }));
-  });
+/** The HTTP status a refused WebSocket handshake got (throws if it was accepted). */
+async function refusedWith(promise: Promise<unknown>): Promise<number> {
+  try {
+    const client = (await promise) as { close(): Promise<void> };
+    await client.close();
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+  throw new Error('the handshake was accepted');
 }
 
 describe('browser host', () => {
@@ -57,7 +46,7 @@ describe('browser host', () => {
   beforeAll(async () => {
     buildOnce();
     dir = mkdtempSync(join(tmpdir(), 'sureflash-host-test-'));
-    host = await startHost(['--test', '--save-dir', dir, '--user-data-dir', join(dir, 'user-data')]);
+    host = await startHost(['--allow-loop', '--test', '--save-dir', dir, '--user-data-dir', join(dir, 'user-data')]);
   });
   afterAll(async () => {
     await host?.stop();
@@ -68,69 +57,125 @@ describe('browser host', () => {
     expect(host.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
   });
 
-  it('serves nothing without the token, or with a wrong one', async () => {
-    expect((await get(host.port, '/')).status).toBe(403);
-    expect((await get(host.port, '/?token=nope')).status).toBe(403);
-    expect((await get(host.port, `/?token=${host.token}x`)).status).toBe(403);
-    const page = await get(host.port, `/?token=${host.token}`);
-    expect(page.status).toBe(200);
-    expect(page.body).toContain("script-src 'self'");
-    expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
-  });
-
-  it('lets the page load its assets with the cookie it set, and refuses them without', async () => {
-    const page = await get(host.port, `/?token=${host.token}`);
-    const cookie = String((page.headers['set-cookie'] as string[])[0]).split(';')[0] ?? '';
-    expect(page.headers['set-cookie']).toEqual([expect.stringMatching(/HttpOnly; SameSite=Strict/)]);
+  it('serves the page (public code, no cookie) to our own Host only, under the one CSP', async () => {
+    for (const path of ['/', `/?token=${host.token}`, '/?token=wrong']) {
+      const page = await get(host.port, path);
+      expect(page.status).toBe(200);
+      expect(page.headers['set-cookie']).toBeUndefined();
+      expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+      expect(page.body).toContain(`content="${META_CONTENT_SECURITY_POLICY}"`);
+    }
+    const page = await get(host.port, '/');
     const script = /src="\.(\/assets\/[^"]+\.js)"/.exec(page.body)?.[1] ?? '';
     expect(script).not.toBe('');
-    expect((await get(host.port, script)).status).toBe(403);
-    const asset = await get(host.port, script, { cookie });
+    const asset = await get(host.port, script);
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toMatch(/^text\/javascript/);
-    expect((await get(host.port, '/../../../etc/passwd', { cookie })).status).toBe(404);
+    expect((await get(host.port, '/../../../etc/passwd')).status).toBe(404);
+    expect((await get(host.port, '/%2e%2e/%2e%2e/etc/passwd')).status).toBe(404);
   });
 
-  it('refuses a foreign Host header even with the token (DNS rebinding)', async () => {
-    const res = await get(host.port, `/?token=${host.token}`, { host: `evil.example:${host.port}` });
-    expect(res.status).toBe(421);
+  it('refuses a foreign Host header (DNS rebinding) for the page and for the Api', async () => {
+    expect((await get(host.port, '/', { host: `evil.example:${host.port}` })).status).toBe(421);
+    expect((await get(host.port, `/?token=${host.token}`, { host: `evil.example:${host.port}` })).status).toBe(421);
   });
 
-  it('refuses WebSockets without the token or from a foreign origin', async () => {
-    const base = `ws://127.0.0.1:${host.port}/api`;
-    expect(await openSocket(base)).toBe(403);
-    expect(await openSocket(`${base}?token=wrong`)).toBe(403);
-    expect(await openSocket(`${base}?token=${host.token}`, { origin: 'http://evil.example' })).toBe(403);
-    expect(await openSocket(`${base}?token=${host.token}`, { host: `attacker.example:${host.port}` })).toBe(421);
-  });
-
-  it('answers Api calls over the WebSocket with Results from the real services', async () => {
-    const ws = await openSocket(`ws://127.0.0.1:${host.port}/api?token=${host.token}`, { origin: host.origin });
-    if (typeof ws === 'number') throw new Error(`refused with ${ws}`);
+  it('opens the Api WebSocket only with the token in the handshake, from our own origin', async () => {
+    expect(await refusedWith(connectHostApi(host, { protocols: [HOST_WS_PROTOCOL] }))).toBe(403);
+    expect(await refusedWith(connectHostApi(host, { protocols: [HOST_WS_PROTOCOL, 'sureflash.token.wrong'] }))).toBe(403);
+    expect(await refusedWith(connectHostApi(host, { protocols: [HOST_WS_PROTOCOL, 'sureflash.token.'] }))).toBe(403);
+    // Without our own protocol, or with two tokens, the token is not taken.
+    expect(await refusedWith(connectHostApi(host, { protocols: [`sureflash.token.${host.token}`] }))).toBe(403);
+    expect(await refusedWith(connectHostApi(host, { protocols: [HOST_WS_PROTOCOL, `sureflash.token.${host.token}`, 'sureflash.token.x'] }))).toBe(403);
+    expect(await refusedWith(connectHostApi(host, { origin: 'http://evil.example' }))).toBe(403);
+    // The old way (token in the query) no longer opens anything.
+    const query = await new Promise<number>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: host.port, path: `/api?token=${host.token}`, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('upgrade', () => resolve(101));
+      req.on('error', () => resolve(-1));
+      req.end();
+    });
+    expect(query).toBe(403);
+    const client = await connectHostApi(host);
     try {
-      const settings = await invoke(ws, 1, 'getSettings');
-      expect(settings).toMatchObject({ kind: 'result', id: 1, result: { ok: true, value: { readback: true, retries: 3 } } });
-      const bad = await invoke(ws, 2, 'setSettings', [{ retries: 11 }]);
-      expect(bad).toMatchObject({ result: { ok: false, error: { code: 'USAGE' } } });
-      const missing = await invoke(ws, 3, 'probeImage', [join(dir, 'missing.img')]);
-      expect(missing).toMatchObject({ result: { ok: false, error: { code: 'IMAGE_NOT_FOUND' } } });
-      const image = join(dir, 'tiny.img');
-      writeFileSync(image, Buffer.alloc(64 * 1024, 7));
-      await host.pick(image);
-      const picked = await invoke(ws, 4, 'pickImage');
-      expect(picked).toMatchObject({ result: { ok: true, value: { path: image, name: 'tiny.img', compression: 'none' } } });
-      await host.pick(null);
-      expect(await invoke(ws, 5, 'pickImage')).toMatchObject({ result: { ok: true, value: null } });
-      // Without a queued answer or --pick, the host says how to choose an image.
-      expect(await invoke(ws, 6, 'pickImage')).toMatchObject({ result: { ok: false, error: { code: 'USAGE', message: expect.stringMatching(/--pick/) } } });
+      // Only our protocol is selected: the token is never echoed back.
+      expect(client.ws.protocol).toBe(HOST_WS_PROTOCOL);
     } finally {
-      ws.close();
+      await client.close();
     }
   });
 
-  it('refuses the test endpoint without the token', async () => {
-    const res = await fetch(`${host.origin}/__test/pick`, { method: 'POST', body: '/etc/passwd' });
-    expect(res.status).toBe(403);
+  it('answers Api calls over the WebSocket with Results from the real services', async () => {
+    const client = await connectHostApi(host);
+    try {
+      expect(await client.call('getSettings')).toMatchObject({ ok: true, value: { readback: true, retries: 3 } });
+      expect(await client.call('setSettings', { retries: 11 })).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+      expect(await client.call('probeImage', join(dir, 'missing.img'))).toMatchObject({ ok: false, error: { code: 'IMAGE_NOT_FOUND' } });
+      const image = join(dir, 'tiny.img');
+      writeFileSync(image, Buffer.alloc(64 * 1024, 7));
+      await host.pick(image);
+      expect(await client.call('pickImage')).toMatchObject({ ok: true, value: { path: image, name: 'tiny.img', compression: 'none' } });
+      await host.pick(null);
+      expect(await client.call('pickImage')).toMatchObject({ ok: true, value: null });
+      // Without a queued answer or --pick, the host says how to choose an image.
+      expect(await client.call('pickImage')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/--pick/) } });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers an unknown method, wrong argument types and counts with USAGE, and the socket stays usable', async () => {
+    const client = await connectHostApi(host);
+    try {
+      expect(await client.call('deleteEverything')).toMatchObject({ ok: false, error: { code: 'USAGE', message: 'Unknown method "deleteEverything".' } });
+      expect(await client.call('toString')).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+      expect(await client.call('probeImage', 42)).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid path/) } });
+      expect(await client.call('flash', 'everything')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid request/) } });
+      expect(await client.call('cancel', { id: 1 })).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+      expect(await client.call('answerConfirm', 'q', 'yes')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid accepted/) } });
+      expect(await client.call('getSettings', 'extra')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/takes no arguments, got 1/) } });
+      expect(await client.call('probeImage')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/takes 1 argument \(path\), got 0/) } });
+      expect(await client.call('answerConfirm', 'no-such-question', true)).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^No question with this id is waiting/) } });
+      expect(await client.call('getSettings')).toMatchObject({ ok: true });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('closes a socket that sends something that is not a request, and keeps serving the others', async () => {
+    const bystander = await connectHostApi(host);
+    try {
+      for (const [text, code] of [
+        ['not json', 1008],
+        ['{"kind":"invoke","id":1,"method":"getSettings"}', 1008],
+        ['{"kind":"listen","event":"everything","on":true}', 1008],
+        ['{"kind":"invoke","id":-1,"method":"getSettings","args":[]}', 1008],
+        ['[1,2,3]', 1008],
+        // An unknown key quoted in the reason would overflow a close frame (123 bytes): the reason is fixed.
+        [JSON.stringify({ kind: 'listen', event: 'drives', on: true, ['é'.repeat(200)]: 1 }), 1008],
+      ] as const) {
+        const client = await connectHostApi(host);
+        client.ws.send(text);
+        expect(await client.closed, text).toBe(code);
+      }
+      const binary = await connectHostApi(host);
+      binary.ws.send(Buffer.from([1, 2, 3]));
+      expect(await binary.closed).toBe(1003);
+      const huge = await connectHostApi(host);
+      huge.ws.send('x'.repeat(64 * 1024 + 1));
+      expect(await huge.closed).toBe(1009);
+      expect(await bystander.call('getSettings')).toMatchObject({ ok: true });
+    } finally {
+      await bystander.close();
+    }
+    expect(host.process.exitCode).toBeNull();
+  });
+
+  it('refuses the test endpoint without the token, with a wrong one, or with it in the query', async () => {
+    expect((await fetch(`${host.origin}/__test/pick`, { method: 'POST', body: '/etc/passwd' })).status).toBe(403);
+    expect((await fetch(`${host.origin}/__test/pick`, { method: 'POST', body: '/etc/passwd', headers: { authorization: 'Bearer nope' } })).status).toBe(403);
+    expect((await fetch(`${host.origin}/__test/pick?token=${host.token}`, { method: 'POST', body: '/etc/passwd' })).status).toBe(403);
   });
 
   const external = Object.values(networkInterfaces())
@@ -153,13 +198,13 @@ describe('browser host', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const busy = runHost(['--port', String(port), '--user-data-dir', join(dir, 'busy')]);
+      const busy = runHost(['--allow-loop', '--port', String(port), '--user-data-dir', join(dir, 'busy')]);
       expect(busy.status).toBe(1);
       expect(busy.stderr).toMatch(/port is already in use: choose another with --port N/);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
-    const fixed = await startHost(['--port', String(port), '--user-data-dir', join(dir, 'fixed')]);
+    const fixed = await startHost(['--allow-loop', '--port', String(port), '--user-data-dir', join(dir, 'fixed')]);
     try {
       expect(fixed.port).toBe(port);
     } finally {
@@ -173,7 +218,7 @@ describe('browser host', () => {
 
   describe.skipIf(!chromiumAvailable())('in Chromium (needs /usr/bin/chromium)', () => {
     it('tells the user when the host goes away', async () => {
-      const second = await startHost(['--user-data-dir', join(dir, 'second')]);
+      const second = await startHost(['--allow-loop', '--user-data-dir', join(dir, 'second')]);
       const browser = await launchBrowser();
       try {
         const page = await browser.context.newPage();
@@ -185,6 +230,50 @@ describe('browser host', () => {
       } finally {
         await browser.close();
         await second.stop();
+      }
+    });
+
+    it('takes the token out of the address bar, and a reload or a reopened address still reaches the host', async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(`${host.url}#top`);
+        await page.getByRole('heading', { name: 'Image' }).waitFor();
+        await expect.poll(() => page.url()).toBe(`${host.origin}/#top`);
+        const selectImage = async (name: string): Promise<void> => {
+          // Only a working connection to the host can answer "Select image".
+          const image = join(dir, name);
+          writeFileSync(image, Buffer.alloc(64 * 1024, 3));
+          await host.pick(image);
+          await page.getByRole('button', { name: /^(Select|Change) image$/ }).click();
+          await page.getByText(name).or(page.getByRole('alert')).first().waitFor();
+          expect(await page.getByRole('alert').allTextContents()).toEqual([]);
+        };
+        await selectImage('first.img');
+        await page.reload();
+        await page.getByRole('heading', { name: 'Image' }).waitFor();
+        expect(page.url()).toBe(`${host.origin}/#top`);
+        await selectImage('reloaded.img');
+        // The address without the token, typed again in the same tab (an empty ?token= must not override the kept one).
+        await page.goto(`${host.origin}/?token=`);
+        await page.getByRole('heading', { name: 'Image' }).waitFor();
+        expect(page.url()).toBe(`${host.origin}/`);
+        await selectImage('reopened.img');
+      } finally {
+        await browser.close();
+      }
+    });
+
+    it('says how to get in when a new tab opens the page without the token, or with a stale one', async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(`${host.origin}/`);
+        await page.getByRole('alert').filter({ hasText: /^This page has no access token: open the exact address the Sureflash host printed/ }).waitFor();
+        await page.goto(`${host.origin}/?token=stale`);
+        await page.getByRole('alert').filter({ hasText: /^Could not connect to the Sureflash host: open the exact address it printed/ }).waitFor();
+      } finally {
+        await browser.close();
       }
     });
 

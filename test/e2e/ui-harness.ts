@@ -57,8 +57,10 @@ export interface UiHarness {
   makeImage(name: string, layout: SparseLayout): Promise<{ path: string; ranges: BlockRange[] }>;
   /** Opens the app in a fresh page and records every value the retry counter shows. */
   openApp(): Promise<Page>;
-  /** Chooses image, target and retries with the mouse and presses Flash!. */
-  startFlash(image: string, device: string, retries: number): Promise<void>;
+  /** Chooses image, target and retries with the mouse, presses Flash! and answers the "Erase …?" question. */
+  startFlash(image: string, device: string, retries: number, answer?: 'erase' | 'cancel'): Promise<void>;
+  /** Waits for the host's "Erase …?" question about `device` in the page and answers it with the mouse. */
+  answerErase(device: string, answer: 'erase' | 'cancel'): Promise<void>;
   /** Waits for the final screen and returns its status line. */
   finalStatus(timeoutMs?: number): Promise<string>;
   retriesSeen(): Promise<number[]>;
@@ -128,7 +130,14 @@ export function useUiHarness(): UiHarness {
       });
       return page;
     },
-    async startFlash(image, device, retries) {
+    async answerErase(device, answer) {
+      const question = harness.page.getByRole('dialog', { name: 'Erase drive?' });
+      await question.getByText(deviceName(device)).waitFor();
+      await question.getByText('Everything on this drive will be lost.').waitFor();
+      await question.getByRole('button', { name: answer === 'erase' ? 'Erase and flash' : 'Cancel' }).click();
+      await question.waitFor({ state: 'detached' });
+    },
+    async startFlash(image, device, retries, answer = 'erase') {
       const p = await harness.openApp();
       await harness.host.pick(image);
       await p.getByRole('button', { name: /^(Select|Change) image$/ }).click();
@@ -139,6 +148,7 @@ export function useUiHarness(): UiHarness {
       await dialog.getByRole('button', { name: 'Select' }).click();
       await p.getByRole('spinbutton', { name: 'Checksum retries' }).fill(String(retries));
       await p.getByRole('button', { name: 'Flash!' }).click();
+      await harness.answerErase(device, answer);
     },
     async finalStatus(timeoutMs = 120_000) {
       const status = harness.page.getByRole('status');

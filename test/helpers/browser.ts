@@ -43,9 +43,13 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/main/host.cjs ...args` and resolves once it printed its URL. */
-export function startHost(args: string[], timeoutMs = 30_000): Promise<RunningHost> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/main/host.cjs'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node dist/main/host.cjs ...args` (as another user with `as`) and resolves once it printed its URL. */
+export function startHost(args: string[], timeoutMs = 30_000, as: { uid: number; gid: number } | null = null): Promise<RunningHost> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/main/host.cjs'), ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(as ?? {}),
+  });
   let out = '';
   let err = '';
   let started = false;
@@ -85,7 +89,7 @@ export function startHost(args: string[], timeoutMs = 30_000): Promise<RunningHo
         token,
         process: child,
         async pick(path) {
-          const res = await fetch(`${url.origin}/__test/pick?token=${encodeURIComponent(token)}`, { method: 'POST', body: path ?? '' });
+          const res = await fetch(`${url.origin}/__test/pick`, { method: 'POST', body: path ?? '', headers: { authorization: `Bearer ${token}` } });
           if (res.status !== 204) throw new Error(`POST /__test/pick answered ${res.status}: ${await res.text()}`);
         },
         stderr: () => err,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlashEvent, FlashRequest } from '../../src/shared/api';
 import type { FlashReport } from '../../src/shared/report';
-import { createApiCore } from '../../src/main/api/api-core';
+import { createApiCore } from '../../src/main/services/api-core';
 import type { ElevatedLauncher } from '../../src/main/privilege/run-elevated';
 import { createMainServices, type MainServicesOptions } from '../../src/main/services/main-services';
 import { spawn } from 'node:child_process';

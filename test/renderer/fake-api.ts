@@ -2,7 +2,7 @@
  * A fake Api for renderer tests: the edge of the renderer. Records calls, answers with set values and
  * lets a test push drive lists and flash events as main would.
  */
-import { DEFAULT_SETTINGS, type Api, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
+import { DEFAULT_SETTINGS, type Api, type ConfirmRequest, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
 import { batchStatus, batchSummary, type BatchReport, type FlashLayout, type FlashReport, type RangeReport } from '../../src/shared/report';
 import { ok, type Result } from '../../src/shared/result';
 
@@ -14,6 +14,8 @@ export interface FakeApi extends Api {
   droppedPath: string | null;
   pushDrives(drives: DriveInfo[]): void;
   pushFlash(event: FlashEvent): void;
+  /** Asks a question as the browser host would. */
+  pushConfirm(request: ConfirmRequest): void;
 }
 
 export function drive(overrides: Partial<DriveInfo> & { device: string }): DriveInfo {
@@ -116,6 +118,7 @@ export function batch(...cards: FlashReport[]): BatchReport {
 export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
   const driveListeners = new Set<(drives: DriveInfo[]) => void>();
   const flashListeners = new Set<(event: FlashEvent) => void>();
+  const confirmListeners = new Set<(request: ConfirmRequest) => void>();
   let settings: Settings = { ...DEFAULT_SETTINGS };
   const fake: FakeApi = {
     calls: [],
@@ -125,6 +128,7 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
     droppedPath: null,
     pushDrives: (drives) => driveListeners.forEach((l) => l(drives)),
     pushFlash: (event) => flashListeners.forEach((l) => l(event)),
+    pushConfirm: (request) => confirmListeners.forEach((l) => l(request)),
     async listDrives() {
       fake.calls.push({ method: 'listDrives', args: [] });
       return ok(initialDrives);
@@ -155,6 +159,14 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
     },
     async cancel(jobId, device) {
       fake.calls.push({ method: 'cancel', args: device === undefined ? [jobId] : [jobId, device] });
+      return ok(null);
+    },
+    onConfirm(listener) {
+      confirmListeners.add(listener);
+      return () => confirmListeners.delete(listener);
+    },
+    async answerConfirm(id, accepted) {
+      fake.calls.push({ method: 'answerConfirm', args: [id, accepted] });
       return ok(null);
     },
     async saveReport(jobId) {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_INVOKE_METHODS, DEFAULT_SETTINGS, type DriveInfo, type FlashRequest, type ImageInfo, type Settings } from '../../src/shared/api';
 import type { BatchReport } from '../../src/shared/report';
-import { createApiCore, defaultReportName } from '../../src/main/api/api-core';
+import { createApiCore, defaultReportName, NOT_WAITING_MESSAGE } from '../../src/main/services/api-core';
+import { API_ARGS } from '../../src/main/services/api-validation';
 import { EngineError } from '../../src/main/engine/errors';
 import type { Dialogs, MainServices } from '../../src/main/services/types';
 
@@ -72,6 +73,37 @@ const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
 describe('api core', () => {
   it('offers exactly the invoke methods of the Api', () => {
     expect(Object.keys(setup().core).sort()).toEqual([...API_INVOKE_METHODS].sort());
+  });
+
+  it.each(API_INVOKE_METHODS.map((method) => [method]))('%s: refuses a wrong argument count or type before any service runs', async (method) => {
+    const { core, calls } = setup();
+    const count = API_ARGS[method].length;
+    const tooMany = await core[method](...Array(count + 1).fill('x'));
+    expect(tooMany).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(new RegExp(`^Invalid call: ${method} takes`)) } });
+    if (count > 0) {
+      // A symbol is no JSON value and no schema accepts it.
+      const wrongType = await core[method](...Array(count).fill(Symbol('x')));
+      expect(wrongType).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid /) } });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('answerConfirm: refused where no one asks (Electron), handed to the transport where one does', async () => {
+    const { core } = setup();
+    expect(await core.answerConfirm('q1', true)).toEqual({ ok: false, error: { code: 'USAGE', message: NOT_WAITING_MESSAGE } });
+    const answers: [string, boolean][] = [];
+    const services = { drives: { list: async () => [], subscribe: () => () => undefined } } as unknown as MainServices;
+    const asking = createApiCore(services, { pickImage: async () => null, saveReportPath: async () => null }, {
+      answerConfirm: (id, accepted) => {
+        if (id !== 'q1') throw new EngineError('USAGE', NOT_WAITING_MESSAGE);
+        answers.push([id, accepted]);
+      },
+    });
+    expect(await asking.answerConfirm('q1', false)).toEqual({ ok: true, value: null });
+    expect(await asking.answerConfirm('q2', true)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    expect(await asking.answerConfirm('q1', 'no')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid accepted/) } });
+    expect(await asking.answerConfirm('', true)).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid id/) } });
+    expect(answers).toEqual([['q1', false]]);
   });
 
   it('lists drives and probes an existing absolute image path', async () => {

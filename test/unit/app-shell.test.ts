@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { API_EVENTS, invokeChannel, type FlashEvent } from '../../src/shared/api';
+import { API_EVENT_LISTENERS, API_EVENTS, API_INVOKE_METHODS, invokeChannel, type FlashEvent } from '../../src/shared/api';
 import type { FlashReport, BatchReport } from '../../src/shared/report';
 import { createFlashFeedback, endMessage } from '../../src/main/app/flash-feedback';
 import { createPreloadApi, type PreloadIpc } from '../../src/main/app/preload-api';
-import { CONTENT_SECURITY_POLICY, guardContents, guardSession, isExternalLink, windowOptions, type GuardedContents, type GuardedSession } from '../../src/main/app/window';
+import { CONTENT_SECURITY_POLICY } from '../../src/shared/content-security-policy';
+import { guardContents, guardSession, isExternalLink, windowOptions, type GuardedContents, type GuardedSession } from '../../src/main/app/window';
 
 // Electron cannot run here: its objects are replaced by plain ones with the same methods.
 const RENDERER = 'file:///opt/Sureflash/resources/app.asar/dist/renderer/index.html';
@@ -139,6 +140,25 @@ describe('preload api', () => {
     expect(count(API_EVENTS.flash)).toBe(0);
     emit(API_EVENTS.flash, event);
     expect(seen).toHaveLength(1);
+  });
+
+  it('is built from the contract: every invoke method on its own channel, every listener, pathForFile', async () => {
+    const { ipc, invoked } = fakeIpc();
+    const api = createPreloadApi(ipc, { getPathForFile: () => '' });
+    expect(Object.keys(api).sort()).toEqual([...API_INVOKE_METHODS, ...Object.values(API_EVENT_LISTENERS), 'pathForFile'].sort());
+    await api.answerConfirm('q1', true);
+    expect(invoked).toEqual([[invokeChannel('answerConfirm'), ['q1', true]]]);
+  });
+
+  it('never asks the page: onConfirm listens on no channel (main confirms in a native dialog)', () => {
+    const { ipc, emit, count } = fakeIpc();
+    const api = createPreloadApi(ipc, { getPathForFile: () => '' });
+    const seen: unknown[] = [];
+    const off = api.onConfirm((request) => seen.push(request));
+    expect(count(API_EVENTS.confirm)).toBe(0);
+    emit(API_EVENTS.confirm, { id: 'q', title: 'Erase drive?', message: 'm', detail: 'd', confirmLabel: 'Erase', danger: true });
+    expect(seen).toEqual([]);
+    off();
   });
 
   it('pathForFile returns the path, or null when Electron has none', () => {

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { IpcMainInvokeEvent, WebFrameMain } from 'electron';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_EVENTS, API_INVOKE_METHODS, DEFAULT_SETTINGS, invokeChannel, type DriveInfo, type FlashEvent } from '../../src/shared/api';
-import { createApiCore } from '../../src/main/api/api-core';
-import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/ipc/register-api';
-import { pushEvents } from '../../src/main/ipc/push-events';
+import { createApiCore, NOT_WAITING_MESSAGE } from '../../src/main/services/api-core';
+import { API_ARGS } from '../../src/main/services/api-validation';
+import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/app/register-api';
+import { pushEvents } from '../../src/main/app/push-events';
 import { createSettingsService } from '../../src/main/services/settings-service';
 import type { MainServices } from '../../src/main/services/types';
 
@@ -72,6 +73,19 @@ describe('registerApi', () => {
     expect([...ipc.handlers.keys()].sort()).toEqual(API_INVOKE_METHODS.map(invokeChannel).sort());
     unregister();
     expect(ipc.handlers.size).toBe(0);
+  });
+
+  it('validates the arguments of every method, answerConfirm included, and refuses every answer (main asks natively)', async () => {
+    const { ipc } = setup();
+    for (const method of API_INVOKE_METHODS) {
+      const handler = ipc.handlers.get(invokeChannel(method))!;
+      const result = (await handler(event(mainFrame), ...Array(API_ARGS[method].length + 1).fill('x'))) as { ok: boolean; error: { code: string } };
+      expect(result, method).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    }
+    const answer = ipc.handlers.get(invokeChannel('answerConfirm'))!;
+    expect(await answer(event(mainFrame), 'q1', 'yes')).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Invalid accepted/) } });
+    expect(await answer(event(mainFrame), 'q1', true)).toMatchObject({ ok: false, error: { code: 'USAGE', message: NOT_WAITING_MESSAGE } });
+    expect(await answer(event(null), 'q1', true)).toMatchObject({ ok: false, error: { code: 'PERMISSION_DENIED' } });
   });
 
   it('answers our main frame through the api core, arguments validated there', async () => {

@@ -15,7 +15,7 @@ vi.mock('../../src/shared/retry-limit', async (importOriginal) => {
 });
 
 const { parseFlashArgs, UsageError } = await import('../../src/main/cli/flash-args');
-const { parseArg, retriesSchema, flashRequestSchema } = await import('../../src/main/api/validation');
+const { parseArg, retriesSchema, flashRequestSchema } = await import('../../src/main/services/api-validation');
 const { normaliseSettings } = await import('../../src/main/services/settings-service');
 const mocked = (await import('../../src/shared/retry-limit')) as typeof import('../../src/shared/retry-limit') & {
   real: typeof import('../../src/shared/retry-limit');

@@ -112,7 +112,7 @@ describe('flash service policy', () => {
 
   it("asks main's own confirmation last, and a no touches nothing", async () => {
     const no = setup({ confirm: () => false });
-    await expect(no.service.start(request())).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringMatching(/nothing was written to \/dev\/sdx/) });
+    await expect(no.service.start(request())).rejects.toMatchObject({ code: 'NOT_CONFIRMED', message: expect.stringMatching(/nothing was written to \/dev\/sdx/) });
     expect(no.log).toEqual(['list', 'confirm /dev/sdx']);
     expect(no.runs).toEqual([]);
     const yes = setup({ confirm: () => true });

@@ -2,7 +2,7 @@
 import { dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
-import { eraseQuestion } from '../../shared/erase-question';
+import { CANCEL_LABEL, eraseConfirmation } from '../../shared/erase-confirmation';
 import type { Dialogs } from '../services/types';
 
 /** Image types the picker offers first; "All files" stays available. */
@@ -36,21 +36,21 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
   };
 }
 
-/** Main's own "erase this drive?" question, so a renderer alone can never start a flash. */
+/** Main's own "erase this drive?" question, so a renderer alone can never start a flash (words shared with the browser host). */
 export function electronConfirmFlash(
   getWindow: () => BrowserWindow | null,
 ): (drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify') => Promise<boolean> {
   return async (drives, image, mode) => {
     const win = getWindow();
-    const q = eraseQuestion(drives, image, mode);
+    const question = eraseConfirmation(drives, image, mode);
     const options: Electron.MessageBoxOptions = {
-      type: q.danger ? 'warning' : 'question',
-      buttons: ['Cancel', q.confirmLabel],
+      type: question.danger ? 'warning' : 'question',
+      buttons: [CANCEL_LABEL, question.confirmLabel],
       defaultId: 0,
       cancelId: 0,
-      title: q.title,
-      message: q.message,
-      detail: q.detail,
+      title: question.title,
+      message: question.message,
+      detail: question.detail,
     };
     const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
     return response === 1;

@@ -6,9 +6,9 @@
 import { BrowserWindow, Notification, app, dialog, ipcMain, session, shell, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createApiCore } from '../api/api-core';
-import { pushEvents } from '../ipc/push-events';
-import { registerApi, trustedSenderCheck } from '../ipc/register-api';
+import { createApiCore } from '../services/api-core';
+import { pushEvents } from './push-events';
+import { registerApi, trustedSenderCheck } from './register-api';
 import { createMainServices } from '../services/main-services';
 import type { MainServices } from '../services/types';
 import { electronConfirmFlash, electronDialogs } from './dialogs';

@@ -1,26 +1,12 @@
 /**
  * The hardened window defaults, in one place: no Node in the renderer, sandbox and context isolation on,
  * no new windows, no navigation away from our page, external https links only through the OS browser,
- * a strict Content-Security-Policy, and every permission request denied. Only Electron *types* are
- * imported here, so the rules can be unit-tested with plain objects.
+ * the one Content-Security-Policy (src/shared/content-security-policy.ts) and every permission request
+ * denied. Only Electron *types* are imported here, so the rules can be unit-tested with plain objects.
  */
 import type { BrowserWindowConstructorOptions, HandlerDetails, Session, WebContents, WindowOpenHandlerResponse } from 'electron';
-import { isRendererUrl } from '../ipc/register-api';
-
-/** The policy sent as a header (and mirrored by the renderer's meta tag). */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+import { CONTENT_SECURITY_POLICY } from '../../shared/content-security-policy';
+import { isRendererUrl } from './register-api';
 
 export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {

@@ -1,6 +1,7 @@
 /**
  * Entry of the browser host bundle (dist/main/host.cjs): `npm run web -- [--port N] [--allow-loop]
- * [--pick PATH] [--save-dir DIR] [--user-data-dir DIR] [--test]`. Real main services, no Electron.
+ * [--allow-real-drives] [--pick PATH] [--save-dir DIR] [--user-data-dir DIR] [--test]`. Real main
+ * services, no Electron.
  */
 import { createMainServices } from '../services/main-services';
 import { main } from './run-host';

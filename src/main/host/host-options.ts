@@ -6,11 +6,13 @@ export interface HostOptions {
   port: number;
   /** List loop devices as drives (tests and development). */
   allowLoop: boolean;
+  /** List real drives even when running as root (without it, root lists loop devices only). */
+  allowRealDrives: boolean;
   /** Answer to every "Select image" when no one-shot answer is queued. */
   pick: string | null;
   /** Enables the token-protected test endpoints (POST /__test/pick). */
   test: boolean;
-  /** Where "Save report" writes; null = the OS temp dir. */
+  /** Where "Save report" writes (null = the OS temp dir) and where reports of jobs whose page went away go (null = USER_DATA_DIR/reports). */
   saveDir: string | null;
   /** Settings live here; null = a fresh temporary directory. */
   userDataDir: string | null;
@@ -19,13 +21,17 @@ export interface HostOptions {
 export const HOST_USAGE = `Usage: node dist/main/host.cjs [options]
   --port N             listen on 127.0.0.1:N (default: a free port)
   --allow-loop         list loop devices as drives
+  --allow-real-drives  as root, list real drives too (root lists only loop devices
+                       without it, and refuses to start without one of the two)
   --pick PATH          answer "Select image" with PATH
-  --save-dir DIR       write saved reports to DIR (default: the temp dir)
+  --save-dir DIR       write saved reports to DIR (default: the temp dir), and the
+                       reports of jobs whose page went away (default: the
+                       reports folder in the user data dir)
   --user-data-dir DIR  keep settings in DIR (default: a fresh temp dir)
   --test               enable the token-protected test endpoints`;
 
 export function parseHostOptions(argv: readonly string[]): HostOptions {
-  const options: HostOptions = { port: 0, allowLoop: false, pick: null, test: false, saveDir: null, userDataDir: null };
+  const options: HostOptions = { port: 0, allowLoop: false, allowRealDrives: false, pick: null, test: false, saveDir: null, userDataDir: null };
   const value = (index: number, flag: string): string => {
     const next = argv[index + 1];
     if (next === undefined || next.startsWith('--')) throw new EngineError('USAGE', `${flag} needs a value.\n${HOST_USAGE}`);
@@ -43,6 +49,9 @@ export function parseHostOptions(argv: readonly string[]): HostOptions {
       }
       case '--allow-loop':
         options.allowLoop = true;
+        break;
+      case '--allow-real-drives':
+        options.allowRealDrives = true;
         break;
       case '--test':
         options.test = true;
@@ -64,4 +73,27 @@ export function parseHostOptions(argv: readonly string[]): HostOptions {
     }
   }
   return options;
+}
+
+/** Which drives the host lists, from who runs it and its flags. */
+export type DrivePolicy = { allowLoop: boolean; onlyLoopDevices: boolean; note: string | null };
+
+/**
+ * As root the host could erase any drive with no password prompt, and the page is only as safe as the
+ * token: root lists loop devices only, unless --allow-real-drives says otherwise, and refuses to start
+ * with neither --allow-loop nor --allow-real-drives (it would have nothing it may list).
+ */
+export function drivePolicy(options: Pick<HostOptions, 'allowLoop' | 'allowRealDrives'>, isRoot: boolean): DrivePolicy {
+  if (!isRoot) return { allowLoop: options.allowLoop, onlyLoopDevices: false, note: null };
+  if (options.allowRealDrives) {
+    return { allowLoop: options.allowLoop, onlyLoopDevices: false, note: 'running as root with --allow-real-drives: every drive is listed and can be erased without a password prompt' };
+  }
+  if (!options.allowLoop) {
+    throw new EngineError(
+      'USAGE',
+      'The browser host is running as root, so it could erase any drive without a password prompt. ' +
+        'Start it with --allow-loop to list only loop devices (tests, demos), or --allow-real-drives to list real drives too.',
+    );
+  }
+  return { allowLoop: true, onlyLoopDevices: true, note: 'running as root: only loop devices are listed (--allow-real-drives lists real drives too)' };
 }

@@ -1,26 +1,23 @@
 /**
  * The browser host's server: the built renderer over HTTP and the Api over one WebSocket per page, both
- * on 127.0.0.1 only and both behind the token and Host/Origin checks of host-security.
+ * on 127.0.0.1 only and behind the Host/Origin checks of host-security; the WebSocket and the test
+ * endpoint also need the token. Every socket, request and response has an error handler, so no input —
+ * a malformed HTTP request, a huge header, a bad WebSocket frame — can end the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_INVOKE_METHODS, type ApiInvokeMethod } from '../../shared/api';
-import { HOST_WS_PATH, type HostMessage, type HostRequest } from '../../shared/host-protocol';
-import type { ApiCore } from '../api/api-core';
-import type { MainServices } from '../services/types';
+import { HOST_MAX_MESSAGE_BYTES, HOST_WS_PATH, HOST_WS_PROTOCOL } from '../../shared/host-protocol';
 import type { HostDialogs } from './host-dialogs';
-import { checkRequest, tokenCookieName } from './host-security';
+import { bearerToken, checkAuthorized, checkSource, handshakeToken, type Refusal } from './host-security';
 import { SECURITY_HEADERS, sendStatic } from './static-files';
 
-/** Largest message a page may send (paths and small objects only). */
-const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_PICK_BODY = 8192;
 
 export interface HostServerConfig {
-  core: ApiCore;
-  services: Pick<MainServices, 'drives' | 'flash'>;
   dialogs: HostDialogs;
+  /** Serves each accepted WebSocket (see host-connection). */
+  onConnection(ws: WebSocket): void;
   /** Folder of the built renderer (index.html and assets). */
   staticDir: string;
   token: string;
@@ -37,72 +34,22 @@ export interface HostServer {
   close(): Promise<void>;
 }
 
-function parseRequest(text: string): HostRequest | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const message = value as Record<string, unknown>;
-  if (message.kind === 'watch-drives' && typeof message.on === 'boolean') return { kind: 'watch-drives', on: message.on };
-  if (
-    message.kind === 'invoke' &&
-    Number.isSafeInteger(message.id) &&
-    typeof message.method === 'string' &&
-    (API_INVOKE_METHODS as readonly string[]).includes(message.method) &&
-    Array.isArray(message.args)
-  ) {
-    return { kind: 'invoke', id: message.id as number, method: message.method as ApiInvokeMethod, args: message.args as unknown[] };
-  }
-  return null;
-}
-
 function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
   return new Promise((resolve) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(chunk);
+      // Too large: stop keeping it (the rest is drained and dropped), so the refusal can still be answered.
+      if (size > limit) resolve(null);
+      else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', () => resolve(null));
   });
 }
 
-function serveConnection(ws: WebSocket, config: HostServerConfig): void {
-  const send = (message: HostMessage): void => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
-  };
-  const offFlash = config.services.flash.subscribe((event) => send({ kind: 'flash-event', event }));
-  let offDrives: (() => void) | null = null;
-
-  ws.on('message', (data, isBinary) => {
-    const request = isBinary ? null : parseRequest(data.toString());
-    if (request === null) {
-      ws.close(1008, 'malformed message');
-      return;
-    }
-    if (request.kind === 'watch-drives') {
-      if (request.on && offDrives === null) offDrives = config.services.drives.subscribe((drives) => send({ kind: 'drives', drives }));
-      if (!request.on && offDrives !== null) {
-        offDrives();
-        offDrives = null;
-      }
-      return;
-    }
-    void config.core[request.method](...request.args).then((result) => send({ kind: 'result', id: request.id, result }));
-  });
-  ws.on('close', () => {
-    offFlash();
-    offDrives?.();
-  });
-}
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 421: 'Misdirected Request' };
 
 export async function startHostServer(config: HostServerConfig): Promise<HostServer> {
   const log = config.log ?? (() => undefined);
@@ -114,50 +61,68 @@ export async function startHostServer(config: HostServerConfig): Promise<HostSer
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const refusal = checkRequest(req, url, port, config.token);
-    if (refusal) {
-      log(`refused ${req.method} ${url.pathname}: ${refusal.reason}`);
-      refuse(res, refusal.status, refusal.reason);
-      return;
-    }
-    if (config.test && url.pathname === '/__test/pick' && req.method === 'POST') {
+    if (config.test && url.pathname === '/__test/pick') {
+      const refusal = checkAuthorized(req, port, config.token, bearerToken);
+      if (refusal) return refuse(res, refusal.status, refusal.reason);
+      if (req.method !== 'POST') return refuse(res, 405, 'Method not allowed');
       const body = await readBody(req, MAX_PICK_BODY);
-      if (body === null) return refuse(res, 413, 'Body too large');
+      if (body === null) {
+        res.setHeader('Connection', 'close');
+        res.on('finish', () => req.destroy());
+        return refuse(res, 413, 'Body too large');
+      }
       config.dialogs.queuePick(body.trim() === '' ? null : body.trim());
       res.writeHead(204, SECURITY_HEADERS).end();
       return;
     }
+    // The page and its assets are public code: our Host is enough. The token is for what can act.
+    const refusal = checkSource(req, port);
+    if (refusal) {
+      log(`refused ${req.method} ${url.pathname}: ${refusal.reason}`);
+      return refuse(res, refusal.status, refusal.reason);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed');
-    // The page's own asset requests carry no query: hand it the token as a strict, HTTP-only cookie.
-    const cookie: Record<string, string> = url.searchParams.has('token')
-      ? { 'Set-Cookie': `${tokenCookieName(port)}=${config.token}; HttpOnly; SameSite=Strict; Path=/` }
-      : {};
-    await sendStatic(res, config.staticDir, url.pathname, cookie);
+    await sendStatic(res, config.staticDir, url.pathname);
   };
 
   const server: Server = createServer((req, res) => {
+    req.on('error', (err) => log(`request error: ${err.message}`));
+    res.on('error', (err) => log(`response error: ${err.message}`));
     onRequest(req, res).catch((err: unknown) => {
       log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) refuse(res, 500, 'Internal error');
       else res.destroy();
     });
   });
+  server.on('error', (err) => log(`server error: ${err.message}`));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HOST_MAX_MESSAGE_BYTES,
+    // The token rides as a second subprotocol; only ours is ever selected, so the token is never echoed.
+    handleProtocols: (protocols) => (protocols.has(HOST_WS_PROTOCOL) ? HOST_WS_PROTOCOL : false),
+  });
+  wss.on('error', (err) => log(`WebSocket server error: ${err.message}`));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // Node drops its own error handler from an upgraded socket: without ours, a reset here would end the process.
+    socket.on('error', (err) => log(`socket error: ${err.message}`));
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const refusal = url.pathname === HOST_WS_PATH ? checkRequest(req, url, port, config.token) : { status: 403 as const, reason: 'Unknown endpoint' };
+    const refusal: Refusal =
+      url.pathname === HOST_WS_PATH ? checkAuthorized(req, port, config.token, handshakeToken) : { status: 404, reason: 'Unknown endpoint' };
     if (refusal) {
       log(`refused WebSocket: ${refusal.reason}`);
-      socket.end(`HTTP/1.1 ${refusal.status} Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status] ?? 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, config));
+    wss.handleUpgrade(req, socket, head, (ws) => config.onConnection(ws));
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, '127.0.0.1', () => resolve());
+    server.listen(config.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   port = (server.address() as AddressInfo).port;
 

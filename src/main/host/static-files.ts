@@ -1,7 +1,9 @@
 /** Serves the built renderer (dist/renderer) read-only, never outside its folder. */
 import { createReadStream, promises as fsp } from 'node:fs';
+import { pipeline } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { CONTENT_SECURITY_POLICY } from '../../shared/content-security-policy';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -15,14 +17,8 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Same policy as the page's meta tag, plus what only a header can say. */
-export const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-  "connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; form-action 'none'; " +
-  "frame-src 'none'; frame-ancestors 'none'";
-
 export const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': PAGE_CSP,
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
@@ -44,8 +40,8 @@ export function resolveStatic(root: string, pathname: string): string | null {
   return file.startsWith(root.endsWith(sep) ? root : root + sep) ? file : null;
 }
 
-/** Streams the file, or answers 404; `extra` headers (e.g. Set-Cookie) go with a found file. */
-export async function sendStatic(res: ServerResponse, root: string, pathname: string, extra: Record<string, string> = {}): Promise<void> {
+/** Streams the file, or answers 404. A file that vanishes or a client that leaves mid-way only ends that response. */
+export async function sendStatic(res: ServerResponse, root: string, pathname: string): Promise<void> {
   const file = resolveStatic(root, pathname);
   const stat = file ? await fsp.stat(file).catch(() => null) : null;
   if (!file || !stat?.isFile()) {
@@ -54,9 +50,8 @@ export async function sendStatic(res: ServerResponse, root: string, pathname: st
   }
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    ...extra,
     'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': String(stat.size),
   });
-  createReadStream(file).pipe(res);
+  pipeline(createReadStream(file), res, () => undefined);
 }

@@ -153,7 +153,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         if (!allowed.ok && !(mode === 'verify' && allowed.code === 'TARGET_READ_ONLY')) throw new EngineError(allowed.code, allowed.message);
       }
       if (deps.confirm && !(await deps.confirm(drives, image, mode))) {
-        throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
+        throw new EngineError('NOT_CONFIRMED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
       }
       for (const drive of drives) await deps.unmount(drive);
       const job = buildFlashJob({ ...request, imagePath }, drives);

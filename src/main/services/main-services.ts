@@ -22,6 +22,8 @@ export type LogLevel = 'info' | 'warn' | 'error';
 export interface MainServicesOptions {
   /** List loop devices as drives (tests and demos only: `--allow-loop`). */
   allowLoop: boolean;
+  /** List (and so allow flashing) loop devices only: the browser host running as root. */
+  onlyLoopDevices?: boolean;
   /** Where settings.json lives (Electron: app.getPath('userData')). */
   userDataDir: string;
   /** Where reports are saved by default (shown in the About view). */
@@ -52,8 +54,14 @@ export async function canWriteDevice(device: string): Promise<boolean> {
 export function createMainServices(options: MainServicesOptions): MainServices {
   const log = options.log ?? (() => undefined);
   const settings = createSettingsService(options.userDataDir);
+  // One enumeration for the list the user sees and for the flash service's re-check before writing.
+  const enumerate = async (): Promise<DriveInfo[]> => {
+    const all = await listDrives({ allowLoop: options.allowLoop });
+    return options.onlyLoopDevices === true ? all.filter((drive) => drive.isLoop) : all;
+  };
   const drives = createDriveService({
     allowLoop: options.allowLoop,
+    enumerate,
     intervalMs: options.driveIntervalMs,
     onError: (err) => log('warn', `drive poll failed: ${err instanceof Error ? err.message : String(err)}`),
   });
@@ -61,7 +69,7 @@ export function createMainServices(options: MainServicesOptions): MainServices {
   const runElevatedJob: EngineRunner = (job, handlers) =>
     runElevated(job, handlers, options.launchElevated ? { launch: options.launchElevated } : {});
   const flash = createFlashService({
-    listDrives: () => listDrives({ allowLoop: options.allowLoop }),
+    listDrives: enumerate,
     probeImage: images.probe,
     // Windows: volumes are locked and dismounted by the process that writes (see drives/unmount.ts).
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),

@@ -1,9 +1,12 @@
 /**
- * The Api over the browser host's WebSocket, used when no Electron preload provides `window.sureflash`.
- * Calls made before the socket opens wait for it; a closed socket fails every pending call with a message.
+ * The Api over the browser host's WebSocket, used when no Electron preload provides `window.sureflash`,
+ * built from the contract by createApiProxy. Calls made before the socket opens wait for it; a closed
+ * socket fails every pending call with a message. The token comes from the printed address once, is kept
+ * in this tab's sessionStorage (so a reload works) and taken out of the address bar.
  */
-import type { Api, ApiInvokeMethod, AppInfo, DriveInfo, FlashEvent, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
-import { HOST_WS_PATH, type HostMessage, type HostRequest } from '../../shared/host-protocol';
+import type { Api, ApiEvent, ApiEventPayloads } from '../../shared/api';
+import { createApiProxy } from '../../shared/api-proxy';
+import { HOST_WS_PATH, hostProtocols, type HostMessage, type HostRequest } from '../../shared/host-protocol';
 import type { ApiError, Result } from '../../shared/result';
 
 /** The smallest WebSocket surface the client needs (the browser's, or a test double). */
@@ -15,97 +18,142 @@ export interface SocketLike {
 }
 
 const OPEN = 1;
-const lostError: ApiError = {
-  code: 'INTERNAL',
-  message: 'Lost the connection to the Sureflash host. Restart it (npm run web) and reload this page.',
-};
-
-/** WebSocket address of the host that served this page, carrying the page's token. */
-export function hostSocketUrl(location: { protocol: string; host: string; search: string }): string {
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${HOST_WS_PATH}?token=${encodeURIComponent(token)}`;
-}
+/** Where this tab keeps the host's token between reloads. */
+export const TOKEN_STORAGE_KEY = 'sureflash.host-token';
 
 /** Plain-words message for a lost host connection. */
-export const HOST_LOST_MESSAGE = lostError.message;
+export const HOST_LOST_MESSAGE = 'Lost the connection to the Sureflash host. Restart it (npm run web) and reload this page.';
+/** The host refused the connection (a token from an earlier run) or was not there. */
+export const HOST_REFUSED_MESSAGE =
+  'Could not connect to the Sureflash host: open the exact address it printed when it started (the token changes every start).';
+/** The page was opened without the token and this tab has none. */
+export const NO_TOKEN_MESSAGE = 'This page has no access token: open the exact address the Sureflash host printed (it ends in ?token=…).';
 
-/** `onLost` is told once when the socket closes or fails (the host stopped or the network dropped). */
-export function createWsApi(socket: SocketLike, onLost?: (message: string) => void): Api {
+const apiError = (message: string): ApiError => ({ code: 'INTERNAL', message });
+
+/** WebSocket address of the host that served this page (the token goes in the handshake, not the URL). */
+export function hostSocketUrl(location: { protocol: string; host: string }): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${HOST_WS_PATH}`;
+}
+
+/**
+ * The page's token: a non-empty `?token=` in the address (kept in `storage` for reloads), else the one kept
+ * earlier in this tab. Any `token` parameter, even an empty one, is removed from the address bar.
+ */
+export function takeHostToken(
+  location: { href: string },
+  history: Pick<History, 'replaceState' | 'state'>,
+  storage: Pick<Storage, 'getItem' | 'setItem'> | null,
+): string | null {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (url.searchParams.has('token')) {
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  }
+  try {
+    if (given) {
+      storage?.setItem(TOKEN_STORAGE_KEY, given);
+      return given;
+    }
+    return storage?.getItem(TOKEN_STORAGE_KEY) || null;
+  } catch {
+    // Storage disabled: the address was the only place.
+    return given || null;
+  }
+}
+
+/**
+ * The Api over `socket`; null means there is no token to connect with (every call fails with a message).
+ * `onLost` is told once when the socket closes or fails (the host stopped or refused us).
+ */
+export function createWsApi(socket: SocketLike | null, onLost?: (message: string) => void): Api {
   let nextId = 1;
-  let closed = false;
+  let opened = socket?.readyState === OPEN;
+  let lost: ApiError | null = null;
   const pending = new Map<number, (result: Result<unknown>) => void>();
   const queue: string[] = [];
-  const driveListeners = new Set<(drives: DriveInfo[]) => void>();
-  const flashListeners = new Set<(event: FlashEvent) => void>();
+  const listeners = new Map<ApiEvent, Set<(payload: never) => void>>();
 
   const send = (message: HostRequest): void => {
     const text = JSON.stringify(message);
-    if (socket.readyState === OPEN) socket.send(text);
+    if (socket?.readyState === OPEN) socket.send(text);
     else queue.push(text);
   };
 
-  socket.addEventListener('open', () => {
-    for (const text of queue.splice(0)) socket.send(text);
-  });
-  const failAll = (): void => {
-    if (!closed) onLost?.(lostError.message);
-    closed = true;
-    for (const resolve of pending.values()) resolve({ ok: false, error: lostError });
+  const failAll = (message: string): void => {
+    if (lost === null) onLost?.(message);
+    lost ??= apiError(message);
+    for (const resolve of pending.values()) resolve({ ok: false, error: lost });
     pending.clear();
   };
-  socket.addEventListener('close', failAll);
-  socket.addEventListener('error', failAll);
-  socket.addEventListener('message', (event) => {
-    if (typeof event.data !== 'string') return;
-    let message: HostMessage;
-    try {
-      message = JSON.parse(event.data) as HostMessage;
-    } catch {
-      return;
-    }
-    if (message.kind === 'result') {
-      const resolve = pending.get(message.id);
-      pending.delete(message.id);
-      resolve?.(message.result);
-    } else if (message.kind === 'drives') {
-      for (const listener of driveListeners) listener(message.drives);
-    } else if (message.kind === 'flash-event') {
-      for (const listener of flashListeners) listener(message.event);
-    }
-  });
 
-  const invoke = <T>(method: ApiInvokeMethod, ...args: unknown[]): Promise<Result<T>> => {
-    if (closed) return Promise.resolve({ ok: false, error: lostError });
-    const id = nextId++;
-    return new Promise<Result<T>>((resolve) => {
-      pending.set(id, resolve as (result: Result<unknown>) => void);
-      send({ kind: 'invoke', id, method, args });
+  if (socket === null) {
+    // Told after the caller has wired its store (it binds onLost right after this returns).
+    void Promise.resolve().then(() => failAll(NO_TOKEN_MESSAGE));
+  } else {
+    socket.addEventListener('open', () => {
+      opened = true;
+      for (const text of queue.splice(0)) socket.send(text);
     });
-  };
+    const closed = (): void => failAll(opened ? HOST_LOST_MESSAGE : HOST_REFUSED_MESSAGE);
+    socket.addEventListener('close', closed);
+    socket.addEventListener('error', closed);
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string') return;
+      let message: HostMessage;
+      try {
+        message = JSON.parse(event.data) as HostMessage;
+      } catch {
+        return;
+      }
+      if (message.kind === 'result') {
+        const resolve = pending.get(message.id);
+        pending.delete(message.id);
+        resolve?.(message.result);
+      } else if (message.kind === 'event') {
+        for (const listener of listeners.get(message.event) ?? []) (listener as (payload: unknown) => void)(message.payload);
+      }
+    });
+  }
 
-  return {
-    listDrives: () => invoke<DriveInfo[]>('listDrives'),
-    onDrives(listener): Unsubscribe {
-      driveListeners.add(listener);
-      if (driveListeners.size === 1) send({ kind: 'watch-drives', on: true });
-      return () => {
-        if (driveListeners.delete(listener) && driveListeners.size === 0 && !closed) send({ kind: 'watch-drives', on: false });
-      };
+  return createApiProxy({
+    invoke(method, args) {
+      if (lost !== null) return Promise.resolve({ ok: false, error: lost });
+      const id = nextId++;
+      return new Promise<Result<unknown>>((resolve) => {
+        pending.set(id, resolve);
+        send({ kind: 'invoke', id, method, args });
+      });
     },
-    pickImage: () => invoke<ImageInfo | null>('pickImage'),
-    probeImage: (path) => invoke<ImageInfo>('probeImage', path),
-    getSettings: () => invoke<Settings>('getSettings'),
-    setSettings: (patch) => invoke<Settings>('setSettings', patch),
-    flash: (request) => invoke<{ jobId: string }>('flash', request),
-    cancel: (jobId, device) => invoke<null>('cancel', ...(device === undefined ? [jobId] : [jobId, device])),
-    saveReport: (jobId) => invoke<string | null>('saveReport', jobId),
-    getAppInfo: () => invoke<AppInfo>('getAppInfo'),
-    onFlashEvent(listener): Unsubscribe {
-      flashListeners.add(listener);
-      return () => flashListeners.delete(listener);
+    subscribe<E extends ApiEvent>(event: E, listener: (payload: ApiEventPayloads[E]) => void) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(listener);
+      if (set.size === 1 && lost === null) send({ kind: 'listen', event, on: true });
+      return () => {
+        if (set.delete(listener) && set.size === 0 && lost === null) send({ kind: 'listen', event, on: false });
+      };
     },
     // A browser never reveals where a dropped file lives on disk.
     pathForFile: () => null,
-  };
+  });
+}
+
+/** The Api of the host that served this page: its token taken from the address (or this tab's storage). */
+export function connectToHost(
+  win: Pick<Window & typeof globalThis, 'location' | 'history' | 'sessionStorage' | 'WebSocket'>,
+  onLost: (message: string) => void,
+): Api {
+  let storage: Storage | null;
+  try {
+    storage = win.sessionStorage;
+  } catch {
+    // Storage refused (privacy settings): the address is the only place the token can come from.
+    storage = null;
+  }
+  const token = takeHostToken(win.location, win.history, storage);
+  if (token === null) return createWsApi(null, onLost);
+  return createWsApi(new win.WebSocket(hostSocketUrl(win.location), hostProtocols(token)), onLost);
 }

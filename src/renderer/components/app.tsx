@@ -1,6 +1,7 @@
 /** The window: the three steps while setting up, then the running job, then the outcome. */
 import { useEffect } from 'react';
 import { useApp } from '../store/store-context';
+import { ConfirmDialog } from './confirm-dialog';
 import { FinalScreen } from './final-screen';
 import { FlashStep } from './flash-step';
 import { ImageStep } from './image-step';
@@ -30,6 +31,7 @@ export function App() {
       )}
       {screen === 'flashing' && <ProgressScreen />}
       {screen === 'final' && <FinalScreen />}
+      <ConfirmDialog />
     </main>
   );
 }

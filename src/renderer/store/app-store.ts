@@ -3,7 +3,7 @@
  * action goes through the Api; rules and formatting live in src/shared, not here.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { DEFAULT_SETTINGS, type Api, type DriveInfo, type ImageInfo, type Settings } from '../../shared/api';
+import { DEFAULT_SETTINGS, type Api, type ConfirmRequest, type DriveInfo, type ImageInfo, type Settings } from '../../shared/api';
 import type { ApiError, Result } from '../../shared/result';
 import { clampRetries } from '../../shared/retry-limit';
 import { applyFlashEvent, emptyJob, isJobOver, type JobState } from './job-state';
@@ -29,6 +29,8 @@ export interface AppState {
   saveError: string | null;
   /** Set when the transport to main is gone (the browser host stopped); shown above everything. */
   connectionError: string | null;
+  /** Main's questions waiting for the user, oldest first (browser host only). */
+  confirmRequests: ConfirmRequest[];
 
   /** Subscribes to drives and flash events and loads settings; returns the cleanup. */
   init(): () => void;
@@ -45,6 +47,8 @@ export interface AppState {
   /** Back to the setup screen, keeping the image and the drive for another card. */
   flashAnother(): void;
   connectionLost(message: string): void;
+  /** Answers the oldest waiting question. */
+  answerConfirm(accepted: boolean): Promise<void>;
 }
 
 const describe = (error: ApiError): string => error.message;
@@ -87,6 +91,7 @@ export function createAppStore(api: Api): StoreApi<AppState> {
       savedReportPath: null,
       saveError: null,
       connectionError: null,
+      confirmRequests: [],
 
       init() {
         const offDrives = api.onDrives(setDrives);
@@ -106,9 +111,11 @@ export function createAppStore(api: Api): StoreApi<AppState> {
           else set((s) => ({ drivesError: s.connectionError === null ? describe(result.error) : null }));
         });
         void api.getSettings().then(applySettings);
+        const offConfirm = api.onConfirm((request) => set((s) => ({ confirmRequests: [...s.confirmRequests, request] })));
         return () => {
           offDrives();
           offFlash();
+          offConfirm();
         };
       },
 
@@ -155,6 +162,8 @@ export function createAppStore(api: Api): StoreApi<AppState> {
           probe: settings.probe,
           acknowledged,
         });
+        // A question still open belongs to this call, which is over (e.g. it timed out): take it away.
+        set({ confirmRequests: [] });
         if (!result.ok) {
           set({ screen: 'setup', flashError: result.error, job: emptyJob });
           return;
@@ -181,6 +190,13 @@ export function createAppStore(api: Api): StoreApi<AppState> {
 
       connectionLost(message) {
         set({ connectionError: message });
+      },
+
+      async answerConfirm(accepted) {
+        const [request, ...rest] = get().confirmRequests;
+        if (request === undefined) return;
+        set({ confirmRequests: rest });
+        await api.answerConfirm(request.id, accepted);
       },
 
       flashAnother() {

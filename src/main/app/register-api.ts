@@ -6,7 +6,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents, WebFrameMain } from 'electron';
 import { API_INVOKE_METHODS, invokeChannel } from '../../shared/api';
 import { fail } from '../../shared/result';
-import type { ApiCore } from '../api/api-core';
+import type { ApiCore } from '../services/api-core';
 
 export interface RegisterApiOptions {
   isTrustedSender(event: IpcMainInvokeEvent): boolean;

@@ -1,7 +1,8 @@
 /**
  * The one place where renderer calls enter main: every Api invoke method as a function that takes the raw
- * (untrusted) arguments, validates them, calls the services and returns a Result. It never throws. Used by
- * the Electron ipc wrapper and the browser host alike; each transport only decides who may call.
+ * (untrusted) arguments, parses them with their schemas (API_ARGS: count and every value, before the body
+ * runs), calls the services and returns a Result. It never throws. Used by the Electron ipc wrapper and the
+ * browser host alike; each transport only decides who may call.
  */
 import { writeFile } from 'node:fs/promises';
 import type { Api, ApiInvokeMethod } from '../../shared/api';
@@ -9,7 +10,7 @@ import { isErrorCode } from '../../shared/errors';
 import { fail, ok, type Result } from '../../shared/result';
 import { EngineError } from '../engine/errors';
 import type { Dialogs, MainServices } from '../services/types';
-import { absolutePathSchema, flashRequestSchema, nameSchema, parseArg, requireFile, settingsPatchSchema } from './validation';
+import { absolutePathSchema, parseArg, parseArgs, requireFile, type ParsedArgs } from './api-validation';
 
 /** The value type of an invoke method's Result, e.g. `ImageInfo` for probeImage. */
 export type InvokeValue<M extends ApiInvokeMethod> = Awaited<ReturnType<Api[M]>> extends Result<infer T> ? T : never;
@@ -20,7 +21,15 @@ export type ApiCore = { [M in ApiInvokeMethod]: (...args: unknown[]) => Promise<
 export interface ApiCoreOptions {
   /** Receives unexpected errors (the renderer only sees a safe INTERNAL message). */
   onInternalError?(method: ApiInvokeMethod, err: unknown): void;
+  /**
+   * Takes the answer to a ConfirmRequest this transport pushed (the browser host); throws a coded error for
+   * an id that is not waiting. Absent in the Electron shell, which asks natively: every answer is refused.
+   */
+  answerConfirm?(id: string, accepted: boolean): void;
 }
+
+/** The refusal of an answer to a question that is not waiting (answered already, timed out, never asked). */
+export const NOT_WAITING_MESSAGE = 'No question with this id is waiting for an answer: it was answered already, timed out, or was never asked.';
 
 const INTERNAL_MESSAGE = 'Something went wrong inside Sureflash. Try again; if it keeps happening, restart the app.';
 
@@ -39,10 +48,10 @@ export function defaultReportName(jobId: string): string {
 
 export function createApiCore(services: MainServices, dialogs: Dialogs, options: ApiCoreOptions = {}): ApiCore {
   const wrap =
-    <M extends ApiInvokeMethod>(method: M, body: (args: unknown[]) => Promise<InvokeValue<M>>) =>
-    async (...args: unknown[]): Promise<Result<InvokeValue<M>>> => {
+    <M extends ApiInvokeMethod>(method: M, body: (...args: ParsedArgs<M>) => Promise<InvokeValue<M>>) =>
+    async (...raw: unknown[]): Promise<Result<InvokeValue<M>>> => {
       try {
-        return ok(await body(args));
+        return ok(await body(...parseArgs(method, raw)));
       } catch (err) {
         const coded = errorToResult(err);
         if (coded) return coded;
@@ -51,8 +60,7 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
       }
     };
 
-  const probe = async (raw: unknown) => {
-    const path = parseArg(absolutePathSchema, raw, 'path');
+  const probe = async (path: string) => {
     await requireFile(path);
     return services.images.probe(path);
   };
@@ -61,24 +69,22 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
     listDrives: wrap('listDrives', () => services.drives.list()),
     pickImage: wrap('pickImage', async () => {
       const chosen = await dialogs.pickImage();
-      return chosen === null ? null : probe(chosen);
+      return chosen === null ? null : probe(parseArg(absolutePathSchema, chosen, 'path'));
     }),
-    probeImage: wrap('probeImage', ([path]) => probe(path)),
+    probeImage: wrap('probeImage', (path) => probe(path)),
     getSettings: wrap('getSettings', () => services.settings.get()),
-    setSettings: wrap('setSettings', ([patch]) => services.settings.set(parseArg(settingsPatchSchema, patch, 'settings'))),
-    flash: wrap('flash', async ([raw]) => {
-      const request = parseArg(flashRequestSchema, raw, 'request');
+    setSettings: wrap('setSettings', (patch) => services.settings.set(patch)),
+    flash: wrap('flash', async (request) => {
       await requireFile(request.imagePath);
       if (typeof request.bmapPath === 'string') await requireFile(request.bmapPath, 'BMAP_NOT_FOUND');
       return services.flash.start(request);
     }),
-    cancel: wrap('cancel', async ([jobId, device]) => {
-      services.flash.cancel(parseArg(nameSchema, jobId, 'jobId'), device === undefined ? undefined : parseArg(nameSchema, device, 'device'));
+    cancel: wrap('cancel', async (jobId, device) => {
+      services.flash.cancel(jobId, device);
       return null;
     }),
     getAppInfo: wrap('getAppInfo', () => services.app.info()),
-    saveReport: wrap('saveReport', async ([raw]) => {
-      const jobId = parseArg(nameSchema, raw, 'jobId');
+    saveReport: wrap('saveReport', async (jobId) => {
       const report = services.flash.report(jobId);
       if (!report) throw new EngineError('USAGE', 'There is no finished report for this job yet.');
       const chosen = await dialogs.saveReportPath(defaultReportName(jobId));
@@ -91,6 +97,11 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
         throw new EngineError('WRITE_FAILED', `Could not save the report to ${path} (${reason}). Choose another folder.`);
       }
       return path;
+    }),
+    answerConfirm: wrap('answerConfirm', async (id, accepted) => {
+      if (!options.answerConfirm) throw new EngineError('USAGE', NOT_WAITING_MESSAGE);
+      options.answerConfirm(id, accepted);
+      return null;
     }),
   };
 }

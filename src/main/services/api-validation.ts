@@ -1,11 +1,12 @@
 /**
  * Argument schemas for every Api invoke method. Whatever arrives from a renderer (Electron ipc or the
- * browser host's WebSocket) is untrusted: it is parsed here before any service sees it.
+ * browser host's WebSocket) is untrusted: it is parsed here before any service sees it. API_ARGS names
+ * every argument of every method, so the api core cannot run a method without parsing its arguments.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { MAX_TARGETS } from '../../shared/api';
+import { MAX_TARGETS, type Api, type ApiInvokeMethod } from '../../shared/api';
 import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
 import { EngineError } from '../engine/errors';
 
@@ -52,6 +53,50 @@ export const flashRequestSchema = z.strictObject({
   probe: z.boolean().optional(),
   acknowledged: z.array(nameSchema).max(MAX_ACKNOWLEDGED, `must list at most ${MAX_ACKNOWLEDGED} warnings`),
 });
+
+/** One argument: its name (for the error message), its schema, and whether a caller may leave it out (last ones only). */
+type ArgSpec = readonly [name: string, schema: z.ZodType] | readonly [name: string, schema: z.ZodType, optional: 'optional'];
+
+/** The arguments of every Api invoke method, in order. A method missing here does not compile. */
+export const API_ARGS = {
+  listDrives: [],
+  pickImage: [],
+  probeImage: [['path', absolutePathSchema]],
+  getSettings: [],
+  setSettings: [['settings', settingsPatchSchema]],
+  flash: [['request', flashRequestSchema]],
+  cancel: [
+    ['jobId', nameSchema],
+    ['device', nameSchema, 'optional'],
+  ],
+  saveReport: [['jobId', nameSchema]],
+  getAppInfo: [],
+  answerConfirm: [
+    ['id', nameSchema],
+    ['accepted', z.boolean()],
+  ],
+} as const satisfies Record<ApiInvokeMethod, readonly ArgSpec[]>;
+
+type ParsedSpecs<T extends readonly ArgSpec[]> = {
+  -readonly [K in keyof T]: T[K] extends readonly [string, z.ZodType, 'optional'] ? z.output<T[K][1]> | undefined : T[K] extends ArgSpec ? z.output<T[K][1]> : never;
+};
+/** The parsed (trusted) arguments of method M. */
+export type ParsedArgs<M extends ApiInvokeMethod> = ParsedSpecs<(typeof API_ARGS)[M]>;
+
+/** Compile-time proof that each schema list parses into what the Api contract declares. */
+type Assert<T extends true> = T;
+export type ApiArgsMatchContract = Assert<{ [M in ApiInvokeMethod]: ParsedArgs<M> extends Parameters<Api[M]> ? true : false }[ApiInvokeMethod]>;
+
+/** Parses the raw arguments of one call (count and each value) or throws a USAGE EngineError naming the first problem. */
+export function parseArgs<M extends ApiInvokeMethod>(method: M, raw: readonly unknown[]): ParsedArgs<M> {
+  const specs: readonly ArgSpec[] = API_ARGS[method];
+  const required = specs.filter((spec) => spec[2] !== 'optional').length;
+  if (raw.length < required || raw.length > specs.length) {
+    const wanted = specs.length === 0 ? 'no arguments' : `${specs.length} argument${specs.length === 1 ? '' : 's'} (${specs.map(([name, , opt]) => (opt ? `${name}?` : name)).join(', ')})`;
+    throw new EngineError('USAGE', `Invalid call: ${method} takes ${wanted}, got ${raw.length}.`);
+  }
+  return specs.map(([name, schema, optional], i) => (optional && raw[i] === undefined ? undefined : parseArg(schema, raw[i], name))) as ParsedArgs<M>;
+}
 
 /** Parses `value` or throws a USAGE EngineError naming the argument and what is wrong with it. */
 export function parseArg<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
