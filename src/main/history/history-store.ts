@@ -194,7 +194,7 @@ function connect(file: string, options: OpenHistoryOptions): Connection {
     db = new Database(file, { fileMustExist: !create, timeout: options.busyTimeoutMs ?? 5000 });
   } catch (err) {
     const message = firstLine(err);
-    if (/NODE_MODULE_VERSION|better_sqlite3\.node|invalid ELF|cannot open shared object/i.test(message)) {
+    if (/NODE_MODULE_VERSION|better_sqlite3\.node|bindings file|invalid ELF|cannot open shared object/i.test(message)) {
       throw new HistoryError(
         'HISTORY_UNAVAILABLE',
         `the SQLite module (better-sqlite3) does not load in this runtime (${message}); rebuild it: npm rebuild better-sqlite3`,
