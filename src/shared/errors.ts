@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'ELEVATION_REFUSED',
   /** The user said no to main's "Erase …?" question (or did not answer): nothing was written. */
   'NOT_CONFIRMED',
+  'HISTORY_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 
@@ -80,6 +81,8 @@ export function nextStep(code: ErrorCode): string {
       return 'Sureflash needs administrator rights to write to this drive.';
     case 'ELEVATION_REFUSED':
       return 'Nothing was written. Sureflash needs administrator rights to write to this drive: flash again and allow it.';
+    case 'HISTORY_UNAVAILABLE':
+      return 'Check that the history file named above can be read and written, or move it away to start a new one.';
     case 'CANCELLED':
       return 'The drive holds a partial image. Flash again before using it.';
     case 'NOT_CONFIRMED':

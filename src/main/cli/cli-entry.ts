@@ -1,5 +1,6 @@
 /**
- * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app.
+ * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app,
+ * and history (what the station recorded).
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
 import { MAX_RETRIES } from '../../shared/retry-limit';
@@ -20,6 +21,9 @@ Commands:
          Read-only check of an already flashed DEST against the bmap checksums (or the image).
   drives [--json] [--all] [--allow-loop]
          List drives with Sureflash's verdict on each.
+  history [--card ID] [--session ID] [--csv | --json] [--db FILE]
+         The cards flashed so far (identity, flashes, health, trend), one card's past, or a station
+         session; --csv / --json export it.
 
 Options:
   --no-verify      do not check the image against the bmap checksums while streaming (bmaptool's option)
@@ -54,8 +58,13 @@ async function main(argv: string[]): Promise<number> {
       const { runDrivesCommand } = await import('./drives-command');
       return runDrivesCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'history': {
+      // Loaded on demand, like drives: better-sqlite3's native module is needed by this command only.
+      const { runHistoryCommand } = await import('./history-command');
+      return runHistoryCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+    }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives)`);
+      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives, history)`);
   }
 }
 
