@@ -144,8 +144,14 @@ export class RemoteFile {
     if (this.redirects.length > 0) this.options.log?.('info', `${this.display} redirected to ${this.finalDisplay}`);
   }
 
-  private signalOption(): { signal?: AbortSignal } {
-    return this.options.signal ? { signal: this.options.signal } : {};
+  private signalOption(extra?: AbortSignal): { signal?: AbortSignal } {
+    const signals = [this.options.signal, extra].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length === 0) return {};
+    return { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) };
+  }
+
+  private aborted(extra?: AbortSignal): boolean {
+    return this.options.signal?.aborted === true || extra?.aborted === true;
   }
 
   /** Reads up to `limit` bytes of a body, then lets the rest go. */
@@ -207,14 +213,14 @@ export class RemoteFile {
   }
 
   /** One request for bytes [start, end) (end null: to the end); checks the answer before any byte is used. */
-  private async request(start: number, end: number | null): Promise<HttpResponse> {
+  private async request(start: number, end: number | null, signal?: AbortSignal): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (this.ranges) {
       headers.range = `bytes=${start}-${end === null ? '' : end - 1}`;
       const validator = this.validator();
       if (validator) headers['if-range'] = validator;
     }
-    const res = await this.options.client.send(this.requestUrl, { headers, ...this.signalOption() });
+    const res = await this.options.client.send(this.requestUrl, { headers, ...this.signalOption(signal) });
     if (res.status === 206) {
       const range = parseContentRange(res.headers['content-range']);
       const lastWanted = end === null ? (this.size === null ? null : this.size - 1) : end - 1;
@@ -277,9 +283,10 @@ export class RemoteFile {
 
   /**
    * Bytes [start, end) (end omitted: to the end of the file) as a stream, resumed from the last byte
-   * delivered when the connection breaks. Stopping early (break) closes the request.
+   * delivered when the connection breaks. Stopping early (break) closes the request; `signal` stops it
+   * from outside, even while it waits for the server (the read then fails with CANCELLED).
    */
-  async *read(start = 0, end: number | null = null): AsyncGenerator<Buffer> {
+  async *read(start = 0, end: number | null = null, signal?: AbortSignal): AsyncGenerator<Buffer> {
     let pos = start;
     let failures = 0;
     let sinceFailure = 0;
@@ -294,7 +301,7 @@ export class RemoteFile {
             false,
           );
         }
-        res = await this.request(pos, end);
+        res = await this.request(pos, end, signal);
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           const room = limit === null ? chunk.length : limit - pos;
           const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
@@ -308,13 +315,13 @@ export class RemoteFile {
         if (limit === null) return; // no size known: the body's end is the file's end
         if (pos < limit) throw this.dropped(res, pos - start);
       } catch (err) {
-        if (this.options.signal?.aborted) throw cancelled();
+        if (this.aborted(signal)) throw cancelled();
         if (err instanceof EngineError && !(err instanceof DownloadError)) throw err;
         const error = networkError(err, this.url, res?.url);
         if (!error.transient || failures >= this.retries) throw this.exhausted(error, failures);
         if (!this.ranges && pos > start) continue; // refused at the top of the loop, naming the byte
         this.options.log?.('warn', `${error.message} at byte ${pos}: resuming with a Range request (${failures + 1} of ${this.retries})`);
-        await sleep(this.pause(failures), this.options.signal);
+        await sleep(this.pause(failures), this.signalOption(signal).signal);
         failures++;
         sinceFailure = 0;
       } finally {
