@@ -106,6 +106,8 @@ export class TestHttpServer {
   private readonly faults = new Map<string, Fault[]>();
   private readonly redirects = new Map<string, { to: string; status: number }>();
   private auth: { user: string; password: string; paths: RegExp } | null = null;
+  /** Called before each request is answered (after it is logged): tests change content here. */
+  onRequest: ((path: string, count: number) => void) | null = null;
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
   private base = '';
@@ -206,6 +208,7 @@ export class TestHttpServer {
       sent: 0,
     };
     this.requests.push(log);
+    this.onRequest?.(path, this.requestsFor(path).length);
     const finish = (status: number, text: string, headers: Record<string, string> = {}): void => {
       log.status = status;
       res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(text)), ...headers });

@@ -210,7 +210,7 @@ describe('download cache', () => {
     // Damage the cached copy: it is found out by its hash and fetched again.
     const file = second.cachedFile!;
     const bytes = readFileSync(file);
-    bytes[1000] ^= 0xff;
+    bytes[1000] = (bytes[1000] ?? 0) ^ 0xff;
     writeFileSync(file, bytes);
     const third = await openImage(server.url('/os.img.gz'), { ...base, cache });
     expect(third.cachedFile).toBeNull();

@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { FlashReport } from '../../shared/report';
+import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
 import { startEngineJob } from '../engine/worker-client';
 import { parseFlashArgs } from './flash-args';
@@ -29,7 +30,21 @@ export function summary(report: FlashReport): string {
   };
   const retried = t.retries > 0 ? `, ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'} in ${t.retriedRanges} range${t.retriedRanges === 1 ? '' : 's'}` : '';
   const bad = t.badRanges > 0 ? `, ${t.badRanges} bad range${t.badRanges === 1 ? '' : 's'}` : '';
-  return `${verdict[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${bad}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)})`;
+  const downloaded = report.image.downloadedBytes !== undefined ? `, ${formatBytes(report.image.downloadedBytes)} downloaded${report.image.cachedFile ? ' (image read from the cache)' : ''}` : '';
+  return `${verdict[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${bad}${downloaded}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)})`;
+}
+
+/** What the report says about the image's signature and published checksum, one line each (or none). */
+export function authenticityLines(report: FlashReport): string[] {
+  const lines: string[] = [];
+  const { signature, checksum } = report.image;
+  if (signature) lines.push(`signature: ${describeSignature(signature)}${signature.source ? ` (${signature.source})` : ''}`);
+  if (checksum && checksum.status !== 'none') {
+    const unsafe = checksum.status === 'mismatch' && report.mode === 'copy' && report.totals.bytesWritten > 0 ? ' The drive holds an image that failed its checksum: do not use it.' : '';
+    const words = checksum.status === 'pending' ? 'not checked: the image was not read to its end' : describeChecksum(checksum);
+    lines.push(`sha256: ${words}${checksum.source ? ` (${checksum.source})` : ''}.${unsafe}`);
+  }
+  return lines;
 }
 
 export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], io: FlashIo): Promise<number> {
@@ -57,6 +72,7 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
     display?.end();
     if (reportPath) await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
     if (report.error) io.stderr.write(`sureflash: error: ${report.error.message}\n`);
+    if (!quiet || report.status !== 'verified') for (const line of authenticityLines(report)) io.stderr.write(`sureflash: ${line}\n`);
     if (!quiet || report.status !== 'verified') io.stderr.write(`${summary(report)}\n`);
     return report.status === 'verified' || report.status === 'written-unverified' ? 0 : 1;
   } finally {

@@ -40,12 +40,14 @@ export class ProgressDisplay {
     const percent = p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesDone * 100) / p.bytesTotal)) : 0;
     const phase = p.phase === 'writing' && !this.readback ? 'writing' : PHASE_LABEL[p.phase];
     const retries = p.retries > 0 ? `  retries ${p.retries}` : '';
+    // URL images: the download's rate next to the write rate.
+    const download = p.download ? `  download ${formatSpeed(p.download.speed)} (${formatBytes(p.download.bytes)})` : '';
     if (this.out.isTTY) {
       const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - 60));
       const filled = Math.round((percent / 100) * width);
       const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
       const eta = p.etaSeconds !== null ? `  ETA ${formatEta(p.etaSeconds)}` : '';
-      this.out.write(`\r\x1b[2K[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${eta}  ${phase}${retries}`);
+      this.out.write(`\r\x1b[2K[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${download}${eta}  ${phase}${retries}`);
       this.drawn = true;
       return;
     }
@@ -53,7 +55,7 @@ export class ProgressDisplay {
     if (phase !== this.lastPhase || decile !== this.lastDecile) {
       this.lastPhase = phase;
       this.lastDecile = decile;
-      this.line(`${phase}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}`);
+      this.line(`${phase}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}${download}`);
     }
   }
 

@@ -4,12 +4,14 @@
  */
 import type { ErrorCode } from '../../shared/errors';
 import type { FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { ImageAuthOptions, ImageCacheOptions } from './image-options';
 
 /** A validated job for the engine. Policy (which targets are allowed) is decided before this point. */
 export interface FlashJob {
   mode: 'copy' | 'verify';
+  /** A path, "-" for stdin, or an http(s) URL. */
   image: string;
-  /** Explicit bmap file; ignored when noBmap. */
+  /** Explicit bmap file or URL; ignored when noBmap. */
   bmapPath?: string;
   /** Write/verify the whole image, ignoring any bmap. */
   noBmap?: boolean;
@@ -24,6 +26,10 @@ export interface FlashJob {
   decoder?: 'auto' | 'builtin';
   /** Refuse anything but a block device (the privileged helper sets this). */
   requireBlockDevice?: boolean;
+  /** Signature and checksum options for the image and its bmap. */
+  auth?: ImageAuthOptions;
+  /** Keep and reuse URL downloads (off when absent). */
+  cache?: ImageCacheOptions | null;
 }
 
 export interface SerializedError {

@@ -5,6 +5,9 @@ import type { ApiError } from '../../shared/result';
 import { VERSION } from '../version';
 import type { JobState } from './job-state';
 import type { FlashJob } from './protocol';
+import { imageReportFields } from './job-image';
+import { displayUrl, isHttpUrl } from './source/http/url-parts';
+import type { OpenedImage } from './open-image';
 import type { ImageSource } from './source/types';
 import type { Target } from './target';
 
@@ -12,6 +15,8 @@ export interface ReportInput {
   job: FlashJob;
   startedAt: Date;
   source: ImageSource | null;
+  /** The opened image (origin, signature, checksum, download); null when opening failed. */
+  opened?: OpenedImage | null;
   imageSize: number | null;
   bmap: Bmap | null;
   bmapPath: string | null;
@@ -36,11 +41,13 @@ export function buildReport(input: ReportInput): FlashReport {
     mode: job.mode,
     startedAt: input.startedAt.toISOString(),
     image: {
-      path: job.image,
+      // Never the URL as given: it may carry a password or a signed token.
+      path: isHttpUrl(job.image) ? displayUrl(job.image) : job.image,
       size: source?.fileSize ?? null,
       imageSize: input.imageSize,
       compression: source?.compression ?? 'none',
       decoder: source?.decoder ?? 'none',
+      ...imageReportFields(input.opened ?? null),
     },
     bmap:
       bmap && input.bmapPath

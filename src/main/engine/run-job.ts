@@ -6,14 +6,14 @@
 import type { Bmap } from '../../shared/bmap';
 import type { FlashLayout, FlashProgress, FlashReport, FlashStatus } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
-import { parseBmap, readBmapFile } from './bmap-parser';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
 import { JobState } from './job-state';
 import { DEFAULT_BLOCK_SIZE, layoutOf, planFromBmap, planWholeImage, type PlannedRange } from './plan';
 import type { FlashJob, LogLevel } from './protocol';
 import { buildReport } from './report-builder';
-import { discoverBmap, openSource } from './source';
+import { openJobImage, withDownload } from './job-image';
+import type { OpenedImage } from './open-image';
 import type { ImageSource } from './source/types';
 import { openTarget, type Target } from './target';
 import { verifyRangesByChecksum } from './verify-device';
@@ -34,6 +34,7 @@ const WINDOWS = Number(process.env.SUREFLASH_WINDOWS ?? 8);
 const IN_FLIGHT_SECONDS = 0.4;
 
 interface Prepared {
+  opened: OpenedImage;
   source: ImageSource;
   bmap: Bmap | null;
   bmapPath: string | null;
@@ -41,35 +42,26 @@ interface Prepared {
   target: Target;
 }
 
-async function loadBmap(job: FlashJob, source: ImageSource): Promise<{ bmap: Bmap | null; bmapPath: string | null }> {
-  if (job.noBmap) return { bmap: null, bmapPath: null };
-  if (job.bmapPath) return { bmap: await readBmapFile(job.bmapPath), bmapPath: job.bmapPath };
-  const found = job.image === '-' ? null : await discoverBmap(job.image);
-  if (found) return { bmap: await readBmapFile(found), bmapPath: found };
-  if (source.embeddedBmap) {
-    const name = `${job.image} (bmap inside the archive)`;
-    return { bmap: parseBmap(source.embeddedBmap, name), bmapPath: name };
-  }
-  return { bmap: null, bmapPath: null };
-}
-
-async function prepare(job: FlashJob, keep: Partial<Prepared>): Promise<Prepared> {
-  const source = await openSource(job.image, { decoder: job.decoder ?? 'auto' });
+async function prepare(job: FlashJob, keep: Partial<Prepared>, signal: AbortSignal, events: JobEvents): Promise<Prepared> {
+  // Files and URLs alike: bmap found or given, its signature and the image's sha256 checked where they can be.
+  const opened = await openJobImage(job, signal, (level, message) => events.log(level, message));
+  keep.opened = opened;
+  const source = opened.source;
   keep.source = source;
-  const { bmap, bmapPath } = await loadBmap(job, source);
+  const { bmap, bmapPath } = opened;
   keep.bmap = bmap;
   keep.bmapPath = bmapPath;
   if (bmap && source.imageSize !== null && source.imageSize !== bmap.imageSize) {
     throw new EngineError(
       'IMAGE_SIZE_MISMATCH',
-      `image ${job.image} is ${describeSize(source.imageSize)} but the bmap ${bmapPath} says ImageSize ${describeSize(bmap.imageSize)}: wrong bmap or damaged image`,
+      `image ${opened.name} is ${describeSize(source.imageSize)} but the bmap ${bmapPath} says ImageSize ${describeSize(bmap.imageSize)}: wrong bmap or damaged image`,
     );
   }
   const imageSize = bmap?.imageSize ?? source.imageSize;
   keep.imageSize = imageSize;
   const target = await openTarget(job.target, { mode: job.mode, imageSize, requireBlockDevice: job.requireBlockDevice });
   keep.target = target;
-  return { source, bmap, bmapPath, imageSize, target };
+  return { opened, source, bmap, bmapPath, imageSize, target };
 }
 
 function statusOf(error: ApiError | null, state: JobState, job: FlashJob): FlashStatus {
@@ -103,11 +95,11 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
   let error: ApiError | null = null;
   let blockSize = DEFAULT_BLOCK_SIZE;
   try {
-    const { source, bmap, bmapPath, imageSize, target } = await prepare(job, keep);
-    logPlan(job, events, { source, bmap, bmapPath, imageSize, target });
+    const { opened, source, bmap, bmapPath, imageSize, target } = await prepare(job, keep, signal, events);
+    logPlan(job, events, { opened, source, bmap, bmapPath, imageSize, target });
     blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
     const ranges: PlannedRange[] = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
-    state = new JobState(ranges, (p) => events.progress(p), Date.now, startedAt.getTime());
+    state = new JobState(ranges, (p) => events.progress(withDownload(p, opened)), Date.now, startedAt.getTime());
     events.started(layoutOf(ranges, imageSize, blockSize));
     state.setPhase(job.mode === 'copy' ? 'writing' : 'verifying');
     error = await execute(job, { source, bmap, imageSize, target, ranges, state, blockSize, signal });
@@ -122,7 +114,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     const flushError = keep.target && job.mode === 'copy' && touched ? await keep.target.flush(length).then(() => null, (e: unknown) => serializeError(e)) : null;
     if (job.mode === 'copy' && !error && flushError) error = flushError;
     await keep.target?.close();
-    await keep.source?.close();
+    await (keep.opened ?? keep.source)?.close();
   }
   const status = state ? statusOf(error, state, job) : error?.code === 'CANCELLED' ? 'cancelled' : 'failed';
   if (state && error) state.abandonUnfinished();
@@ -130,6 +122,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     job,
     startedAt,
     source: keep.source ?? null,
+    opened: keep.opened ?? null,
     imageSize: keep.imageSize ?? null,
     bmap: keep.bmap ?? null,
     bmapPath: keep.bmapPath ?? null,
@@ -147,7 +140,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
 
 function logPlan(job: FlashJob, events: JobEvents, p: Prepared): void {
   const compression = p.source.compression === 'none' ? 'raw' : `${p.source.compression}, decoded by ${p.source.decoder}`;
-  events.log('info', `image ${job.image} (${compression}${p.imageSize !== null ? `, ${describeSize(p.imageSize)}` : ', size unknown until read'})`);
+  events.log('info', `image ${p.opened.name} (${compression}${p.imageSize !== null ? `, ${describeSize(p.imageSize)}` : ', size unknown until read'})`);
   if (p.bmap) events.log('info', `bmap ${p.bmapPath} (version ${p.bmap.version}, ${p.bmap.checksumType ?? 'no'} checksums)`);
   else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
   if (job.mode === 'copy' && job.readback && !p.target.direct) {
