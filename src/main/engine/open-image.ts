@@ -17,6 +17,8 @@ import { loadAuthenticBmap, type BmapChoice } from './auth/load-bmap';
 import { findSha256, type ExpectedSha256, type SidecarLocation } from './auth/sha256-sidecar';
 import { MAX_SIDE_FILE_BYTES, sideFileReader } from './auth/side-files';
 import { looksLikeBmap } from './bmap-parser';
+import { detectFormat } from './source/detect';
+import { openRemoteZip } from './source/http/remote-zip';
 import { EngineError } from './errors';
 import { openSource } from './source/open-source';
 import { DownloadMeter } from './source/http/download-meter';
@@ -139,11 +141,19 @@ async function openUrlImage(image: string, options: OpenImageOptions): Promise<O
     if (looksLikeBmap(remote.head)) {
       throw new EngineError('IMAGE_IS_BMAP', `${name} is a bmap file, not an image: pass the image and give the bmap with --bmap.`);
     }
-    const loaded = await loadAuthenticBmap(image, options, reader, null, options.env);
+    const zip = detectFormat(remote.head) === 'zip' ? await openRemoteZip(remote) : null;
+    const embedded = zip?.embeddedBmap ? { bytes: zip.embeddedBmap, name: `${name} (bmap inside the archive)` } : null;
+    let loaded;
+    try {
+      loaded = await loadAuthenticBmap(image, options, reader, embedded, options.env);
+    } catch (err) {
+      zip?.close();
+      throw err;
+    }
     const expected = await findSha256(options.sha256 ?? null, sidecars(image, reader));
     const validator = remote.etag && !remote.etag.startsWith('W/') ? remote.etag : remote.lastModified;
     const cache = options.cache ? new DownloadCache(options.cache.dir, options.cache.limitBytes, log) : null;
-    if (cache && validator && remote.size !== null) {
+    if (cache && validator && remote.size !== null && !zip) {
       const hit = await cache.lookup(image, validator, remote.size);
       if (hit) {
         if (expected && hit.sha256 !== expected.hex) throw mismatch(name, expected, hit.sha256, 'Nothing was written (checked on the cached copy).');
@@ -154,15 +164,17 @@ async function openUrlImage(image: string, options: OpenImageOptions): Promise<O
         await client.close();
         return { source, origin: 'url', name, ...loaded, checksum: () => checksum, download: meter, cachedFile: hit.file, close: () => local.close() };
       }
-    } else if (cache) {
+    } else if (cache && !zip) {
       log('warn', `${name}: the server gives no ETag or Last-Modified (or no size), so the download cannot be cached`);
     }
-    const sink = cache && validator ? (): Promise<PassSink | null> => cache.begin(image, validator, remote.size) : null;
+    if (cache && zip) log('info', `${name}: a zip archive is read by its parts, so it is not kept in the cache`);
+    const sink = cache && validator && !zip ? (): Promise<PassSink | null> => cache.begin(image, validator, remote.size) : null;
     const opened = await openUrlSource(remote, {
       decoder: options.decoder,
       spans: loaded.bmap ? mappedSpans(loaded.bmap) : null,
       sha256: expected,
       sink,
+      zip,
     });
     source = opened;
     if (opened.plannedBytes !== null && loaded.bmap) {

@@ -9,10 +9,12 @@ import { Readable } from 'node:stream';
 import type { ChecksumInfo } from '../../../../shared/authenticity';
 import { EngineError } from '../../errors';
 import { chooseDecoder } from '../decoders';
+import { classifyFailure, decodeFailure } from '../decode-error';
 import { detectFormat } from '../detect';
 import type { ByteInput } from '../input';
 import { rechunk } from '../rechunk';
 import type { DecoderPreference, ImageSource } from '../types';
+import type { ZipImage } from '../zip-archive';
 import type { DownloadMeter } from './download-meter';
 import { RangePrefetcher, type Span } from './range-prefetcher';
 import type { RemoteFile } from './remote-file';
@@ -33,6 +35,26 @@ export interface UrlSourceOptions {
   sha256?: { hex: string; source: string } | null;
   /** Opens a sink for a whole pass (the cache); a raw image is then streamed whole, not fetched by ranges. */
   sink?: (() => Promise<PassSink | null>) | null;
+  /** The opened archive when the image is a zip (see openRemoteZip). */
+  zip?: ZipImage | null;
+}
+
+/** The zip member's bytes, read through Range requests; failures named like a local archive's. */
+async function* zipMember(path: string, zip: ZipImage): AsyncGenerator<Buffer> {
+  const stream = await zip.openMember();
+  let bytesOut = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytesOut += chunk.length;
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw decodeFailure(path, 'zip', classifyFailure(message, false), bytesOut, message);
+  } finally {
+    stream.destroy();
+  }
 }
 
 /** An ImageSource read from a URL, with what only downloads have. */
@@ -53,12 +75,14 @@ export async function openUrlSource(remote: RemoteFile, options: UrlSourceOption
   const format = detectFormat(remote.head);
   const path = remote.display;
   if (format === 'lz4') throw new EngineError('IMAGE_UNREADABLE', `${path} is lz4-compressed, which Sureflash does not read: decompress it first (lz4 -d).`);
-  if (format === 'zip') throw new EngineError('IMAGE_UNREADABLE', `${path}: zip archives are opened through the zip reader`);
+  const zip = format === 'zip' ? (options.zip ?? null) : null;
+  if (format === 'zip' && !zip) throw new EngineError('INTERNAL', `${path}: a zip archive must be opened with openRemoteZip first`);
   const expected = options.sha256 ?? null;
   const sink = options.sink ?? null;
   let checksum: ChecksumInfo = expected ? { kind: 'sha256', status: 'pending', source: expected.source } : { kind: 'sha256', status: 'none' };
   const prefetch = format === 'none' && remote.ranges && options.spans && !sink ? new RangePrefetcher(remote, options.spans) : null;
-  if (prefetch && expected) checksum = { kind: 'sha256', status: 'not-checked', source: expected.source };
+  // Only part of the file is fetched (mapped ranges, or a zip's directory and member): no whole-file hash.
+  if ((prefetch || zip) && expected) checksum = { kind: 'sha256', status: 'not-checked', source: expected.source };
 
   /** One whole pass over the bytes as stored: hashed, written to the sink, checked at its end. */
   async function* storedBytes(): AsyncGenerator<Buffer> {
@@ -98,10 +122,10 @@ export async function openUrlSource(remote: RemoteFile, options: UrlSourceOption
     head: remote.head,
     open: () => Readable.from(storedBytes(), { objectMode: false }),
   };
-  const decoder = format === 'none' ? null : await chooseDecoder(format, options.decoder);
+  const decoder = format === 'none' || format === 'zip' ? null : await chooseDecoder(format, options.decoder);
   const active = new Set<AsyncGenerator<Buffer>>();
   const pass = (): AsyncGenerator<Buffer> => {
-    const generator = decoder ? decoder.run(input) : storedBytes();
+    const generator = zip ? zipMember(path, zip) : decoder ? decoder.run(input) : storedBytes();
     const holder: { self: AsyncGenerator<Buffer> | null } = { self: null };
     const wrapped = (async function* () {
       try {
@@ -118,8 +142,10 @@ export async function openUrlSource(remote: RemoteFile, options: UrlSourceOption
     path,
     fileSize: remote.size,
     compression: format,
-    decoder: decoder ? decoder.name : 'raw',
-    imageSize: format === 'none' ? remote.size : null,
+    decoder: zip ? 'zip (zlib)' : decoder ? decoder.name : 'raw',
+    imageSize: format === 'none' ? remote.size : (zip?.imageSize ?? null),
+    embeddedBmap: zip?.embeddedBmap ?? null,
+    member: zip?.member ?? null,
     readAt: prefetch ? prefetch.readAt : null,
     stream: () => ({ [Symbol.asyncIterator]: pass }),
     close: async () => {
@@ -127,6 +153,7 @@ export async function openUrlSource(remote: RemoteFile, options: UrlSourceOption
       active.clear();
       await Promise.all(open.map((p) => p.return(undefined as unknown as Buffer).catch(() => undefined)));
       await prefetch?.close();
+      zip?.close();
     },
     remote,
     download: remote.meter,
