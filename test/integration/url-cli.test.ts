@@ -304,6 +304,15 @@ describe('sha256 sidecars', () => {
     expect(result.stderr).toMatch(/do not use it/);
     server.remove('/sums/os.img.zst.sha256');
   });
+
+  it('a wrong sha256 for an .xz read by the system xz ends the decoder and fails the job with a report (no crash, no hang)', async () => {
+    server.put('/sums/os.img.xz', files.xz!);
+    const result = await runCli(['copy', '--sha256', '1'.repeat(64), server.url('/sums/os.img.xz'), target('sha-xz')], { env, timeoutMs: 30_000 });
+    expect(result.hung, 'the job hung: the xz child waited for more input').toBe(false);
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.report?.image.decoder).toBe('xz (system)');
+    expect(result.report?.error?.code).toBe('CHECKSUM_MISMATCH');
+  });
 });
 
 describe('download cache', () => {

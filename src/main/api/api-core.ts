@@ -9,7 +9,7 @@ import { isErrorCode } from '../../shared/errors';
 import { fail, ok, type Result } from '../../shared/result';
 import { EngineError } from '../engine/errors';
 import type { Dialogs, MainServices } from '../services/types';
-import { absolutePathSchema, flashRequestSchema, nameSchema, parseArg, requireFile, settingsPatchSchema } from './validation';
+import { absolutePathSchema, flashRequestSchema, imageLocationSchema, nameSchema, parseArg, requireFile, settingsPatchSchema } from './validation';
 
 /** The value type of an invoke method's Result, e.g. `ImageInfo` for probeImage. */
 export type InvokeValue<M extends ApiInvokeMethod> = Awaited<ReturnType<Api[M]>> extends Result<infer T> ? T : never;
@@ -52,7 +52,7 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
     };
 
   const probe = async (raw: unknown) => {
-    const path = parseArg(absolutePathSchema, raw, 'path');
+    const path = parseArg(imageLocationSchema, raw, 'path');
     await requireFile(path);
     return services.images.probe(path);
   };

@@ -13,7 +13,9 @@ import { VERSION } from '../version';
 import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
+import type { ImageCacheOptions } from '../engine/image-options';
 import type { FlashJob } from '../engine/protocol';
+import { isHttpUrl } from '../engine/source/http/url-parts';
 import type { EngineJobHandlers } from '../engine/worker-client';
 import type { FlashService, SettingsService } from './types';
 
@@ -30,6 +32,8 @@ export interface FlashServiceDeps {
   /** A fresh enumeration (never a cache): what main lists is all that may be flashed. */
   listDrives(): Promise<DriveInfo[]>;
   probeImage(path: string): Promise<ImageInfo>;
+  /** The download cache for URL images under the current settings (absent or null: off). */
+  cacheOptions?(): Promise<ImageCacheOptions | null>;
   unmount(drive: DriveInfo): Promise<void>;
   eject(drive: DriveInfo): Promise<void>;
   settings: SettingsService;
@@ -55,7 +59,7 @@ function toApiError(err: unknown): ApiError {
 }
 
 /** The job handed to the engine for a request that passed every check. */
-export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob {
+export function buildFlashJob(request: FlashRequest, drive: DriveInfo, cache: ImageCacheOptions | null = null): FlashJob {
   const job: FlashJob = {
     mode: request.mode ?? 'copy',
     image: request.imagePath,
@@ -68,6 +72,7 @@ export function buildFlashJob(request: FlashRequest, drive: DriveInfo): FlashJob
   };
   if (request.bmapPath === null) job.noBmap = true;
   else if (typeof request.bmapPath === 'string') job.bmapPath = request.bmapPath;
+  if (cache && isHttpUrl(request.imagePath)) job.cache = cache;
   return job;
 }
 
@@ -145,7 +150,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     running.set(jobId, entry);
     try {
       // Judge (and flash) the file the path really names: a symlink must not hide that the image lives on the target.
-      const imagePath = await realpath(request.imagePath).catch(() => request.imagePath);
+      const imagePath = isHttpUrl(request.imagePath) ? request.imagePath : await realpath(request.imagePath).catch(() => request.imagePath);
       const image = await deps.probeImage(imagePath);
       const allowed = checkFlashAllowed(
         drive,
@@ -157,7 +162,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         throw new EngineError('CANCELLED', `Not confirmed: nothing was written to ${drive.device}.`);
       }
       await deps.unmount(drive);
-      const job = buildFlashJob({ ...request, imagePath }, drive);
+      const job = buildFlashJob({ ...request, imagePath }, drive, (await deps.cacheOptions?.()) ?? null);
       const runner = (await deps.canWrite(drive.raw)) ? deps.runInProcess : deps.runElevated;
       const run = runner(job, {
         onStarted: (layout) =>

@@ -23,6 +23,8 @@ export interface BmapChoice {
   fingerprint?: string | null;
   /** False with --no-sig-verify. */
   verifySignature: boolean;
+  /** False for a probe: an untrusted signature is reported in the status instead of refused. */
+  refuseUntrusted?: boolean;
 }
 
 export interface LoadedBmap {
@@ -74,7 +76,7 @@ export async function loadAuthenticBmap(
   const asked = { keyring: Boolean(choice.keyring), fingerprint: Boolean(choice.fingerprint) };
   if (!found) {
     if (choice.bmapSig) throw new EngineError('USAGE', `--bmap-sig ${choice.bmapSig} was given, but there is no bmap to check it against.`);
-    if (choice.verifySignature && (asked.keyring || asked.fingerprint)) {
+    if (choice.verifySignature && choice.refuseUntrusted !== false && (asked.keyring || asked.fingerprint)) {
       throw new EngineError('SIGNATURE_MISSING', `${asked.fingerprint ? '--fingerprint' : '--keyring'} was given, but no bmap was found for ${reader.show(image)}, so there is nothing signed to check. Nothing was written.`);
     }
     return { bmap: null, bmapPath: null, signature: { status: 'not-checked' } };
@@ -104,6 +106,6 @@ export async function loadAuthenticBmap(
     fingerprint: choice.fingerprint ?? null,
     verify: choice.verifySignature,
   });
-  refuseUntrusted(result, found.name, asked);
+  if (choice.refuseUntrusted !== false) refuseUntrusted(result, found.name, asked);
   return { bmap: parseBmap(result.xml, found.name), bmapPath: found.name, signature: result.info };
 }
