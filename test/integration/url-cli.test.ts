@@ -336,3 +336,33 @@ describe('download cache', () => {
     expect((await runCli(['cache', 'ls'], { env })).stdout).toMatch(/No cached images/);
   });
 });
+
+describe('local images: the same checks, all before the first write', () => {
+  it('a signed bmap next to the file, a sha256 sidecar, both refused when wrong with the target untouched', async () => {
+    const local = join(dir, 'local');
+    execFileSync('mkdir', ['-p', local]);
+    const path = join(local, 'os.img.zst');
+    writeFileSync(path, files.zst!);
+    writeFileSync(join(local, 'os.img.bmap'), bmapBytes);
+    const publisher = await makeKey('Local Publisher');
+    const ring = join(local, 'ring.asc');
+    writeFileSync(ring, publisher.publicArmored);
+    writeFileSync(join(local, 'os.img.bmap.sig'), await detachSign(publisher, bmapBytes, true));
+    writeFileSync(join(local, 'SHA256SUMS'), `${sha256(files.zst!)}  os.img.zst\n`);
+    const good = await copy(path, target('local-good'), ['--keyring', ring]);
+    expect(good.code, describeRun(good)).toBe(0);
+    expect(good.report?.image).toMatchObject({ origin: 'file', signature: { status: 'valid' }, checksum: { status: 'matches' } });
+
+    writeFileSync(join(local, 'SHA256SUMS'), `${'2'.repeat(64)}  os.img.zst\n`);
+    const badSum = target('local-badsum');
+    expectRefused(await copy(path, badSum, ['--keyring', ring]), 'CHECKSUM_MISMATCH', badSum, /Nothing was written/);
+
+    writeFileSync(join(local, 'SHA256SUMS'), `${sha256(files.zst!)}  os.img.zst\n`);
+    const stranger = await makeKey('Local Stranger');
+    writeFileSync(join(local, 'os.img.bmap.sig'), await detachSign(stranger, bmapBytes, true));
+    const badSig = target('local-badsig');
+    expectRefused(await copy(path, badSig, ['--keyring', ring]), 'SIGNATURE_UNKNOWN_KEY', badSig, new RegExp(stranger.fingerprint));
+    // Without a keyring, gpgv's default (absent here) holds no keys: a signed bmap is refused, as bmaptool refuses it.
+    expectRefused(await copy(path, badSig), 'SIGNATURE_UNKNOWN_KEY', badSig, /no --keyring given/);
+  });
+});
