@@ -179,6 +179,32 @@ describe('dropped connections and changing content', () => {
   });
 });
 
+describe('cancel while the server is silent', () => {
+  it('Ctrl-C during a stalled download stops at once: cancelled, not a timeout', async () => {
+    server.put('/slow/os.img.gz', files.gz!);
+    server.put('/slow/os.img.bmap', bmapBytes);
+    server.onRequest = (path, n) => {
+      if (path === '/slow/os.img.gz' && n === 2) {
+        server.fault(path, { stallAfter: 400_000 });
+        // Interrupt once the stall has begun: the request is open and nothing more comes.
+        setTimeout(() => spawned?.kill('SIGINT'), 300);
+      }
+    };
+    let spawned: import('node:child_process').ChildProcess | null = null;
+    const result = await runCli(['copy', server.url('/slow/os.img.gz'), target('cancel')], {
+      env: { ...env, SUREFLASH_HTTP_TIMEOUT_MS: '120000' },
+      timeoutMs: 60_000,
+      onSpawn: (child) => {
+        spawned = child;
+      },
+    });
+    expect(result.hung, describeRun(result)).toBe(false);
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.report?.status).toBe('cancelled');
+    expect(result.report?.error?.code).toBe('CANCELLED');
+  });
+});
+
 describe('a raw image with a bmap downloads only what is mapped', () => {
   it('bytes downloaded ≈ mapped bytes', async () => {
     server.requests.length = 0;
