@@ -17,12 +17,12 @@ import { detachSign, makeKey } from '../helpers/pgp-keys';
 
 const MiB = 1024 * 1024;
 const LAYOUT: SparseLayout = {
-  size: 24 * MiB + 123,
+  size: 12 * MiB + 123,
   extents: [
     { offset: 0, length: 300_000, seed: 1 },
-    { offset: 5 * MiB, length: 2 * MiB + 5, seed: 2 },
-    { offset: 12 * MiB + 4096 * 3, length: 70_000, seed: 3 },
-    { offset: 20 * MiB, length: 1 * MiB, seed: 4 },
+    { offset: 3 * MiB, length: 1536 * 1024 + 5, seed: 2 },
+    { offset: 7 * MiB + 4096 * 3, length: 70_000, seed: 3 },
+    { offset: 10 * MiB, length: 1 * MiB, seed: 4 },
   ],
 };
 
@@ -119,11 +119,11 @@ describe('raw image with a bmap: only the mapped ranges are fetched', () => {
 
 describe('resume', () => {
   it('a dropped .xz stream resumes and decodes byte-exact', async () => {
-    server.fault('/os.img.xz', { dropAfter: 1_500_000, times: 1 });
+    server.fault('/os.img.xz', { dropAfter: 1_000_000, times: 1 });
     const opened = await openImage(server.url('/os.img.xz'), { ...base, decoder: 'builtin' });
     try {
       // The probe took the first fault: drop the stream itself now.
-      server.fault('/os.img.xz', { dropAfter: 700_000 });
+      server.fault('/os.img.xz', { dropAfter: 500_000 });
       expect((await streamAll(opened.source)).equals(image)).toBe(true);
       expect(server.requestsFor('/os.img.xz').some((r) => /^bytes=[1-9]\d*-$/.test(r.range ?? ''))).toBe(true);
     } finally {

@@ -40,7 +40,10 @@ export function sideFileReader(http: () => HttpClient, meter?: DownloadMeter, si
           if (optional) return null;
           throw new EngineError(what === 'bmap' ? 'BMAP_INVALID' : 'USAGE', `The ${what} "${location}" is not a regular file.`);
         }
-        if (stat.size > maxBytes) throw new EngineError(what === 'bmap' ? 'BMAP_INVALID' : 'USAGE', `The ${what} "${location}" is ${stat.size} bytes, more than a ${what} can be (${maxBytes}).`);
+        if (stat.size > maxBytes) {
+          // Refused by its size, never read (a huge or sparse file given by mistake).
+          throw new EngineError(what === 'bmap' ? 'BMAP_INVALID' : 'USAGE', `The ${what} file "${location}" is invalid: it is ${stat.size} bytes; a ${what} may be at most ${maxBytes} bytes.`);
+        }
         return await fsp.readFile(location);
       } catch (err) {
         if (err instanceof EngineError) throw err;
