@@ -2,6 +2,7 @@
  * The one Api contract between the renderer and the main side. The Electron preload, the browser host's
  * WebSocket client and tests all implement it; the renderer talks to nothing else (`window.sureflash`).
  */
+import type { ChecksumInfo, ImageOrigin, SignatureInfo } from './authenticity';
 import type { ChecksumType } from './bmap';
 import type { CardIdentity } from './identity';
 import type { BatchReport, Compression, FlashLayout, FlashProgress, FlashReport } from './report';
@@ -59,6 +60,12 @@ export interface ImageInfo {
   member?: string | null;
   /** Plain-words warnings, e.g. "No bmap: the whole image is written". */
   warnings: string[];
+  /** A local file or an http(s) URL (then `path` is the URL as given, `name` its last segment). */
+  source: ImageOrigin;
+  /** The bmap's signature: "Signed by …", or why it is not trusted (a flash refuses invalid / unknown-key). */
+  signature: SignatureInfo;
+  /** The image's published sha256 and where its check stands. */
+  checksum: ChecksumInfo;
 }
 
 export type ThemeSetting = 'system' | 'light' | 'dark';
@@ -74,7 +81,12 @@ export interface Settings {
   eject: boolean;
   notifications: boolean;
   theme: ThemeSetting;
+  /** Most bytes the download cache keeps for URL images (least recently used go first); 0 turns it off. */
+  cacheLimitBytes: number;
 }
+
+/** 8 GiB: a few OS images. */
+export const DEFAULT_CACHE_LIMIT_BYTES = 8 * 1024 ** 3;
 
 export const DEFAULT_SETTINGS: Settings = {
   readback: true,
@@ -84,6 +96,7 @@ export const DEFAULT_SETTINGS: Settings = {
   eject: false,
   notifications: true,
   theme: 'system',
+  cacheLimitBytes: DEFAULT_CACHE_LIMIT_BYTES,
 };
 
 /** Most drives one job may write at once. */
@@ -92,8 +105,9 @@ export const MAX_TARGETS = 16;
 export interface FlashRequest {
   /** "copy" writes (default); "verify" only reads the drives and compares them with the image. */
   mode?: 'copy' | 'verify';
+  /** An absolute path or an http(s) URL. */
   imagePath: string;
-  /** Explicit bmap path; omitted = discover next to the image; null = write without bmap. */
+  /** Explicit bmap path or URL; omitted = discover next to the image; null = write without bmap. */
   bmapPath?: string | null;
   /** The drives to write, each as main listed it (1 to MAX_TARGETS). */
   devices: string[];

@@ -38,6 +38,17 @@ export const ERROR_CODES = [
   /** The user said no to main's "Erase …?" question (or did not answer): nothing was written. */
   'NOT_CONFIRMED',
   'HISTORY_UNAVAILABLE',
+  'DOWNLOAD_FAILED',
+  'DOWNLOAD_NOT_FOUND',
+  'DOWNLOAD_DENIED',
+  'DOWNLOAD_TLS',
+  'DOWNLOAD_TIMEOUT',
+  'DOWNLOAD_NOT_RESUMABLE',
+  'DOWNLOAD_CHANGED',
+  'SIGNATURE_INVALID',
+  'SIGNATURE_UNKNOWN_KEY',
+  'SIGNATURE_MISSING',
+  'CHECKSUM_MISMATCH',
   'INTERNAL',
 ] as const;
 
@@ -87,6 +98,27 @@ export function nextStep(code: ErrorCode): string {
       return 'The drive holds a partial image. Flash again before using it.';
     case 'NOT_CONFIRMED':
       return 'The drive was not touched. Press Flash! again when you are sure it may be erased.';
+    case 'DOWNLOAD_FAILED':
+    case 'DOWNLOAD_TIMEOUT':
+      return 'Check the network connection and the address, then flash again. If writing had started, the drive holds a partial image.';
+    case 'DOWNLOAD_NOT_FOUND':
+      return 'Check the address of the image (or of its bmap): the server has nothing there.';
+    case 'DOWNLOAD_DENIED':
+      return 'The server wants credentials: put them in the address (https://user:password@host/...) or in ~/.netrc, or ask for access.';
+    case 'DOWNLOAD_TLS':
+      return 'The server\'s certificate is not trusted. Check the address; for a private certificate authority, set NODE_EXTRA_CA_CERTS to its certificate.';
+    case 'DOWNLOAD_NOT_RESUMABLE':
+      return 'The server cannot resume a download. Download the image to a file first (or use the cache), then flash the file.';
+    case 'DOWNLOAD_CHANGED':
+      return 'The image on the server changed while it was being read. Flash again once the new image is published; the drive holds a mix until then.';
+    case 'SIGNATURE_INVALID':
+      return 'The bmap does not match its signature: it was altered or belongs to another image. Nothing was written. Get the image from its publisher again.';
+    case 'SIGNATURE_UNKNOWN_KEY':
+      return 'The bmap is signed by a key you have not said you trust. Give the publisher\'s public key with --keyring FILE, or flash with --no-sig-verify if you trust the source.';
+    case 'SIGNATURE_MISSING':
+      return 'A signature check was asked for but the bmap has no signature. Give it with --bmap-sig FILE, or drop --keyring / --fingerprint.';
+    case 'CHECKSUM_MISMATCH':
+      return 'The image does not match its published sha256: it is damaged or not the image you meant. Do not use a drive written from it; download the image again.';
     default:
       return 'Check the message above and try again.';
   }

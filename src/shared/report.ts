@@ -3,6 +3,7 @@
  * for a job over one or more cards. The CLI's `--report`, the GUI's "Save report" and the final screen all
  * read these shapes.
  */
+import type { ChecksumInfo, ImageOrigin, SignatureInfo } from './authenticity';
 import type { ChecksumType } from './bmap';
 import type { CardIdentity } from './identity';
 import type { ApiError } from './result';
@@ -81,13 +82,20 @@ export interface FlashReport {
   startedAt: string;
   finishedAt?: string;
   image: {
+    /** The path, or the URL without credentials (query reduced to "?…"). */
     path: string;
     size: number | null;
     imageSize: number | null;
     compression: Compression;
     decoder: string;
+    origin?: ImageOrigin;
     /** Bytes fetched over the network, for URL images. */
     downloadedBytes?: number;
+    /** The download cache's copy that was read instead of the URL. */
+    cachedFile?: string;
+    signature?: SignatureInfo;
+    /** The published sha256: `mismatch` means the card holds an image that failed it and must not be used. */
+    checksum?: ChecksumInfo;
   };
   bmap: { path: string; version: string; checksumType: ChecksumType | null; mappedBytes: number; blockSize: number } | null;
   target: {
@@ -205,7 +213,7 @@ export interface FlashProgress {
   etaSeconds: number | null;
   retries: number;
   activity?: FlashActivity | null;
-  /** For URL images: bytes downloaded and the download rate. */
+  /** For URL images: bytes downloaded so far and the download rate (bytes per second, last 2 s). */
   download?: { bytes: number; speed: number } | null;
   /** Range state changes since the previous progress event, in order. */
   rangeChanges: RangeChange[];

@@ -46,6 +46,7 @@ export function image(overrides: Partial<ImageInfo> = {}): ImageInfo {
     bmap: { path: '/images/os.img.bmap', version: '2.0', checksumType: 'sha256', imageSize: 2e9, blockSize: 4096, mappedBytes: 5e8, rangesCount: 3 },
     diskSignature: 'gpt',
     warnings: [],
+    source: 'file', signature: { status: 'unsigned' }, checksum: { kind: 'sha256', status: 'none' },
     ...overrides,
   };
 }

@@ -35,7 +35,7 @@ function setup(dialogs: Partial<Dialogs> = {}) {
       probe: async (path) => {
         calls.push({ method: 'probe', arg: path });
         if (path.endsWith('bad.img')) throw new Error('secret internal detail /root/x');
-        return { path, name: 'disk.img', fileSize: 4096, compression: 'none', imageSize: 4096, bmap: null, diskSignature: 'mbr', warnings: [] } satisfies ImageInfo;
+        return { path, name: 'disk.img', fileSize: 4096, compression: 'none', imageSize: 4096, bmap: null, diskSignature: 'mbr', warnings: [], source: 'file', signature: { status: 'unsigned' }, checksum: { kind: 'sha256', status: 'none' } } satisfies ImageInfo;
       },
     },
     settings: {

@@ -42,3 +42,25 @@ describe('sureflash copy/verify arguments', () => {
     expect(() => parseFlashArgs('verify', ['--checksum-retry=2', 'a', 'b'])).toThrow(/belong to copy/);
   });
 });
+
+describe('URL image options', () => {
+  it('takes the signature, checksum and cache options', () => {
+    const fpr = 'AB'.repeat(20);
+    const { job } = parseFlashArgs('copy', ['--bmap-sig', 's.asc', '--keyring', 'k.kbx', '--fingerprint', fpr, '--sha256', 'CD'.repeat(32), '--cache', 'https://h/os.img.xz', 'b']);
+    expect(job.image).toBe('https://h/os.img.xz');
+    expect(job.auth).toEqual({ bmapSig: 's.asc', keyring: 'k.kbx', fingerprint: fpr, sha256: 'cd'.repeat(32) });
+    expect(job.cache?.dir).toMatch(/sureflash/);
+    expect(parseFlashArgs('copy', ['a', 'b']).job.cache).toBeUndefined();
+    expect(parseFlashArgs('copy', ['--no-sig-verify', 'a', 'b']).job.auth).toEqual({ noSigVerify: true });
+  });
+  it.each([
+    [['--no-sig-verify', '--bmap-sig', 'x', 'a', 'b'], /--bmap-sig and --no-sig-verify/],
+    [['--no-sig-verify', '--keyring', 'x', 'a', 'b'], /--keyring and --no-sig-verify/],
+    [['--no-sig-verify', '--fingerprint', 'AB'.repeat(20), 'a', 'b'], /--fingerprint and --no-sig-verify/],
+    [['--fingerprint', 'xyz', 'a', 'b'], /fingerprint in hex/],
+    [['--sha256', '123', 'a', 'b'], /64 hex digits/],
+    [['--bmap-sig', 's', '--nobmap', 'a', 'b'], /--bmap-sig and --nobmap/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseFlashArgs('copy', argv)).toThrow(message);
+  });
+});

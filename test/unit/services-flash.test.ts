@@ -22,6 +22,7 @@ const card: DriveInfo = {
 const big: DriveInfo = { ...card, device: '/dev/sdy', raw: '/dev/sdy', size: 2e12, isCard: false };
 const image = (imageSize: number | null): ImageInfo => ({
   path: '/images/os.img', name: 'os.img', fileSize: 1e6, compression: 'none', imageSize, bmap: null, diskSignature: 'mbr', warnings: [],
+  source: 'file', signature: { status: 'unsigned' }, checksum: { kind: 'sha256', status: 'none' },
 });
 const request = (over: Partial<FlashRequest> = {}): FlashRequest => ({
   imagePath: '/images/os.img', devices: [card.device], readback: true, retries: 2, acknowledged: [], ...over,

@@ -12,7 +12,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('settings service', () => {
   it('starts from the defaults when there is no file', async () => {
     expect(await createSettingsService(join(dir, 'not-yet')).get()).toEqual(DEFAULT_SETTINGS);
-    expect(DEFAULT_SETTINGS).toEqual({ readback: true, retries: 3, skipIdentical: false, probe: true, eject: false, notifications: true, theme: 'system' });
+    expect(DEFAULT_SETTINGS).toEqual({ readback: true, retries: 3, skipIdentical: false, probe: true, eject: false, notifications: true, theme: 'system', cacheLimitBytes: 8 * 1024 ** 3 });
   });
 
   it('persists a patch atomically with owner-only access and reads it back in a new instance', async () => {

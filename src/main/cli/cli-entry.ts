@@ -11,9 +11,11 @@ import { runFlashCommand } from './flash-command';
 const USAGE = `Usage: sureflash <command> [options]
 
 Commands:
-  copy   [--bmap FILE | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
-         [--report FILE] [--decoder auto|builtin] [-q] IMAGE DEST
-         Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin) to DEST (a block device or a file).
+  copy   [--bmap FILE|URL | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
+         [--bmap-sig FILE|URL] [--keyring FILE] [--fingerprint FPR | --no-sig-verify]
+         [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin] [-q] IMAGE DEST
+         Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin; or an http(s) URL) to DEST
+         (a block device or a file).
          Only blocks the bmap maps are written; IMAGE.bmap (and shorter names) is found automatically.
          Every written range is read back from the device, bypassing caches, and compared; with
          --checksum-retry=N (N=1 when bare, at most ${MAX_RETRIES}) ranges that did not hold are rewritten up to N times.
@@ -24,10 +26,18 @@ Commands:
   history [--card ID] [--session ID] [--csv | --json] [--db FILE]
          The cards flashed so far (identity, flashes, health, trend), one card's past, or a station
          session; --csv / --json export it.
+  cache  ls [--json] | clear
+         List or remove the images kept by copy --cache.
 
 Options:
   --no-verify      do not check the image against the bmap checksums while streaming (bmaptool's option)
   --no-readback    do not read written data back (the report then says written-unverified)
+  --bmap-sig FILE  the bmap's detached signature (else IMAGE's bmap .asc/.sig/.gpg, or a clearsigned bmap)
+  --keyring FILE   public keys to check it against (default: gpgv's ~/.gnupg/trustedkeys.kbx or .gpg)
+  --fingerprint F  the key that must have signed the bmap
+  --no-sig-verify  do not check the bmap's signature
+  --sha256 HEX     the image file's SHA-256 (else IMAGE.sha256 or SHA256SUMS next to it)
+  --cache          keep a URL image's download and reuse it, verified, next time
   --report FILE    write the JSON report of what happened, range by range
   -q, --quiet      no progress output
   -h, --help       this help; --version prints the version
@@ -53,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     case 'copy':
     case 'verify':
       return runFlashCommand(command, rest, { stdout: process.stdout, stderr: process.stderr, signals: process });
+    case 'cache': {
+      const { runCacheCommand } = await import('./cache-command');
+      return runCacheCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+    }
     case 'drives': {
       // Loaded on demand: drivelist's native module costs start-up time the other commands do not need.
       const { runDrivesCommand } = await import('./drives-command');
@@ -64,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       return runHistoryCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives, history)`);
+      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives, history, cache)`);
   }
 }
 

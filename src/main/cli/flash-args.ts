@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 import { MAX_TARGETS } from '../../shared/api';
 import { MAX_RETRIES } from '../../shared/retry-limit';
+import { defaultCacheDir } from '../cache/download-cache';
+import type { ImageAuthOptions } from '../engine/image-options';
 import type { FlashJob } from '../engine/protocol';
 
 export class UsageError extends Error {}
@@ -56,6 +58,11 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
         decoder: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         'no-sig-verify': { type: 'boolean' },
+        'bmap-sig': { type: 'string' },
+        keyring: { type: 'string' },
+        fingerprint: { type: 'string' },
+        sha256: { type: 'string' },
+        cache: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -78,6 +85,8 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
   if (twice !== undefined) throw new UsageError(`DEST ${twice} is named twice`);
   if (values.bmap === '') throw new UsageError('--bmap needs a file');
   const ioTimeoutMs = parseTimeout(values['io-timeout']);
+  const auth = authOptions(values);
+  if (values['bmap-sig'] !== undefined && values.nobmap) throw new UsageError('--bmap-sig and --nobmap cannot be used together');
   return {
     job: {
       mode,
@@ -92,8 +101,40 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
       probe: !values['no-probe'],
       ...(ioTimeoutMs !== undefined ? { ioTimeoutMs } : {}),
       decoder,
+      ...(Object.keys(auth).length > 0 ? { auth } : {}),
+      ...(values.cache ? { cache: { dir: defaultCacheDir(), limitBytes: null } } : {}),
     },
     reportPath: values.report ?? null,
     quiet: values.quiet ?? false,
+  };
+}
+
+/** The signature and checksum options, refused in the combinations bmaptool 3.9 refuses. */
+function authOptions(values: Record<string, string | boolean | undefined>): ImageAuthOptions {
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    if (value === '') throw new UsageError(`--${name} needs a value`);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const noSigVerify = values['no-sig-verify'] === true;
+  const bmapSig = text('bmap-sig');
+  const keyring = text('keyring');
+  const fingerprint = text('fingerprint');
+  const sha256 = text('sha256');
+  for (const [name, value] of [['--bmap-sig', bmapSig], ['--keyring', keyring], ['--fingerprint', fingerprint]] as const) {
+    if (noSigVerify && value !== undefined) throw new UsageError(`${name} and --no-sig-verify cannot be used together`);
+  }
+  if (fingerprint !== undefined && !/^(0x)?[0-9a-fA-F]{16,64}$/.test(fingerprint.replace(/\s+/g, ''))) {
+    throw new UsageError(`--fingerprint takes a key fingerprint in hex (40 digits for a v4 key), not "${fingerprint}"`);
+  }
+  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256.trim())) {
+    throw new UsageError(`--sha256 takes the image's SHA-256 as 64 hex digits, not "${sha256}"`);
+  }
+  return {
+    ...(bmapSig !== undefined ? { bmapSig } : {}),
+    ...(keyring !== undefined ? { keyring } : {}),
+    ...(fingerprint !== undefined ? { fingerprint } : {}),
+    ...(noSigVerify ? { noSigVerify } : {}),
+    ...(sha256 !== undefined ? { sha256: sha256.trim().toLowerCase() } : {}),
   };
 }

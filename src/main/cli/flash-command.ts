@@ -4,6 +4,7 @@
  * only when every card's outcome is proven (verified, or written-unverified when readback was turned off).
  */
 import type { BatchReport, FlashReport } from '../../shared/report';
+import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
 import { startEngineJob } from '../engine/worker-client';
 import { EngineError } from '../engine/errors';
@@ -34,7 +35,21 @@ export function summary(report: FlashReport): string {
   const skipped = (t.skippedBlocks ?? 0) > 0 ? `, ${t.skippedBlocks} blocks already right (not written)` : '';
   const bad = t.badRanges > 0 ? `, ${t.badRanges} bad range${t.badRanges === 1 ? '' : 's'}` : '';
   const unsafe = report.unsafeToUse ? ' The card holds a partial image: do not use it.' : '';
-  return `${VERDICT[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${skipped}${bad}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)}).${unsafe}`;
+  const downloaded = report.image.downloadedBytes !== undefined ? `, ${formatBytes(report.image.downloadedBytes)} downloaded${report.image.cachedFile ? ' (image read from the cache)' : ''}` : '';
+  return `${VERDICT[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${skipped}${bad}${downloaded}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)}).${unsafe}`;
+}
+
+/** What the report says about the image's signature and published checksum, one line each (or none). */
+export function authenticityLines(report: FlashReport): string[] {
+  const lines: string[] = [];
+  const { signature, checksum } = report.image;
+  if (signature) lines.push(`signature: ${describeSignature(signature)}${signature.source ? ` (${signature.source})` : ''}`);
+  if (checksum && checksum.status !== 'none') {
+    const unsafe = checksum.status === 'mismatch' && report.mode === 'copy' && report.totals.bytesWritten > 0 ? ' The drive holds an image that failed its checksum: do not use it.' : '';
+    const words = checksum.status === 'pending' ? 'not checked: the image was not read to its end' : describeChecksum(checksum);
+    lines.push(`sha256: ${words}${checksum.source ? ` (${checksum.source})` : ''}.${unsafe}`);
+  }
+  return lines;
 }
 
 /** Who a card is, for the summary: vendor, model and serial when the kernel told them. */
@@ -109,6 +124,8 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
         io.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\n`);
       }
     }
+    const first = batch.cards[0];
+    if (first && (!quiet || first.status !== 'verified')) for (const line of authenticityLines(first)) io.stderr.write(`sureflash: ${line}\n`);
     if (batch.cards.length === 1) {
       const report = batch.cards[0] as FlashReport;
       if (report.error && !proven(report.status)) io.stderr.write(`sureflash: error: ${report.error.message}\n`);

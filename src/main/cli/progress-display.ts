@@ -57,7 +57,9 @@ export class ProgressDisplay {
     this.lastLine[target] = text;
     const who = this.names.length > 1 ? `${this.names[target]}: ` : '';
     const retries = p.retries > 0 ? `  retries ${p.retries}` : '';
-    this.line(`${who}${phaseText(p, this.readback)}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}`);
+    // URL images: the download's rate next to the write rate.
+    const download = p.download ? `  download ${formatSpeed(p.download.speed)} (${formatBytes(p.download.bytes)})` : '';
+    this.line(`${who}${phaseText(p, this.readback)}: ${percent}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})${retries}${download}`);
   }
 
   private redraw(): void {
@@ -71,7 +73,8 @@ export class ProgressDisplay {
       const eta = p.etaSeconds !== null ? `  ETA ${formatEta(p.etaSeconds)}` : '';
       const retries = p.retries > 0 ? `  retries ${p.retries}` : '';
       const who = this.names.length > 1 ? `${name.padEnd(12)} ` : '';
-      return `${who}[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${eta}  ${phaseText(p, this.readback)}${retries}`;
+      const download = p.download ? `  download ${formatSpeed(p.download.speed)}` : '';
+      return `${who}[${bar}] ${String(percent).padStart(3)}%  ${formatSpeed(p.speed)}${download}${eta}  ${phaseText(p, this.readback)}${retries}`;
     });
     const up = this.drawnLines > 1 ? `\x1b[${this.drawnLines - 1}A` : '';
     this.out.write(`${up}\r${rows.map((r) => `\x1b[2K${r}`).join('\n')}`);

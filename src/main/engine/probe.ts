@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { ImageInfo } from '../../shared/api';
 import { EngineError } from './errors';
 import type { SerializedError } from './protocol';
-import type { ProbeOptions } from './probe-image';
+import { probeImageInThread, type ProbeOptions } from './probe-image';
 
 export { NO_BMAP_WARNING, NO_CHECKSUMS_WARNING, NOT_A_DISK_WARNING, probeImageInThread, type ProbeOptions } from './probe-image';
 
@@ -52,6 +52,8 @@ export function probeWorkerPath(): string {
 export function probeImage(path: string, opts: ProbeRunOptions = {}): Promise<ImageInfo> {
   const { signal, timeoutMs = PROBE_TIMEOUT_MS, ...options } = opts;
   if (signal?.aborted) return Promise.reject(new EngineError('CANCELLED', `The probe of ${path} was cancelled.`));
+  // Test hooks for the HTTP client cannot cross to a worker: such a probe runs here.
+  if (options.http) return probeImageInThread(path, { ...options, ...(signal ? { signal } : {}) });
   const worker = new Worker(probeWorkerPath(), { resourceLimits: { maxOldGenerationSizeMb: 1024 } });
   runningProbeWorkers.add(worker);
   return new Promise<ImageInfo>((resolve, reject) => {

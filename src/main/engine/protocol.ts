@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../../shared/errors';
 import type { CardIdentity } from '../../shared/identity';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { ImageAuthOptions, ImageCacheOptions } from './image-options';
 
 /** One card of a job. */
 export interface TargetSpec {
@@ -18,8 +19,9 @@ export interface TargetSpec {
 /** A validated job for the engine. Policy (which targets are allowed) is decided before this point. */
 export interface FlashJob {
   mode: 'copy' | 'verify';
+  /** A path, "-" for stdin, or an http(s) URL. */
   image: string;
-  /** Explicit bmap file; ignored when noBmap. */
+  /** Explicit bmap file or URL; ignored when noBmap. */
   bmapPath?: string;
   /** Write/verify the whole image, ignoring any bmap. */
   noBmap?: boolean;
@@ -41,6 +43,10 @@ export interface FlashJob {
   decoder?: 'auto' | 'builtin';
   /** Refuse anything but a block device (main sets this for drives). */
   requireBlockDevice?: boolean;
+  /** Signature and checksum options for the image and its bmap. */
+  auth?: ImageAuthOptions;
+  /** Keep and reuse URL downloads (off when absent). */
+  cache?: ImageCacheOptions | null;
 }
 
 export const DEFAULT_IO_TIMEOUT_MS = 30_000;

@@ -11,11 +11,16 @@ import type { ProgressMeter } from './lane/progress-meter';
 import type { RangeBook } from './lane/range-book';
 import type { FlashJob } from './protocol';
 import type { ImageSource } from './source/types';
+import { imageReportFields } from './job-image';
+import { displayUrl, isHttpUrl } from './source/http/url-parts';
+import type { OpenedImage } from './open-image';
 
 export interface JobFacts {
   job: FlashJob;
   startedAt: Date;
   source: ImageSource | null;
+  /** The opened image (origin, signature, checksum, download); null when opening failed. */
+  opened?: OpenedImage | null;
   imageSize: number | null;
   bmap: Bmap | null;
   bmapPath: string | null;
@@ -39,11 +44,13 @@ export interface CardFacts {
 
 function imagePart(f: JobFacts): FlashReport['image'] {
   return {
-    path: f.job.image,
+    // Never the URL as given: it may carry a password or a signed token.
+    path: isHttpUrl(f.job.image) ? displayUrl(f.job.image) : f.job.image,
     size: f.source?.fileSize ?? null,
     imageSize: f.imageSize,
     compression: f.source?.compression ?? 'none',
     decoder: f.source?.decoder ?? 'none',
+    ...imageReportFields(f.opened ?? null),
   };
 }
 

@@ -6,7 +6,6 @@
  * stages; each range's bookkeeping belongs to the card stage that owns it. The worker entry runs this; so
  * can tests.
  */
-import type { Bmap } from '../../shared/bmap';
 import { MAX_TARGETS } from '../../shared/api';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
@@ -19,6 +18,8 @@ import type { Target } from './device/device-client';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
 import { openJobSource, type JobSource } from './job-source';
+import { withDownload } from './job-image';
+import type { OpenedImage } from './open-image';
 import { CardIo } from './lane/card-io';
 import { CardStage, type CardStageResult, type FinalDesc } from './lane/card-stage';
 import { LaneInput } from './lane/lane-input';
@@ -30,7 +31,6 @@ import { layoutOf, type PlannedRange } from './plan';
 import { checkTargetIsNotSource } from './prechecks';
 import { DEFAULT_IO_TIMEOUT_MS, type FlashJob, type LogLevel } from './protocol';
 import { buildBatchReport, buildCardReport, type JobFacts } from './report-builder';
-import type { ImageSource } from './source/types';
 
 export interface JobEvents {
   started(layout: FlashLayout): void;
@@ -106,7 +106,7 @@ function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { sta
 function logPlan(job: FlashJob, src: JobSource, events: JobEvents): void {
   const { source, bmap, bmapPath, imageSize } = src;
   const compression = source.compression === 'none' ? 'raw' : `${source.compression}, decoded by ${source.decoder}`;
-  events.log('info', `image ${job.image} (${compression}${imageSize !== null ? `, ${describeSize(imageSize)}` : ', size unknown until read'})`);
+  events.log('info', `image ${src.opened.name} (${compression}${imageSize !== null ? `, ${describeSize(imageSize)}` : ', size unknown until read'})`);
   if (bmap) events.log('info', `bmap ${bmapPath} (version ${bmap.version}, ${bmap.checksumType ?? 'no'} checksums)`);
   else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
 }
@@ -114,7 +114,7 @@ function logPlan(job: FlashJob, src: JobSource, events: JobEvents): void {
 export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<BatchReport> {
   const sizes = pipelineSizes();
   const startedAt = new Date();
-  const keep: { source?: ImageSource; bmap?: Bmap | null; bmapPath?: string | null } = {};
+  const keep: { opened?: OpenedImage } = {};
   const facts: JobFacts = { job, startedAt, source: null, imageSize: null, bmap: null, bmapPath: null, blockSize: 4096, cardsStartedAt: startedAt.getTime(), sourceMs: 0 };
   const cards: Card[] = job.targets.map((t, index) => ({
     index,
@@ -154,8 +154,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
   try {
     if (job.targets.length === 0) throw new EngineError('USAGE', 'no target: name at least one device or file to write');
     if (job.targets.length > MAX_TARGETS) throw new EngineError('USAGE', `at most ${MAX_TARGETS} targets at once, not ${job.targets.length}`);
-    const src = await openJobSource(job, keep, signal);
-    Object.assign(facts, { source: src.source, imageSize: src.imageSize, bmap: src.bmap, bmapPath: src.bmapPath, blockSize: src.blockSize });
+    const src = await openJobSource(job, keep, signal, (level, message) => events.log(level, message));
+    Object.assign(facts, { opened: src.opened, source: src.source, imageSize: src.imageSize, bmap: src.bmap, bmapPath: src.bmapPath, blockSize: src.blockSize });
     logPlan(job, src, events);
     const copy = job.mode === 'copy';
     const arena = new SharedArena(
@@ -215,7 +215,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
       card.io = new CardIo(target, region.page);
       card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
-      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, p));
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(p, src.opened)));
       card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
       card.accepting = true;
       const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);
@@ -310,9 +310,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     jobError ??= serializeError(err);
   } finally {
     for (const c of cards) if (c.target && !reports[c.index]) await c.target.close().catch(() => undefined);
-    await keep.source?.close().catch(() => undefined);
+    await keep.opened?.close().catch(() => undefined);
   }
-  Object.assign(facts, { source: keep.source ?? facts.source, bmap: keep.bmap ?? facts.bmap, bmapPath: keep.bmapPath ?? facts.bmapPath });
   for (const c of cards) report(c);
   return buildBatchReport(facts, reports.filter((r): r is FlashReport => r !== null));
 }

@@ -25,6 +25,26 @@ const boundedString = (max: number) =>
     .refine((value) => !value.includes('\0'), 'must not contain NUL characters');
 
 export const absolutePathSchema = boundedString(MAX_PATH_LENGTH).refine((value) => isAbsolute(value), 'must be an absolute path');
+
+/** True for an http(s) URL that parses. */
+function isWebUrl(value: string): boolean {
+  if (!/^https?:\/\//i.test(value)) return false;
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An image or bmap: an absolute path, or an http(s) URL (downloaded by the engine). */
+export const imageLocationSchema = boundedString(MAX_PATH_LENGTH).refine(
+  (value) => isWebUrl(value) || (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && isAbsolute(value)),
+  'must be an absolute path or an http(s) URL',
+);
+
+/** True when a validated image location is a URL (no file to check in main). */
+export const isImageUrl = (value: string): boolean => isWebUrl(value);
 export const nameSchema = boundedString(MAX_NAME_LENGTH);
 export const retriesSchema = z.int('must be a whole number').min(MIN_RETRIES, `must be at least ${MIN_RETRIES}`).max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`);
 
@@ -36,11 +56,12 @@ export const settingsPatchSchema = z.strictObject({
   eject: z.boolean().optional(),
   notifications: z.boolean().optional(),
   theme: z.enum(['system', 'light', 'dark']).optional(),
+  cacheLimitBytes: z.int('must be a whole number of bytes').min(0, 'must be at least 0').max(1024 ** 4, 'must be at most 1 TiB').optional(),
 });
 
 export const flashRequestSchema = z.strictObject({
-  imagePath: absolutePathSchema,
-  bmapPath: absolutePathSchema.nullable().optional(),
+  imagePath: imageLocationSchema,
+  bmapPath: imageLocationSchema.nullable().optional(),
   mode: z.enum(['copy', 'verify']).optional(),
   devices: z
     .array(nameSchema)
@@ -61,7 +82,7 @@ type ArgSpec = readonly [name: string, schema: z.ZodType] | readonly [name: stri
 export const API_ARGS = {
   listDrives: [],
   pickImage: [],
-  probeImage: [['path', absolutePathSchema]],
+  probeImage: [['path', imageLocationSchema]],
   getSettings: [],
   setSettings: [['settings', settingsPatchSchema]],
   flash: [['request', flashRequestSchema]],
@@ -109,6 +130,7 @@ export function parseArg<T>(schema: z.ZodType<T>, value: unknown, what: string):
 
 /** Re-checks in main that a path a renderer named is an existing regular file. */
 export async function requireFile(path: string, notFound: 'IMAGE_NOT_FOUND' | 'BMAP_NOT_FOUND' = 'IMAGE_NOT_FOUND'): Promise<void> {
+  if (isWebUrl(path)) return; // checked by the engine when it downloads
   let isFile: boolean;
   try {
     isFile = (await stat(path)).isFile();

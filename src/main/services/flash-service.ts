@@ -12,7 +12,9 @@ import type { BatchReport, FlashReport } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
+import type { ImageCacheOptions } from '../engine/image-options';
 import type { FlashJob } from '../engine/protocol';
+import { isHttpUrl } from '../engine/source/http/url-parts';
 import type { EngineJobHandlers } from '../engine/worker-client';
 import type { FlashService, SettingsService } from './types';
 
@@ -30,6 +32,8 @@ export interface FlashServiceDeps {
   /** A fresh enumeration (never a cache): what main lists is all that may be flashed. */
   listDrives(): Promise<DriveInfo[]>;
   probeImage(path: string): Promise<ImageInfo>;
+  /** The download cache for URL images under the current settings (absent or null: off). */
+  cacheOptions?(): Promise<ImageCacheOptions | null>;
   unmount(drive: DriveInfo): Promise<void>;
   eject(drive: DriveInfo): Promise<void>;
   settings: SettingsService;
@@ -55,7 +59,7 @@ function toApiError(err: unknown): ApiError {
 }
 
 /** The job handed to the engine for a request that passed every check. */
-export function buildFlashJob(request: FlashRequest, drives: DriveInfo[]): FlashJob {
+export function buildFlashJob(request: FlashRequest, drives: DriveInfo[], cache: ImageCacheOptions | null = null): FlashJob {
   const job: FlashJob = {
     mode: request.mode ?? 'copy',
     image: request.imagePath,
@@ -70,6 +74,7 @@ export function buildFlashJob(request: FlashRequest, drives: DriveInfo[]): Flash
   };
   if (request.bmapPath === null) job.noBmap = true;
   else if (typeof request.bmapPath === 'string') job.bmapPath = request.bmapPath;
+  if (cache && isHttpUrl(request.imagePath)) job.cache = cache;
   return job;
 }
 
@@ -146,7 +151,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     const mode = request.mode ?? 'copy';
     try {
       // Judge (and flash) the file the path really names: a symlink must not hide that the image lives on the target.
-      const imagePath = await realpath(request.imagePath).catch(() => request.imagePath);
+      const imagePath = isHttpUrl(request.imagePath) ? request.imagePath : await realpath(request.imagePath).catch(() => request.imagePath);
       const image = await deps.probeImage(imagePath);
       for (const drive of drives) {
         const allowed = checkFlashAllowed(drive, { imageSize: image.imageSize, imagePath, showHidden: true, allDrives: all }, request.acknowledged);
@@ -156,7 +161,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         throw new EngineError('NOT_CONFIRMED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
       }
       for (const drive of drives) await deps.unmount(drive);
-      const job = buildFlashJob({ ...request, imagePath }, drives);
+      const job = buildFlashJob({ ...request, imagePath }, drives, (await deps.cacheOptions?.()) ?? null);
       const writable = await Promise.all(drives.map((d) => (mode === 'verify' ? Promise.resolve(true) : deps.canWrite(d.raw))));
       const runner = writable.every(Boolean) ? deps.runInProcess : deps.runElevated;
       const cardsDone: Promise<FlashReport>[] = [];

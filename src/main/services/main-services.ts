@@ -12,6 +12,7 @@ import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
 import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
 import { createFlashService, type EngineRunner } from './flash-service';
+import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
 import type { MainServices } from './types';
@@ -51,7 +52,7 @@ export async function canWriteDevice(device: string): Promise<boolean> {
   }
 }
 
-export function createMainServices(options: MainServicesOptions): MainServices {
+export function createMainServices(options: MainServicesOptions): MainServices & { cache: CacheService } {
   const log = options.log ?? (() => undefined);
   const settings = createSettingsService(options.userDataDir);
   // One enumeration for the list the user sees and for the flash service's re-check before writing.
@@ -65,12 +66,14 @@ export function createMainServices(options: MainServicesOptions): MainServices {
     intervalMs: options.driveIntervalMs,
     onError: (err) => log('warn', `drive poll failed: ${err instanceof Error ? err.message : String(err)}`),
   });
-  const images = { probe: (path: string) => probeImage(path) };
+  const cache = createCacheService(options.userDataDir, settings);
+  const images = { probe: async (path: string) => probeImage(path, { cache: await cache.jobOptions() }) };
   const runElevatedJob: EngineRunner = (job, handlers) =>
     runElevated(job, handlers, options.launchElevated ? { launch: options.launchElevated } : {});
   const flash = createFlashService({
     listDrives: enumerate,
     probeImage: images.probe,
+    cacheOptions: () => cache.jobOptions(),
     // Windows: volumes are locked and dismounted by the process that writes (see drives/unmount.ts).
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),
@@ -90,5 +93,5 @@ export function createMainServices(options: MainServicesOptions): MainServices {
       logFile: options.logFile ?? null,
     }),
   };
-  return { app, drives, images, settings, flash };
+  return { app, drives, images, settings, flash, cache };
 }

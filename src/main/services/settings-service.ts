@@ -10,6 +10,8 @@ import { clampRetries } from '../../shared/retry-limit';
 import type { SettingsService } from './types';
 
 export const SETTINGS_FILE = 'settings.json';
+/** Largest cache limit accepted (1 TiB). */
+export const MAX_CACHE_LIMIT_BYTES = 1024 ** 4;
 
 /** Turns anything (parsed JSON, a patch merged over it) into valid Settings: defaults, clamped retries. */
 export function normaliseSettings(value: unknown): Settings {
@@ -23,6 +25,11 @@ export function normaliseSettings(value: unknown): Settings {
       : DEFAULT_SETTINGS.retries;
   const themes: ThemeSetting[] = ['system', 'light', 'dark'];
   const theme = themes.find((t) => t === record.theme) ?? DEFAULT_SETTINGS.theme;
+  const rawLimit = record.cacheLimitBytes;
+  const cacheLimitBytes =
+    typeof rawLimit === 'number' && Number.isFinite(rawLimit)
+      ? Math.min(MAX_CACHE_LIMIT_BYTES, Math.max(0, Math.round(rawLimit)))
+      : DEFAULT_SETTINGS.cacheLimitBytes;
   return {
     readback: bool('readback'),
     retries,
@@ -31,6 +38,7 @@ export function normaliseSettings(value: unknown): Settings {
     eject: bool('eject'),
     notifications: bool('notifications'),
     theme,
+    cacheLimitBytes,
   };
 }
 

@@ -64,9 +64,16 @@ export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): As
     });
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  // A piped input that fails (a download that broke off for good, a checksum that did not match) must end
+  // the child, which would otherwise wait for more input forever, and is what the consumer hears about.
+  let inputError: unknown = null;
   if (pipedInput && child.stdin) {
     child.stdin.on('error', () => {
       // EPIPE when the child stops reading: its exit status tells what happened.
+    });
+    pipedInput.once('error', (err) => {
+      inputError = err;
+      child.kill('SIGTERM');
     });
     pipedInput.pipe(child.stdin);
   }
@@ -79,6 +86,7 @@ export async function* childDecode(input: ByteInput, spec: ChildDecoderSpec): As
     }
     const { code, signal } = await exited;
     finished = true;
+    if (inputError !== null) throw inputError;
     if (spawnError !== null) {
       throw decodeFailure(input.path, spec.format, 'corrupt', bytesOut, `cannot run ${spec.program}: ${(spawnError as Error).message}`);
     }

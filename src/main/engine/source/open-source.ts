@@ -162,7 +162,7 @@ async function fileTail(path: string, size: number | null): Promise<Buffer | nul
 }
 
 /** Refuses a container Sureflash does not read (see foreign-formats.ts), before anything is written. */
-function refuseForeign(path: string, head: Uint8Array, tail: Uint8Array | null, compression: Compression): void {
+export function refuseForeign(path: string, head: Uint8Array, tail: Uint8Array | null, compression: Compression): void {
   const foreign = foreignFormat(head, tail, diskSignature(head) !== null);
   if (!foreign) return;
   const how = foreign.how.replace('FILE', path);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import type { Entry, ZipFile } from 'yauzl';
+import type { Entry, RandomAccessReader, ZipFile } from 'yauzl';
 import { EngineError } from '../errors';
 import { decodeFailure } from './decode-error';
 import { detectFormat } from './detect';
@@ -22,6 +22,16 @@ export function isImageMember(name: string): boolean {
   return !SIDE_FILE.test(base);
 }
 
+/**
+ * Random access to an archive that is not a local file (a URL): yauzl's reader for the directory, and a
+ * stream of any byte span [start, end) for the member's data.
+ */
+export interface ZipAccess {
+  size: number;
+  reader: RandomAccessReader;
+  rangeStream(start: number, end: number): Readable;
+}
+
 /** The chosen member of an opened zip, read as often as needed until close(). */
 export interface ZipImage {
   member: string;
@@ -33,16 +43,19 @@ export interface ZipImage {
   close(): void;
 }
 
-async function openZip(path: string): Promise<ZipFile> {
+async function openZip(path: string, access: ZipAccess | null): Promise<ZipFile> {
   const { default: yauzl } = await import('yauzl'); // loaded on first use: only .zip images need it
   return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (err, zip) => {
+    const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true };
+    const done = (err: Error | null, zip: ZipFile): void => {
       if (err) {
         const detail = err.message;
         const kind = /central directory|end of central/i.test(detail) ? 'truncated' : 'corrupt';
-        reject(decodeFailure(path, 'zip', kind, 0, detail));
+        reject(err instanceof EngineError ? err : decodeFailure(path, 'zip', kind, 0, detail));
       } else resolve(zip);
-    });
+    };
+    if (access) yauzl.fromRandomAccessReader(access.reader, access.size, options, done);
+    else yauzl.open(path, options, done);
   });
 }
 
@@ -117,12 +130,15 @@ function memberCheck(path: string, entry: Entry): Transform {
  * The image member's bytes, read and inflated here rather than through yauzl's stream, whose 16 KiB reads
  * and 16 KiB zlib buffers made a 2 GiB member take 11 s to flash where the same data as .gz takes 1.7 s.
  */
-async function openMemberData(zip: ZipFile, path: string, entry: Entry): Promise<Readable> {
+async function openMemberData(zip: ZipFile, path: string, entry: Entry, access: ZipAccess | null): Promise<Readable> {
   const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+  const end = fileDataStart + entry.compressedSize;
   const raw =
     entry.compressedSize === 0
       ? Readable.from([])
-      : createReadStream(path, { start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: MEMBER_CHUNK });
+      : access
+        ? access.rangeStream(fileDataStart, end)
+        : createReadStream(path, { start: fileDataStart, end: end - 1, highWaterMark: MEMBER_CHUNK });
   const check = memberCheck(path, entry);
   // pipeline(): an error anywhere reaches the end, and a consumer that stops early (destroys the end)
   // closes the file and the inflater too. The end's own error is what the consumer sees.
@@ -133,10 +149,11 @@ async function openMemberData(zip: ZipFile, path: string, entry: Entry): Promise
 
 /**
  * Opens a zip and picks its single image member. Zero candidates -> ARCHIVE_EMPTY, several ->
- * ARCHIVE_AMBIGUOUS naming them. A .bmap member is kept as `embeddedBmap`.
+ * ARCHIVE_AMBIGUOUS naming them. A .bmap member is kept as `embeddedBmap`. `access` reads an archive that
+ * is not a local file (`path` then only names it).
  */
-export async function openZipImage(path: string): Promise<ZipImage> {
-  const zip = await openZip(path);
+export async function openZipImage(path: string, access: ZipAccess | null = null): Promise<ZipImage> {
+  const zip = await openZip(path, access);
   try {
     const entries = await listEntries(zip, path);
     const images = entries.filter((e) => isImageMember(e.fileName));
@@ -167,7 +184,7 @@ export async function openZipImage(path: string): Promise<ZipImage> {
       imageSize: image.uncompressedSize,
       head,
       embeddedBmap,
-      openMember: () => openMemberData(zip, path, image),
+      openMember: () => openMemberData(zip, path, image, access),
       close: () => zip.close(),
     };
   } catch (err) {
