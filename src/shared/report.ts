@@ -99,6 +99,8 @@ export interface FlashReport {
     /** The device's write-cache mode from sysfs (queue/write_cache: "write back" / "write through"), if any. */
     writeCache?: string | null;
     identity?: CardIdentity | null;
+    /** True once main ejected the card after the job (the eject setting); absent when it did not try or cannot say. */
+    ejected?: boolean;
   };
   options: { readback: boolean; verifySource: boolean; retries: number; skipIdentical?: boolean; probe?: boolean; ioTimeoutMs?: number };
   /**

@@ -56,7 +56,7 @@ function CardRow({ card, job, picked, onPick }: { card: CardRun; job: JobState; 
         <TruncatedText className="card-row-name" text={name} />
         <span className="card-row-path">{card.device}</span>
       </div>
-      <VerdictBlock verdict={verdict} />
+      <VerdictBlock verdict={verdict} compact />
       <button type="button" className="small" aria-pressed={picked} onClick={onPick} aria-label={`Details of ${card.device}`}>
         Details
       </button>
