@@ -59,6 +59,8 @@ describe('final screen, one card', () => {
     expect(screen.getByTestId('ranges-unreached').textContent).toBe('1 range: the job stopped first');
     expect(paints()).toContain('source');
     expect(screen.getByText('Download the image again, then flash the card again.')).toBeTruthy();
+    // The same image would fail the same way: no "flash again".
+    expect(screen.queryByRole('button', { name: /again/ })).toBeNull();
   });
 
   it('says the card was partly overwritten even when an older engine does not set unsafeToUse', async () => {

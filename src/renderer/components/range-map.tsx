@@ -91,7 +91,9 @@ export function RangeMap({ layout, ranges, bytesDone, mode, mini = false, initia
     return range ? describeRange(range, lives[index] ?? pendingRange, count, mode) : '';
   };
   const present = new Set(columns.flatMap((c) => Object.keys(c.parts) as Paint[]));
-  const legend = PAINT_ORDER.filter((paint) => ALWAYS_IN_LEGEND.includes(paint) || present.has(paint)).reverse();
+  // While a job runs, the states still to come are named too; afterwards only what the map shows.
+  const live = bytesDone !== undefined;
+  const legend = PAINT_ORDER.filter((paint) => (live && ALWAYS_IN_LEGEND.includes(paint)) || present.has(paint)).reverse();
   const share = total > 0 ? (layout.mappedBytes / total) * 100 : 100;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
 

@@ -66,12 +66,20 @@ export interface AppState {
 
 const describe = (error: ApiError): string => error.message;
 
-/** Cards of the last job that did not end verified (written-unverified counts as done). */
+/** Failures of the image itself: flashing the same image again would fail the same way. */
+const IMAGE_FAULTS: readonly string[] = ['SOURCE_CHECKSUM_MISMATCH', 'SOURCE_CORRUPT', 'SOURCE_TRUNCATED', 'IMAGE_SIZE_MISMATCH'];
+
+/**
+ * Cards of the last job worth flashing again: those that did not end verified (written-unverified counts
+ * as done), except where the image itself was at fault.
+ */
 export function failedDevices(job: JobState): string[] {
   return jobCards(job)
     .filter((card) => {
       const status = card.report?.status ?? (job.error ? 'failed' : null);
-      return status === 'failed' || status === 'cancelled';
+      const error = card.report?.error ?? job.error;
+      const imageFault = (error && IMAGE_FAULTS.includes(error.code)) || card.report?.ranges.some((r) => r.state === 'source-mismatch');
+      return (status === 'failed' || status === 'cancelled') && !imageFault;
     })
     .map((card) => card.device);
 }
