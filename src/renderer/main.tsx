@@ -5,7 +5,13 @@ import { connectToHost } from './api/ws-api';
 import { App } from './components/app';
 import { createAppStore } from './store/app-store';
 import { StoreProvider } from './store/store-context';
-import './styles/app.css';
+import './styles/theme.css';
+import './styles/base.css';
+import './styles/steps.css';
+import './styles/progress.css';
+import './styles/range-map.css';
+import './styles/dialogs.css';
+import './styles/final.css';
 
 // The store does not exist yet when the socket is made: report a lost host through this late binding.
 let onLost: (message: string) => void = () => undefined;

@@ -107,7 +107,7 @@ export interface FlashReport {
     /** The device's write-cache mode from sysfs (queue/write_cache: "write back" / "write through"), if any. */
     writeCache?: string | null;
     identity?: CardIdentity | null;
-    /** Set by main when it ejected the card after a verified flash (the eject setting). */
+    /** True once main ejected the card after the job (the eject setting); absent when it did not try or cannot say. */
     ejected?: boolean;
   };
   options: { readback: boolean; verifySource: boolean; retries: number; skipIdentical?: boolean; probe?: boolean; ioTimeoutMs?: number };

@@ -289,17 +289,26 @@ describe('browser host', () => {
           page.on('pageerror', (err) => problems.push(err.message));
           await page.goto(host.url);
           await page.getByRole('heading', { name: 'Image' }).waitFor();
-          // Keyboard: the first Tab stop is "Select image", with a visible focus ring.
-          await page.keyboard.press('Tab');
+          // Keyboard: after the header's Settings and About, the first Tab stop is "Select image", with a visible
+          // focus ring that is not the colour of "retrying".
+          for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
           const focused = page.getByRole('button', { name: 'Select image' });
           expect(await focused.evaluate((el) => el === document.activeElement)).toBe(true);
           expect(await focused.evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
+          const [ring, retrying] = await focused.evaluate((el) => {
+            const probe = document.body.appendChild(document.createElement('span'));
+            probe.className = 'paint-retrying';
+            const colour = getComputedStyle(probe).backgroundColor;
+            probe.remove();
+            return [getComputedStyle(el).outlineColor, colour];
+          });
+          expect(ring).not.toBe(retrying);
           const image = join(dir, 'shown.img');
           writeFileSync(image, Buffer.alloc(128 * 1024, 1));
           await host.pick(image);
           await page.keyboard.press('Enter');
           await page.getByText('shown.img').waitFor();
-          await page.getByText('No bmap', { exact: false }).or(page.getByText('none found')).first().waitFor();
+          await page.getByText('No bmap', { exact: false }).or(page.getByText('no block map')).first().waitFor();
           await page.screenshot({ path: artifactPath(`setup-${colorScheme}.png`) });
           // The target dialog covers the whole page: nothing behind it (the Flash! button) paints on top.
           await page.getByRole('button', { name: 'Select target' }).click();
@@ -314,7 +323,7 @@ describe('browser host', () => {
           await page.getByRole('dialog').waitFor({ state: 'detached' });
           expect(await page.getByRole('button', { name: 'Select target' }).evaluate((el) => el === document.activeElement)).toBe(true);
           const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-          expect(background).toBe(colorScheme === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(246, 247, 249)');
+          expect(background).toBe(colorScheme === 'dark' ? 'rgb(11, 15, 24)' : 'rgb(226, 232, 242)');
           expect(problems).toEqual([]);
         } finally {
           await browser.close();

@@ -35,8 +35,41 @@ export async function expectMappedBlocksEqual(image: string, ranges: BlockRange[
   }
 }
 
-/** Option names contain the device path; /dev/loop1 must not match /dev/loop10. */
-export const deviceName = (device: string): RegExp => new RegExp(`${device.replace(/[/]/g, '\\/')}(?!\\d)`);
+/** Checkbox names start with the device path; /dev/loop1 must not match /dev/loop10. */
+export const deviceName = (device: string): RegExp => new RegExp(`^${device.replace(/[/]/g, '\\/')}(?!\\d)`);
+
+/**
+ * Checks exactly `devices` in the open target dialog and confirms. Other drives may be listed (the machine's
+ * own loop devices): every other box is unchecked first, and the target step must then name exactly these.
+ */
+export async function chooseTargets(page: Page, devices: string[]): Promise<void> {
+  await page.getByRole('button', { name: /^(Select|Change) target$/ }).click();
+  const dialog = page.getByRole('dialog', { name: 'Select target' });
+  await dialog.waitFor();
+  for (const device of devices) await dialog.getByRole('checkbox', { name: deviceName(device) }).waitFor({ timeout: 30_000 });
+  const boxes = dialog.getByRole('list', { name: 'Drives' }).getByRole('checkbox');
+  for (const box of await boxes.all()) if (await box.isChecked()) await box.uncheck();
+  for (const device of devices) await dialog.getByRole('checkbox', { name: deviceName(device) }).check();
+  await dialog.getByRole('button', { name: 'Select' }).click();
+  await expectTargets(page, devices);
+}
+
+/** The target step names exactly `devices` (never a drive the test did not make). */
+export async function expectTargets(page: Page, devices: string[]): Promise<void> {
+  const target = page.getByLabel('Chosen target');
+  if (devices.length === 1) await target.getByText(new RegExp(` · ${devices[0]}$`)).waitFor();
+  else expect(await target.getByTestId('target-devices').getAttribute('title')).toBe(devices.join(', '));
+}
+
+/** Opens Settings, applies `retries` (and read back), closes it. */
+export async function setRetries(page: Page, retries: number, readback = true): Promise<void> {
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Settings' });
+  const box = dialog.getByRole('checkbox', { name: 'Read back and verify' });
+  if ((await box.isChecked()) !== readback) await box.click();
+  if (readback) await dialog.getByRole('spinbutton', { name: 'Retries' }).fill(String(retries));
+  await dialog.getByRole('button', { name: 'Done' }).click();
+}
 
 /** Presses Tab until `target` has focus (fails after `max` presses): proves it is keyboard reachable. */
 export async function tabTo(page: Page, target: Locator, max = 25): Promise<void> {
@@ -57,10 +90,13 @@ export interface UiHarness {
   makeImage(name: string, layout: SparseLayout): Promise<{ path: string; ranges: BlockRange[] }>;
   /** Opens the app in a fresh page and records every value the retry counter shows. */
   openApp(): Promise<Page>;
-  /** Chooses image, target and retries with the mouse, presses Flash! and answers the "Erase …?" question. */
-  startFlash(image: string, device: string, retries: number, answer?: 'erase' | 'cancel'): Promise<void>;
-  /** Waits for the host's "Erase …?" question about `device` in the page and answers it with the mouse. */
-  answerErase(device: string, answer: 'erase' | 'cancel'): Promise<void>;
+  /**
+   * Chooses image, targets and retries with the mouse, presses Flash! (or "Verify without writing") and
+   * answers main's question in the page ("Erase …?" / "Check …?").
+   */
+  startFlash(image: string, devices: string | string[], retries: number, mode?: 'copy' | 'verify', answer?: 'erase' | 'cancel'): Promise<void>;
+  /** Waits for the host's question about `devices` in the page and answers it with the mouse. */
+  answerErase(devices: string | string[], answer: 'erase' | 'cancel'): Promise<void>;
   /** Waits for the final screen and returns its status line. */
   finalStatus(timeoutMs?: number): Promise<string>;
   retriesSeen(): Promise<number[]>;
@@ -130,28 +166,27 @@ export function useUiHarness(): UiHarness {
       });
       return page;
     },
-    async answerErase(device, answer) {
-      const question = harness.page.getByRole('dialog', { name: 'Erase drive?' });
-      await question.getByText(deviceName(device)).waitFor();
-      await question.getByText('Everything on this drive will be lost.').waitFor();
-      await question.getByRole('button', { name: answer === 'erase' ? 'Erase and flash' : 'Cancel' }).click();
+    async answerErase(devices, answer) {
+      const list = typeof devices === 'string' ? [devices] : devices;
+      const question = harness.page.getByRole('dialog', { name: /^(Erase|Check) drives?\?$/ });
+      await question.waitFor();
+      for (const device of list) await question.getByText(deviceName(device)).first().waitFor();
+      const yes = /^(Erase and flash|Erase and flash all|Check)$/;
+      await question.getByRole('button', { name: answer === 'erase' ? yes : 'Cancel' }).click();
       await question.waitFor({ state: 'detached' });
     },
-    async startFlash(image, device, retries, answer = 'erase') {
+    async startFlash(image, devices, retries, mode = 'copy', answer = 'erase') {
       const p = await harness.openApp();
+      await setRetries(p, retries);
       await harness.host.pick(image);
       await p.getByRole('button', { name: /^(Select|Change) image$/ }).click();
       await p.getByLabel('Image details').getByText(/bmap 2\.0, sha256 checksums/).waitFor();
-      await p.getByRole('button', { name: /^(Select|Change) target$/ }).click();
-      const dialog = p.getByRole('dialog', { name: 'Select target' });
-      await dialog.getByRole('option', { name: deviceName(device) }).click();
-      await dialog.getByRole('button', { name: 'Select' }).click();
-      await p.getByRole('spinbutton', { name: 'Checksum retries' }).fill(String(retries));
-      await p.getByRole('button', { name: 'Flash!' }).click();
-      await harness.answerErase(device, answer);
+      await chooseTargets(p, typeof devices === 'string' ? [devices] : devices);
+      await p.getByRole('button', { name: mode === 'copy' ? 'Flash!' : 'Verify without writing' }).click();
+      await harness.answerErase(devices, answer);
     },
     async finalStatus(timeoutMs = 120_000) {
-      const status = harness.page.getByRole('status');
+      const status = harness.page.getByRole('status').first();
       await status.waitFor({ timeout: timeoutMs });
       return (await status.textContent()) ?? '';
     },

@@ -11,8 +11,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const CHROMIUM = process.env.SUREFLASH_CHROMIUM ?? '/usr/bin/chromium';
-/** Screenshots and other evidence (git-ignored). */
-export const artifactsDir = join(repoRoot, 'test-artifacts', 'e2e');
+/** Screenshots of every run, kept as CI artifacts (git-ignored; the README names the folder). */
+export const artifactsDir = join(repoRoot, 'test-artifacts', 'screenshots');
 
 export const chromiumAvailable = (): boolean => existsSync(CHROMIUM);
 
@@ -105,13 +105,13 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Debian Chromium at 800x600 with a fresh, throw-away profile. */
-export async function launchBrowser(options: { colorScheme?: 'light' | 'dark' } = {}): Promise<Browser> {
+/** Headless Debian Chromium (1000x720, the app's default window, unless told) with a fresh, throw-away profile. */
+export async function launchBrowser(options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'sureflash-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 800, height: 600 },
+    viewport: options.viewport ?? { width: 1000, height: 720 },
     colorScheme: options.colorScheme ?? 'light',
     args: [
       '--no-sandbox',
@@ -132,7 +132,7 @@ export async function launchBrowser(options: { colorScheme?: 'light' | 'dark' } 
   };
 }
 
-/** Path for a screenshot under test-artifacts/e2e (the folder is created). */
+/** Path for a screenshot under test-artifacts/screenshots (the folder is created). */
 export function artifactPath(name: string): string {
   mkdirSync(artifactsDir, { recursive: true });
   return join(artifactsDir, name);

@@ -56,7 +56,7 @@ describe('the question main asks in the page', () => {
     const { store } = renderApp(api);
     await user.click(await screen.findByRole('button', { name: 'Select image' }));
     await screen.findByLabelText('Image details');
-    store.getState().selectDevice('/dev/sdb');
+    store.getState().selectDevices(['/dev/sdb']);
     act(() => api.pushConfirm(question('q1')));
     await screen.findByRole('dialog', { name: 'Erase drive?' });
     await act(() => store.getState().flash([]));

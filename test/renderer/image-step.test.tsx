@@ -1,38 +1,82 @@
-import { act, cleanup, fireEvent, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ok } from '../../src/shared/result';
-import { createFakeApi, image } from './fake-api';
+import { createFakeApi, drive, image } from './fake-api';
 import { renderApp } from './render-app';
 
 afterEach(cleanup);
 
+async function picked(info = image(), drives = [drive({ device: '/dev/sdb' })]) {
+  const api = createFakeApi(drives);
+  api.pickResult = ok(info);
+  const user = userEvent.setup();
+  const view = renderApp(api);
+  await user.click(await screen.findByRole('button', { name: 'Select image' }));
+  return { api, user, view, details: await screen.findByLabelText('Image details') };
+}
+
 describe('image step', () => {
-  it('shows name, size, compression and the bmap: version, checksum type, mapped bytes and share', async () => {
-    const api = createFakeApi();
-    const user = userEvent.setup();
-    renderApp(api);
-    await user.click(await screen.findByRole('button', { name: 'Select image' }));
-    const details = await screen.findByLabelText('Image details');
-    expect(details.textContent).toContain('os.img.zst');
-    expect(details.textContent).toContain('2 GB, 300 MB on disk');
-    expect(details.textContent).toContain('zstd');
-    expect(details.textContent).toContain('bmap 2.0, sha256 checksums, 500 MB mapped (25.0% of the image)');
+  it('shows the name in large type, size and format, what the bmap writes, and the bmap itself', async () => {
+    const { details } = await picked();
+    expect(within(details).getByTestId('image-name').textContent).toBe('os.img.zst');
+    expect(details.textContent).toContain('2 GB · zstd, 300 MB file');
+    expect(details.textContent).toContain('Writes 500 MB of it (25.0%)');
+    expect(details.textContent).toContain('bmap 2.0, sha256 checksums');
     expect(screen.getByRole('button', { name: 'Change image' })).toBeTruthy();
   });
 
+  it('keeps a long name on one line with the full name in its tooltip', async () => {
+    const name = '2026-01-15-raspios-bookworm-arm64-lite-with-a-very-long-name.img.xz';
+    const { details } = await picked(image({ name, path: `/srv/${name}` }));
+    const shown = within(details).getByTestId('image-name');
+    expect(shown.getAttribute('title')).toBe(name);
+    expect(shown.textContent).toBe(name);
+    // The extension stays in view when the name is cut in the middle.
+    expect(shown.querySelector('.truncate-tail')?.textContent).toBe('name.img.xz');
+  });
+
   it('lists the plain warnings of an image without a bmap', async () => {
+    const { details } = await picked(image({ bmap: null, compression: 'xz', warnings: ['No bmap found: the whole image will be written'] }));
+    const warnings = within(details).getByRole('list', { name: 'Image warnings' });
+    expect([...warnings.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['No bmap found: the whole image will be written']);
+    expect(details.textContent).toContain('Writes all 2 GB: no block map');
+  });
+
+  it('says "Signed by …" and "Checksum matches" when main proved them, with the key and the checksum source only in the tooltip', async () => {
+    const info = { ...image(), source: 'url', signature: { status: 'valid', signer: 'Raspberry Pi Foundation <releases@raspberrypi.com>', fingerprint: '54C3DD610D9D1B4AF82A37758738CD6B956F460C' }, checksum: { kind: 'sha256', status: 'matches', source: 'SHA256SUMS' } };
+    const { details } = await picked(info as ReturnType<typeof image>);
+    const trust = within(details).getByRole('list', { name: 'Authenticity' });
+    expect([...trust.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Signed by Raspberry Pi Foundation', 'Checksum matches']);
+    expect(trust.textContent).not.toMatch(/54C3DD61/);
+    expect(trust.querySelector('li')?.getAttribute('title')).toMatch(/Key fingerprint 54C3DD610D9D1B4AF82A37758738CD6B956F460C/);
+  });
+
+  it('warns loudly when the signature or the checksum does not match', async () => {
+    const info = { ...image(), signature: { status: 'invalid' }, checksum: { kind: 'sha256', status: 'mismatch' } };
+    const { details } = await picked(info as ReturnType<typeof image>);
+    expect(within(details).getByRole('list', { name: 'Authenticity' }).textContent).toMatch(/The signature does not match: do not use this image.*Checksum does not match: the image is damaged/);
+  });
+
+  it('opens a pasted link through probeImage', async () => {
     const api = createFakeApi();
-    api.pickResult = ok(image({ bmap: null, compression: 'xz', warnings: ['No bmap: the whole image is written', 'Size unknown until decompressed'] }));
     const user = userEvent.setup();
     renderApp(api);
-    await user.click(await screen.findByRole('button', { name: 'Select image' }));
-    const warnings = await screen.findByRole('list', { name: 'Image warnings' });
-    expect([...warnings.querySelectorAll('li')].map((li) => li.textContent)).toEqual([
-      'No bmap: the whole image is written',
-      'Size unknown until decompressed',
-    ]);
-    expect(screen.getByLabelText('Image details').textContent).toContain('none found');
+    await user.type(await screen.findByRole('textbox', { name: 'Image link' }), 'https://example.org/os.img.xz');
+    await user.click(screen.getByRole('button', { name: 'Open' }));
+    expect(api.calls).toContainEqual({ method: 'probeImage', args: ['https://example.org/os.img.xz'] });
+    expect((await screen.findByLabelText('Image details')).textContent).toContain('os.img.xz');
+  });
+
+  it('takes a dropped link', async () => {
+    const api = createFakeApi();
+    renderApp(api);
+    const zone = await screen.findByTestId('drop-zone');
+    const data = { files: [], getData: (type: string) => (type === 'text/uri-list' ? '# comment\r\nhttps://example.org/dropped.img.zst' : '') };
+    await act(async () => {
+      fireEvent.drop(zone, { dataTransfer: data });
+    });
+    expect(api.calls).toContainEqual({ method: 'probeImage', args: ['https://example.org/dropped.img.zst'] });
   });
 
   it('takes a dropped file through pathForFile and probes it', async () => {
@@ -58,5 +102,42 @@ describe('image step', () => {
       fireEvent.drop(zone, { dataTransfer: { files: [new File(['x'], 'os.img')] } });
     });
     expect(screen.getByRole('alert').textContent).toMatch(/Cannot tell where "os\.img" is stored.*Select image/);
+  });
+});
+
+describe('a file that is not a disk image', () => {
+  const notDisk = image({
+    path: '/home/me/notes.txt',
+    name: 'notes.txt',
+    fileSize: 5,
+    imageSize: 5,
+    compression: 'none',
+    bmap: null,
+    diskSignature: null,
+    warnings: ['This file does not look like a disk image: no partition table or filesystem was found at its start.'],
+  });
+
+  it('warns before flashing and lets the user go on', async () => {
+    const { user, api, details } = await picked(notDisk);
+    expect(details.textContent).toMatch(/does not look like a disk image/);
+    await user.click(screen.getByRole('button', { name: 'Flash!' }));
+    const ask = screen.getByRole('alertdialog', { name: 'Flash /dev/sdb?' });
+    expect(ask.textContent).toMatch(/This file does not look like a disk image/);
+    expect(api.flashRequests).toHaveLength(0);
+    await user.click(within(ask).getByRole('button', { name: 'Yes, flash /dev/sdb' }));
+    expect(api.flashRequests).toHaveLength(1);
+  });
+
+  it('asks also when only diskSignature says so (no warning text)', async () => {
+    const { user } = await picked({ ...notDisk, warnings: [] });
+    await user.click(screen.getByRole('button', { name: 'Flash!' }));
+    expect(screen.getByRole('alertdialog').textContent).toMatch(/notes\.txt does not look like a disk image/);
+  });
+
+  it('does not ask for a disk image, nor when main did not look (older main: no diskSignature)', async () => {
+    const { user, api } = await picked(image({ diskSignature: 'gpt' }));
+    await user.click(screen.getByRole('button', { name: 'Flash!' }));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(api.flashRequests).toHaveLength(1);
   });
 });

@@ -4,7 +4,8 @@ import userEvent from '@testing-library/user-event';
 import { App } from '../../src/renderer/components/app';
 import { createAppStore } from '../../src/renderer/store/app-store';
 import { StoreProvider } from '../../src/renderer/store/store-context';
-import { createFakeApi, drive, layout, type FakeApi, targets } from './fake-api';
+import type { DriveInfo, JobTarget } from '../../src/shared/api';
+import { createFakeApi, drive, layout, type FakeApi } from './fake-api';
 
 export function renderApp(api: FakeApi) {
   const store = createAppStore(api);
@@ -16,15 +17,19 @@ export function renderApp(api: FakeApi) {
   return { store, ...view };
 }
 
-/** The app mid-job: image picked, /dev/sdb chosen, Flash! pressed, and job-1 started with `layout`. */
-export async function startFlashing() {
-  const api = createFakeApi([drive({ device: '/dev/sdb' })]);
+/**
+ * The app mid-job: image picked, the drives chosen, Flash! pressed (after the question, if one came), and
+ * job-1 started with `layout` on every chosen drive.
+ */
+export async function startFlashing(drives: DriveInfo[] = [drive({ device: '/dev/sdb' })], mode: 'copy' | 'verify' = 'copy') {
+  const api = createFakeApi(drives);
   const user = userEvent.setup();
   const view = renderApp(api);
   await user.click(await screen.findByRole('button', { name: 'Select image' }));
   await screen.findByLabelText('Image details');
-  view.store.getState().selectDevice('/dev/sdb');
-  await user.click(await screen.findByRole('button', { name: 'Flash!' }));
+  act(() => view.store.getState().selectDevices(drives.map((d) => d.device)));
+  await user.click(await screen.findByRole('button', { name: mode === 'copy' ? 'Flash!' : 'Verify without writing' }));
+  const targets: JobTarget[] = drives.map((d) => ({ device: d.device, description: d.description, size: d.size, identity: null }));
   act(() => api.pushFlash({ type: 'started', jobId: 'job-1', layout, targets }));
   return { api, user, view };
 }

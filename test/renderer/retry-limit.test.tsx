@@ -1,4 +1,4 @@
-import { cleanup, screen } from '@testing-library/react';
+import { act, cleanup, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFakeApi } from './fake-api';
 import { renderApp } from './render-app';
@@ -15,12 +15,16 @@ vi.mock('../../src/shared/retry-limit', () => ({
 afterEach(cleanup);
 
 describe('the retry limit in the renderer', () => {
-  it('bounds the retries control and what the store saves', async () => {
+  it('bounds the retries control and refuses what the store would save past it', async () => {
     const api = createFakeApi();
     const { store } = renderApp(api);
-    const input = await screen.findByRole('spinbutton', { name: /Checksum retries/ });
+    act(() => store.getState().openPanel('settings'));
+    const input = await screen.findByRole('spinbutton', { name: /Retries/i });
     expect([input.getAttribute('min'), input.getAttribute('max')]).toEqual(['0', '4']);
-    await store.getState().setRetries(9);
+    expect(await store.getState().updateSettings({ retries: 9 })).toBe(false);
+    expect(store.getState().settingsError).toMatch(/from 0 to 4/);
+    expect(api.calls.filter((c) => c.method === 'setSettings')).toEqual([]);
+    expect(await store.getState().updateSettings({ retries: 4 })).toBe(true);
     expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ retries: 4 }] });
   });
 });

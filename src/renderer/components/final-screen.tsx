@@ -1,143 +1,150 @@
 /**
- * The outcome, read from the job's report: a status line starting with Verified / Written / Failed /
- * Cancelled, ranges verified / retried / failed with their blocks, time and speed, plain-words errors with
- * the next step, "Save report" and "Flash another".
+ * The outcome, read from the reports: one card gets a big verdict; several get a summary and one row per
+ * card, each with its own verdict (role=status), and the details of the card picked. "Save report" saves
+ * the batch report, "Flash failed cards again" re-runs only those, "Flash another" starts over.
  */
-import { useEffect, useRef } from 'react';
-import { nextStep } from '../../shared/errors';
-import { formatDuration, formatSpeed } from '../../shared/format';
-import type { FlashReport, RangeReport } from '../../shared/report';
-import type { ApiError } from '../../shared/result';
+import { useEffect, useRef, useState } from 'react';
+import { batchStatus } from '../../shared/report';
+import { driveName } from '../model/drive-display';
+import { cardVerdict, errorVerdict, type Verdict } from '../model/verdict';
+import { failedDevices } from '../store/app-store';
+import { jobCards, type CardRun, type JobState } from '../store/job-state';
 import { useApp } from '../store/store-context';
-import { blockSpanText, RangeMap } from './range-map';
-
-const MAX_LISTED = 20;
-
-/** A job that ended before writing because the user said no (Cancel, or no administrator rights). */
-const stoppedByUser = (error: ApiError | null): boolean => error?.code === 'CANCELLED' || error?.code === 'ELEVATION_REFUSED';
-
-/** The status line; its first word is what tests and users look for. */
-export function statusText(report: FlashReport | null, error: ApiError | null): string {
-  if (!report && stoppedByUser(error)) return `Cancelled: ${error?.message ?? ''}`;
-  if (!report) return `Failed: ${error?.message ?? 'the flash ended without a report.'}`;
-  switch (report.status) {
-    case 'verified':
-      return `Verified: every written block of ${report.target.path} read back correctly.`;
-    case 'written-unverified':
-      return `Written, not verified: ${report.target.path} was written without reading it back.`;
-    case 'cancelled':
-      return `Cancelled: ${report.target.path} was not fully written.`;
-    case 'failed':
-      return `Failed: ${report.error?.message ?? `${report.target.path} did not hold the image.`}`;
-  }
-}
+import { VerdictBlock, verdictIcon } from './card-verdict';
+import { Icon } from './icon';
+import { ReportDetails } from './report-details';
+import { TruncatedText } from './truncated-text';
 
 const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
 
-const capitalise = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
-
-/** "Blocks 1024–2047 did not hold data after 3 retries: replace the card." for each bad span of a range. */
-export function failedRangeLines(range: RangeReport): string[] {
-  const spans = range.badBlocks && range.badBlocks.length > 0 ? range.badBlocks : [{ first: range.first, last: range.last }];
-  const tries = `${range.retries} ${range.retries === 1 ? 'retry' : 'retries'}`;
-  return spans.map((span) => `${capitalise(blockSpanText(span.first, span.last))} did not hold data after ${tries}: replace the card.`);
+function verdictOf(card: CardRun, job: JobState): Verdict {
+  if (card.report) return cardVerdict(card.report);
+  return errorVerdict(job.error ?? { code: 'INTERNAL', message: `No report came for ${card.device}.` });
 }
 
-function RangeList({ title, ranges, line }: { title: string; ranges: RangeReport[]; line(range: RangeReport): string[] }) {
-  if (ranges.length === 0) return null;
-  const lines = ranges.flatMap(line);
+function BatchSummary({ job, focusRef }: { job: JobState; focusRef: React.Ref<HTMLHeadingElement> }) {
+  const cards = jobCards(job);
+  const reports = cards.map((c) => c.report).filter((r) => r !== null);
+  const status = job.batch?.status ?? batchStatus(reports.length > 0 ? reports : [{ status: 'failed' }]);
+  const verified = reports.filter((r) => r.status === 'verified').length;
+  const others = (['failed', 'cancelled', 'written-unverified'] as const)
+    .map((s) => [s, cards.filter((c) => verdictOf(c, job).status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s === 'written-unverified' ? 'written, not checked' : s}`);
   return (
-    <div className="range-list">
-      <h3>{title}</h3>
-      <ul>
-        {lines.slice(0, MAX_LISTED).map((text) => (
-          <li key={text}>{text}</li>
-        ))}
-        {lines.length > MAX_LISTED && <li>…and {lines.length - MAX_LISTED} more (see the saved report).</li>}
-      </ul>
+    <div className={`verdict verdict-${status} verdict-big`}>
+      <span className="verdict-icon">
+        <Icon name={verdictIcon(status)} />
+      </span>
+      <div className="verdict-text">
+        <h2 className="verdict-headline" ref={focusRef} tabIndex={-1} data-testid="batch-headline">
+          {verified === cards.length ? `All ${cards.length} cards verified` : `${verified} of ${cards.length} cards verified`}
+        </h2>
+        <p className="verdict-meaning">{others.length > 0 ? `${others.join(', ')}: see each card below.` : 'Every card was read back and holds the image. You can remove them now.'}</p>
+      </div>
     </div>
   );
 }
 
-function ReportDetails({ report }: { report: FlashReport }) {
-  const failed = report.ranges.filter((r) => r.state === 'failed');
-  const retried = report.ranges.filter((r) => r.retries > 0 && r.state !== 'failed');
-  const verified = report.ranges.filter((r) => r.state === 'verified').length;
+function CardRow({ card, job, picked, onPick }: { card: CardRun; job: JobState; picked: boolean; onPick(): void }) {
+  const drive = useApp((s) => s.drives.find((d) => d.device === card.device));
+  const verdict = verdictOf(card, job);
+  const name = drive ? driveName(drive) : card.target.description;
   return (
-    <>
-      <dl className="stats">
-        <dt>Ranges verified</dt>
-        <dd data-testid="ranges-verified">
-          {verified} of {report.ranges.length}
-        </dd>
-        <dt>Ranges retried</dt>
-        <dd data-testid="ranges-retried">{retried.length + failed.filter((r) => r.retries > 0).length}</dd>
-        <dt>Ranges failed</dt>
-        <dd data-testid="ranges-failed">{failed.length}</dd>
-        <dt>Time</dt>
-        <dd>{formatDuration(report.timings.totalMs)}</dd>
-        <dt>Effective speed</dt>
-        <dd>{formatSpeed(report.averageSpeed)}</dd>
-      </dl>
-      <RangeList title="Did not hold" ranges={failed} line={failedRangeLines} />
-      <RangeList
-        title="Rewritten, then verified"
-        ranges={retried}
-        line={(r) => [
-          `${capitalise(blockSpanText(r.first, r.last))}: ${r.retries} ${r.retries === 1 ? 'retry' : 'retries'}` +
-            (r.rewrittenBlocks > 0 ? `, ${r.rewrittenBlocks} ${r.rewrittenBlocks === 1 ? 'block' : 'blocks'} rewritten` : ''),
-        ]}
-      />
-    </>
+    <li className={`card-row${picked ? ' is-picked' : ''}`} data-device={card.device}>
+      <div className="card-row-who">
+        <TruncatedText className="card-row-name" text={name} />
+        <span className="card-row-path">{card.device}</span>
+      </div>
+      <VerdictBlock verdict={verdict} compact />
+      <button type="button" className="small" aria-pressed={picked} onClick={onPick} aria-label={`Details of ${card.device}`}>
+        Details
+      </button>
+    </li>
   );
 }
 
 export function FinalScreen() {
   const job = useApp((s) => s.job);
+  const drives = useApp((s) => s.drives);
   const savedPath = useApp((s) => s.savedReportPath);
   const saveError = useApp((s) => s.saveError);
   const saveReport = useApp((s) => s.saveReport);
   const flashAnother = useApp((s) => s.flashAnother);
-  const statusRef = useRef<HTMLParagraphElement>(null);
-  // The progress screen is gone: move keyboard focus to the outcome so it is read first.
-  useEffect(() => statusRef.current?.focus(), []);
-  const { report } = job;
-  const error = report?.error ?? job.error;
-  const status = report?.status ?? (stoppedByUser(job.error) ? 'cancelled' : 'failed');
+  const flashFailedAgain = useApp((s) => s.flashFailedAgain);
+  const focusRef = useRef<HTMLDivElement & HTMLHeadingElement>(null);
+  const cards = jobCards(job);
+  const several = cards.length > 1;
+  const firstBad = cards.find((c) => verdictOf(c, job).status !== 'verified') ?? cards[0];
+  const [picked, setPicked] = useState<string | null>(firstBad?.device ?? null);
+  // The progress is gone: move keyboard focus to the outcome so it is read first.
+  useEffect(() => focusRef.current?.focus(), []);
+
+  const present = new Set(drives.map((d) => d.device));
+  const again = failedDevices(job);
+  const againPresent = again.filter((d) => present.has(d));
+  const pickedCard = cards.find((c) => c.device === picked) ?? cards[0];
+  const single = !several ? cards[0] : undefined;
+  const image = job.batch?.image.path ?? single?.report?.image.path;
+  const verb = job.mode === 'verify' ? 'Verify' : 'Flash';
 
   return (
-    <section className={`screen final-screen final-${status}`} aria-labelledby="final-title">
+    <section className={`screen final-screen${several ? ' final-several' : ''}`} aria-labelledby="final-title">
       <h2 id="final-title" className="visually-hidden">
         Result
       </h2>
-      <p role="status" className="final-status" data-status={status} ref={statusRef} tabIndex={-1}>
-        {statusText(report, job.error)}
-      </p>
-      {report && (
-        <p className="hint" data-testid="final-what">
-          {fileName(report.image.path)} → {report.target.path}
-        </p>
-      )}
-      {error && status !== 'cancelled' && <p className="next-step">{nextStep(error.code)}</p>}
-      {status === 'cancelled' && <p className="next-step">{nextStep(report ? 'CANCELLED' : (error?.code ?? 'CANCELLED'))}</p>}
-      {report && <ReportDetails report={report} />}
-      {job.layout && <RangeMap layout={job.layout} rangeStates={job.rangeStates} rangeRetries={job.rangeRetries} />}
-      <div className="final-buttons">
-        {report && (
+      <div className="final-top">
+        {single ? (
+          <VerdictBlock verdict={verdictOf(single, job)} big focusRef={focusRef} subject={image ? `${fileName(image)} → ${single.device}` : single.device} />
+        ) : (
+          <BatchSummary job={job} focusRef={focusRef} />
+        )}
+      </div>
+      <div className="final-body">
+        {several && (
+          <ul className="card-rows" aria-label="Cards">
+            {cards.map((card) => (
+              <CardRow key={card.device} card={card} job={job} picked={card.device === pickedCard?.device} onPick={() => setPicked(card.device)} />
+            ))}
+          </ul>
+        )}
+        {pickedCard?.report && (
+          <section className="card-details" aria-label={`Details of ${pickedCard.device}`}>
+            {several && <h3>{pickedCard.device}</h3>}
+            <ReportDetails report={pickedCard.report} layout={job.layout} ranges={pickedCard.ranges} />
+          </section>
+        )}
+      </div>
+      <div className="final-actions">
+        {job.batch && (
           <button type="button" onClick={() => void saveReport()}>
             Save report
           </button>
         )}
+        {again.length > 0 && (
+          <button
+            type="button"
+            onClick={() => void flashFailedAgain()}
+            disabled={againPresent.length === 0}
+            title={againPresent.length < again.length ? `${again.length - againPresent.length} of them ${again.length - againPresent.length === 1 ? 'is' : 'are'} no longer connected` : undefined}
+          >
+            {several ? `${verb} failed cards again (${againPresent.length})` : `${verb} this card again`}
+          </button>
+        )}
         <button type="button" className="primary" onClick={flashAnother}>
-          Flash another
+          {job.mode === 'verify' ? 'Done' : 'Flash another'}
         </button>
+        {savedPath && (
+          <p className="saved" aria-live="polite">
+            Report saved to <TruncatedText text={savedPath} />
+          </p>
+        )}
+        {saveError && (
+          <p className="error" role="alert">
+            {saveError}
+          </p>
+        )}
       </div>
-      {savedPath && <p className="saved">Report saved to {savedPath}</p>}
-      {saveError && (
-        <p className="error" role="alert">
-          {saveError}
-        </p>
-      )}
     </section>
   );
 }

@@ -1,102 +1,122 @@
 /**
- * Step 3: read-back options and the Flash button. Drives that need explicit consent (large, system) open
- * a confirmation first; the confirmed warning codes travel in FlashRequest.acknowledged.
+ * Step 3: what the flash will do (from the settings), the Flash! button and "Verify without writing".
+ * Drives that need explicit consent (large, system) and files that do not look like disk images get a
+ * question first; the confirmed drive warnings travel in FlashRequest.acknowledged. While a job runs,
+ * the step becomes its progress.
  */
 import { useState } from 'react';
-import { evaluateDrives, pendingAcknowledgements, type DriveReason } from '../../shared/drive-rules';
-import { nextStep } from '../../shared/errors';
-import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
-import { imageContext } from '../store/drive-context';
+import { ACKNOWLEDGE_CODES } from '../../shared/drive-rules';
+import { formatBytes } from '../../shared/format';
+import { guiText } from '../model/gui-text';
+import { imageSizeOf, looksLikeNoDiskImage, noDiskImageText } from '../model/image-facts';
+import { allFlashable, chosenTargets, reasonsToConfirm } from '../model/target-facts';
+import { guiNextStep } from '../model/verdict';
+import type { FlashMode } from '../store/app-store';
 import { useApp } from '../store/store-context';
-import { ModalDialog } from './modal-dialog';
+import { PreflightDialog, type PreflightItem } from './confirm-dialogs';
+import { FlashProgressView } from './flash-progress';
+import { StepCard } from './step-card';
 
-function ConfirmDrive({ device, reasons, onConfirm, onClose }: { device: string; reasons: DriveReason[]; onConfirm(): void; onClose(): void }) {
+interface Pending {
+  mode: FlashMode;
+  items: PreflightItem[];
+  codes: string[];
+}
+
+function SetupBody() {
+  const image = useApp((s) => s.image);
+  const drives = useApp((s) => s.drives);
+  const devices = useApp((s) => s.devices);
+  const settings = useApp((s) => s.settings);
+  const flashError = useApp((s) => s.flashError);
+  const flash = useApp((s) => s.flash);
+  const openPanel = useApp((s) => s.openPanel);
+  const [pending, setPending] = useState<Pending | null>(null);
+
+  const targets = chosenTargets(drives, devices, image);
+  const ready = image !== null && allFlashable(targets);
+  const toWrite = image ? (image.bmap?.mappedBytes ?? imageSizeOf(image)) : null;
+  const what = targets.length === 1 ? (targets[0]?.drive.device ?? '') : `${targets.length} cards`;
+
+  const start = (mode: FlashMode): void => {
+    if (!ready || image === null) return;
+    const confirm = reasonsToConfirm(targets, ACKNOWLEDGE_CODES);
+    const several = targets.length > 1;
+    const items: PreflightItem[] = confirm.map(({ device, reason }) => ({ key: `${device}:${reason.code}`, text: several ? `${device}: ${reason.message}` : reason.message }));
+    if (looksLikeNoDiskImage(image)) items.unshift({ key: 'not-a-disk-image', text: guiText(noDiskImageText(image)) });
+    const codes = [...new Set(confirm.map((c) => c.reason.code))];
+    if (items.length > 0) setPending({ mode, items, codes });
+    else void flash([], mode);
+  };
+
+  let hint: string;
+  if (image === null) hint = 'Choose an image first';
+  else if (targets.length === 0) hint = 'Choose a target';
+  else if (!ready) hint = 'A chosen drive cannot be flashed';
+  else hint = `${formatBytes(toWrite)} to ${targets.length === 1 ? 'write' : `each of ${targets.length} cards`}`;
+
   return (
-    <ModalDialog title={`Flash ${device}?`} onClose={onClose} initialFocus="button.cancel">
-      <ul className="warnings">
-        {reasons.map((reason) => (
-          <li key={reason.code}>{reason.message}</li>
-        ))}
-      </ul>
-      <p>Everything on {device} will be erased.</p>
-      <div className="dialog-buttons">
-        <button type="button" className="cancel" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="danger" onClick={onConfirm}>
-          Yes, flash {device}
+    <>
+      <div className="step-body" role="group" aria-label="What happens">
+        <p className={ready ? 'step-name' : 'step-hint'}>{hint}</p>
+        <p className="step-desc">
+          {settings.readback
+            ? `Reads every block back; rewrites what does not hold (up to ${settings.retries} ${settings.retries === 1 ? 'time' : 'times'}).`
+            : 'Not read back: nothing will prove the card holds the image.'}
+          {settings.skipIdentical ? ' Only what differs is written.' : ''}
+        </p>
+        <button type="button" className="link" onClick={() => openPanel('settings')}>
+          Change settings
         </button>
       </div>
-    </ModalDialog>
+      <div className="step-actions">
+        <button type="button" className="step-button primary flash-button" disabled={!ready} onClick={() => start('copy')}>
+          Flash!
+        </button>
+        <button type="button" className="link" disabled={!ready} onClick={() => start('verify')} title="Read the cards and compare them with the image, without writing">
+          Verify without writing
+        </button>
+      </div>
+      {flashError && (
+        <div className="error" role="alert">
+          <p>{guiText(flashError.message)}</p>
+          <p>{guiNextStep(flashError.code)}</p>
+        </div>
+      )}
+      {pending && (
+        <PreflightDialog
+          mode={pending.mode}
+          what={what}
+          items={pending.items}
+          erased={targets.map((t) => t.drive.device)}
+          onClose={() => setPending(null)}
+          onConfirm={() => {
+            const { codes, mode } = pending;
+            setPending(null);
+            void flash(codes, mode);
+          }}
+        />
+      )}
+    </>
   );
 }
 
 export function FlashStep() {
-  const image = useApp((s) => s.image);
-  const drives = useApp((s) => s.drives);
-  const device = useApp((s) => s.device);
-  const settings = useApp((s) => s.settings);
-  const flashError = useApp((s) => s.flashError);
-  const setReadback = useApp((s) => s.setReadback);
-  const setRetries = useApp((s) => s.setRetries);
-  const flash = useApp((s) => s.flash);
-  const [confirming, setConfirming] = useState<DriveReason[] | null>(null);
-
-  const entry = evaluateDrives(drives, imageContext(image, true)).find((e) => e.drive.device === device);
-  const ready = image !== null && entry !== undefined && entry.verdict.status !== 'disabled';
-
-  const start = (): void => {
-    if (!entry) return;
-    const pending = pendingAcknowledgements(entry.verdict, []);
-    if (pending.length > 0) setConfirming(entry.verdict.reasons.filter((r) => pending.includes(r.code)));
-    else void flash([]);
-  };
-
+  const screen = useApp((s) => s.screen);
+  const mode = useApp((s) => s.job.mode);
+  const ready = useApp((s) => s.image !== null && allFlashable(chosenTargets(s.drives, s.devices, s.image)));
+  const busy = screen === 'flashing';
   return (
-    <section className="step" aria-labelledby="step-flash">
-      <h2 id="step-flash">
-        <span className="step-number">3</span> Flash
-      </h2>
-      <label className="option">
-        <input type="checkbox" checked={settings.readback} onChange={(event) => void setReadback(event.target.checked)} /> Read back
-        and verify
-      </label>
-      <label className="option">
-        Checksum retries{' '}
-        <input
-          type="number"
-          min={MIN_RETRIES}
-          max={MAX_RETRIES}
-          step={1}
-          value={settings.retries}
-          disabled={!settings.readback}
-          onChange={(event) => {
-            const value = Number(event.target.value);
-            if (event.target.value !== '' && Number.isFinite(value)) void setRetries(value);
-          }}
-        />
-      </label>
-      <button type="button" className="primary flash-button" disabled={!ready} onClick={start}>
-        Flash!
-      </button>
-      {flashError && (
-        <div className="error" role="alert">
-          <p>{flashError.message}</p>
-          <p>{nextStep(flashError.code)}</p>
-        </div>
-      )}
-      {confirming && entry && (
-        <ConfirmDrive
-          device={entry.drive.device}
-          reasons={confirming}
-          onClose={() => setConfirming(null)}
-          onConfirm={() => {
-            const codes = confirming.map((r) => r.code);
-            setConfirming(null);
-            void flash(codes);
-          }}
-        />
-      )}
-    </section>
+    <StepCard
+      id="step-flash"
+      number={3}
+      title={busy && mode === 'verify' ? 'Verify' : 'Flash'}
+      icon={busy && mode === 'verify' ? 'verify' : 'flash'}
+      state={busy ? 'busy' : 'todo'}
+      className={`step-flash${ready && !busy ? ' step-ready' : ''}`}
+      testId="flash-step"
+    >
+      {busy ? <FlashProgressView /> : <SetupBody />}
+    </StepCard>
   );
 }

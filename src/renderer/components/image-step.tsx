@@ -1,50 +1,48 @@
-/** Step 1: the image, chosen with the file dialog or dropped; shows what main learned about it. */
-import { useState, type DragEvent } from 'react';
-import { formatBytes } from '../../shared/format';
-import type { ImageInfo } from '../../shared/api';
+/**
+ * Step 1: the image, chosen with the file dialog, dropped (a file or a link), or pasted as a link; shows
+ * what main learned about it: name, size, format, what the block map writes, signature and checksum.
+ */
+import { useState, type DragEvent, type FormEvent } from 'react';
 import { useApp } from '../store/store-context';
+import { bmapLine, sizeLine, trustLines, writesLine, type TrustedImage } from '../model/image-facts';
+import { guiText } from '../model/gui-text';
+import { Icon } from './icon';
+import { StepCard } from './step-card';
+import { fileNameTail, TruncatedText } from './truncated-text';
 
-const COMPRESSION_NAMES: Record<ImageInfo['compression'], string> = {
-  none: 'not compressed',
-  gzip: 'gzip',
-  bzip2: 'bzip2',
-  xz: 'xz',
-  zstd: 'zstd',
-  zip: 'zip archive',
-};
-
-function share(part: number, whole: number | null): string {
-  if (whole === null || whole <= 0) return '';
-  const percent = (part / whole) * 100;
-  return ` (${percent < 1 && percent > 0 ? percent.toFixed(2) : percent.toFixed(1)}% of the image)`;
+/** A link dragged from a browser or a file manager's address bar, if the drop carries one. */
+function droppedLink(event: DragEvent<HTMLElement>): string | null {
+  const data = event.dataTransfer;
+  if (typeof data.getData !== 'function') return null;
+  const text = (data.getData('text/uri-list') || data.getData('text/plain') || '').split(/\r?\n/).find((line) => line.trim() !== '' && !line.startsWith('#'));
+  return text && /^https?:\/\//i.test(text.trim()) ? text.trim() : null;
 }
 
-function ImageDetails({ image }: { image: ImageInfo }) {
-  const imageSize = image.imageSize ?? image.bmap?.imageSize ?? null;
+function ImageDetails({ image, compact }: { image: TrustedImage; compact: boolean }) {
+  const trust = trustLines(image);
+  const bmap = bmapLine(image);
   return (
-    <div className="details" aria-label="Image details">
-      <p className="chosen-name" title={image.path}>
-        {image.name}
-      </p>
-      <dl>
-        <dt>Size</dt>
-        <dd>
-          {formatBytes(imageSize)}
-          {image.compression !== 'none' ? `, ${formatBytes(image.fileSize)} on disk` : ''}
-        </dd>
-        <dt>Compression</dt>
-        <dd>{COMPRESSION_NAMES[image.compression]}</dd>
-        <dt>Block map</dt>
-        <dd>
-          {image.bmap
-            ? `bmap ${image.bmap.version}, ${image.bmap.checksumType ?? 'no'} checksums, ${formatBytes(image.bmap.mappedBytes)} mapped${share(image.bmap.mappedBytes, image.bmap.imageSize)}`
-            : 'none found'}
-        </dd>
-      </dl>
-      {image.warnings.length > 0 && (
-        <ul className="warnings" aria-label="Image warnings">
+    <div className="step-body" aria-label="Image details" role="group">
+      <TruncatedText className={`step-name${image.name.length > 24 ? ' is-long' : ''}`} text={image.name} keepEnd={fileNameTail(image.name)} testId="image-name" />
+      <p className="step-sub">{sizeLine(image)}</p>
+      {!compact && <p className="step-sub">{writesLine(image)}</p>}
+      {!compact && bmap && <p className="step-sub step-fine">{bmap}</p>}
+      {!compact && trust.length > 0 && (
+        <ul className="trust" aria-label="Authenticity">
+          {trust.map((line) => (
+            <li key={line.text} className={`trust-${line.tone}`} title={line.detail}>
+              <Icon name={line.tone === 'good' ? 'signed' : 'warning'} />
+              <TruncatedText text={line.text} />
+            </li>
+          ))}
+        </ul>
+      )}
+      {!compact && image.warnings.length > 0 && (
+        <ul className="notes" aria-label="Image warnings">
           {image.warnings.map((w) => (
-            <li key={w}>{w}</li>
+            <li key={w} className="note-warning">
+              {guiText(w)}
+            </li>
           ))}
         </ul>
       )}
@@ -52,45 +50,86 @@ function ImageDetails({ image }: { image: ImageInfo }) {
   );
 }
 
-export function ImageStep() {
-  const image = useApp((s) => s.image);
+function UrlField({ disabled }: { disabled: boolean }) {
+  const openUrl = useApp((s) => s.openUrl);
+  const [url, setUrl] = useState('');
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    if (url.trim() !== '') void openUrl(url);
+  };
+  return (
+    <form className="url-form" onSubmit={submit} aria-label="Image from a link">
+      <Icon name="link" />
+      <input
+        type="url"
+        inputMode="url"
+        placeholder="or paste a link"
+        aria-label="Image link"
+        value={url}
+        onChange={(event) => setUrl(event.target.value)}
+        disabled={disabled}
+      />
+      <button type="submit" className="small" disabled={disabled || url.trim() === ''}>
+        Open
+      </button>
+    </form>
+  );
+}
+
+export function ImageStep({ locked = false }: { locked?: boolean }) {
+  const image = useApp((s) => s.image) as TrustedImage | null;
   const busy = useApp((s) => s.imageBusy);
   const error = useApp((s) => s.imageError);
   const pickImage = useApp((s) => s.pickImage);
   const dropFile = useApp((s) => s.dropFile);
+  const openUrl = useApp((s) => s.openUrl);
   const [over, setOver] = useState(false);
 
   const onDrop = (event: DragEvent<HTMLElement>): void => {
     event.preventDefault();
     setOver(false);
+    if (locked) return;
     const file = event.dataTransfer.files[0];
-    if (file) void dropFile(file);
+    if (file) {
+      void dropFile(file);
+      return;
+    }
+    const link = droppedLink(event);
+    if (link) void openUrl(link);
   };
 
   return (
-    <section
-      className={`step${over ? ' drop-over' : ''}`}
-      aria-labelledby="step-image"
-      data-testid="drop-zone"
-      onDragOver={(event) => {
-        event.preventDefault();
-        setOver(true);
+    <StepCard
+      id="step-image"
+      number={1}
+      title="Image"
+      icon="image"
+      state={locked ? 'idle' : image ? 'done' : 'todo'}
+      className={over ? 'drop-over' : undefined}
+      testId="drop-zone"
+      dropHandlers={{
+        onDragOver: (event) => {
+          event.preventDefault();
+          if (!locked) setOver(true);
+        },
+        onDragLeave: () => setOver(false),
+        onDrop,
       }}
-      onDragLeave={() => setOver(false)}
-      onDrop={onDrop}
     >
-      <h2 id="step-image">
-        <span className="step-number">1</span> Image
-      </h2>
-      {image ? <ImageDetails image={image} /> : <p className="hint">Drop an image file here, or</p>}
-      <button type="button" onClick={() => void pickImage()} disabled={busy}>
-        {busy ? 'Reading image…' : image ? 'Change image' : 'Select image'}
-      </button>
+      {image ? <ImageDetails image={image} compact={locked} /> : <p className="step-hint">Drop an image file or a link here</p>}
+      {!locked && (
+        <div className="step-actions">
+          <button type="button" className={image ? 'step-button' : 'step-button primary'} onClick={() => void pickImage()} disabled={busy}>
+            {busy ? 'Reading image…' : image ? 'Change image' : 'Select image'}
+          </button>
+          <UrlField disabled={busy} />
+        </div>
+      )}
       {error && (
         <p className="error" role="alert">
-          {error}
+          {guiText(error)}
         </p>
       )}
-    </section>
+    </StepCard>
   );
 }

@@ -3,6 +3,7 @@
  * wraps), Esc closes, focus returns to what had it before.
  */
 import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), [tabindex]:not([tabindex="-1"]), select:not([disabled]), a[href]';
 
@@ -12,9 +13,12 @@ interface ModalDialogProps {
   children: ReactNode;
   /** Which element takes focus on open (default: the first focusable one). */
   initialFocus?: string;
+  className?: string;
+  /** 'alert' for questions that stop something (erase, cancel): read out at once. */
+  role?: 'dialog' | 'alertdialog';
 }
 
-export function ModalDialog({ title, onClose, children, initialFocus }: ModalDialogProps) {
+export function ModalDialog({ title, onClose, children, initialFocus, className, role = 'dialog' }: ModalDialogProps) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
 
@@ -47,12 +51,24 @@ export function ModalDialog({ title, onClose, children, initialFocus }: ModalDia
     }
   };
 
-  return (
+  // In document.body: a dialog opened from inside a step must not inherit its layout or its drop zone.
+  return createPortal(
     <div className="backdrop">
-      <div ref={ref} className="dialog" role="dialog" aria-modal="true" aria-labelledby={titleId} tabIndex={-1} onKeyDown={onKeyDown}>
-        <h2 id={titleId}>{title}</h2>
+      <div
+        ref={ref}
+        className={`dialog${className ? ` ${className}` : ''}`}
+        role={role}
+        aria-modal="true"
+        aria-labelledby={titleId}
+        tabIndex={-1}
+        onKeyDown={onKeyDown}
+      >
+        <h2 id={titleId} className="dialog-title">
+          {title}
+        </h2>
         {children}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

@@ -1,127 +1,163 @@
 /**
- * The live range map: every bmap range drawn at its place in the image, its width in proportion to its
- * bytes, coloured by state. Arrow keys walk the ranges (one tab stop); hover or focus names the blocks.
+ * The range map: the whole image from its first to its last byte, in columns. A column's height is the
+ * share of it the bmap maps (unmapped space stays empty, hatched and named in the legend), its colours the
+ * state of what is in it, with progress inside a range as it is written; columns holding blocks that never
+ * held get a marker. Arrow keys (or the mouse) pick a range: the line below names it and a block strip
+ * shows its blocks, bad and rewritten ones at their place.
  */
-import { memo, useCallback, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { formatBytes } from '../../shared/format';
-import type { FlashLayout, RangeState } from '../../shared/report';
+import type { FlashLayout } from '../../shared/report';
+import { estimateDone, mapColumns, mapTotal, PAINT_ORDER, pendingRange, rangeAt, type MapColumn, type Paint, type RangeLive } from '../model/range-model';
+import { describeRange, paintLabel, type MapMode } from '../model/range-words';
+import { BlockStrip } from './block-strip';
 
-export const STATE_LABELS: Record<RangeState, string> = {
-  pending: 'pending',
-  writing: 'writing',
-  written: 'written',
-  verified: 'verified',
-  retrying: 'retrying',
-  failed: 'failed',
-  'source-mismatch': 'image damaged here',
-};
+const ALWAYS_IN_LEGEND: Paint[] = ['pending', 'active', 'verified'];
 
-const LEGEND: RangeState[] = ['pending', 'writing', 'written', 'verified', 'retrying', 'failed'];
-
-/** "blocks 10–19" or "block 10". */
-export function blockSpanText(first: number, last: number): string {
-  return first === last ? `block ${first}` : `blocks ${first}–${last}`;
-}
-
-type LayoutRange = FlashLayout['ranges'][number];
-
-function describeRange(range: LayoutRange, state: RangeState, retries: number): string {
-  const tries = retries > 0 ? `, ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
-  return `Range ${range.index + 1}: ${blockSpanText(range.first, range.last)}, ${formatBytes(range.bytes)}, ${STATE_LABELS[state]}${tries}`;
-}
-
-interface RangeCellProps {
-  range: LayoutRange;
-  left: number;
-  width: number;
-  state: RangeState;
-  retries: number;
-  position: number;
-  tabbable: boolean;
-  onShow(index: number): void;
-  onKey(position: number, event: KeyboardEvent<HTMLDivElement>): void;
-}
-
-const RangeCell = memo(function RangeCell({ range, left, width, state, retries, position, tabbable, onShow, onKey }: RangeCellProps) {
-  const label = describeRange(range, state, retries);
+const Column = memo(function Column({ column }: { column: MapColumn }) {
+  const parts = PAINT_ORDER.filter((paint) => (column.parts[paint] ?? 0) > 0);
   return (
-    <div
-      className={`range range-${state}`}
-      role="img"
-      aria-label={label}
-      title={label}
-      data-index={range.index}
-      data-state={state}
-      tabIndex={tabbable ? 0 : -1}
-      style={{ left: `${left}%`, width: `${width}%` }}
-      onMouseEnter={() => onShow(range.index)}
-      onFocus={() => onShow(range.index)}
-      onKeyDown={(event) => onKey(position, event)}
-    />
+    <div className={`map-col${column.bad ? ' has-bad' : ''}`}>
+      {column.mapped > 0 && (
+        <div className="map-stack" style={{ height: `${(column.mapped * 100).toFixed(2)}%` }}>
+          {parts.map((paint) => (
+            <div key={paint} className={`paint-${paint}`} data-paint={paint} style={{ flexGrow: column.parts[paint] }} />
+          ))}
+        </div>
+      )}
+    </div>
   );
 });
 
 interface RangeMapProps {
   layout: FlashLayout;
-  rangeStates: readonly RangeState[];
-  rangeRetries: readonly number[];
+  ranges: readonly RangeLive[];
+  /** The card's bytes done, to place progress in ranges the engine did not report it for. */
+  bytesDone?: number;
+  mode: MapMode;
+  /** A small map without legend or interaction (card tiles). */
+  mini?: boolean;
+  /** Range selected at first (e.g. the first one that failed). */
+  initialSelection?: number | null;
+  label?: string;
 }
 
-export function RangeMap({ layout, rangeStates, rangeRetries }: RangeMapProps) {
-  const [shown, setShown] = useState<number | null>(null);
-  const [tabStop, setTabStop] = useState(0);
-  const mapRef = useRef<HTMLDivElement>(null);
-  const total = layout.imageSize > 0 ? layout.imageSize : Math.max(1, layout.mappedBytes);
-  const ranges = layout.ranges;
+/** Columns across the map: enough to be fine-grained, few enough to stay cheap to redraw. */
+const FULL_COLUMNS = 160;
+const MINI_COLUMNS = 48;
 
-  const count = ranges.length;
-  const onKey = useCallback(
-    (position: number, event: KeyboardEvent<HTMLDivElement>) => {
-      let target: number;
-      if (event.key === 'ArrowRight' || event.key === 'ArrowDown') target = position + 1;
-      else if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') target = position - 1;
-      else if (event.key === 'Home') target = 0;
-      else if (event.key === 'End') target = count - 1;
-      else return;
-      event.preventDefault();
-      const next = Math.max(0, Math.min(count - 1, target));
-      setTabStop(next);
-      mapRef.current?.querySelectorAll<HTMLElement>('.range')[next]?.focus();
-    },
-    [count],
-  );
+export function RangeMap({ layout, ranges, bytesDone, mode, mini = false, initialSelection = null, label }: RangeMapProps) {
+  const lives = useMemo(() => (bytesDone === undefined ? ranges : estimateDone(layout, ranges.slice(), bytesDone)), [layout, ranges, bytesDone]);
+  const columns = useMemo(() => mapColumns(layout, lives, mini ? MINI_COLUMNS : FULL_COLUMNS), [layout, lives, mini]);
+  const [selected, setSelected] = useState<number | null>(initialSelection);
+  const [hovered, setHovered] = useState<number | null>(null);
+  const total = mapTotal(layout);
+  const count = layout.ranges.length;
 
-  const shownRange = shown === null ? undefined : ranges.find((r) => r.index === shown);
+  if (mini) {
+    return (
+      <div className="range-map mini" aria-hidden="true" data-testid="mini-map">
+        {columns.map((column, i) => (
+          <Column key={i} column={column} />
+        ))}
+      </div>
+    );
+  }
+
+  const position = selected === null ? -1 : layout.ranges.findIndex((r) => r.index === selected);
+  const select = (at: number): void => {
+    const range = layout.ranges[Math.max(0, Math.min(count - 1, at))];
+    if (range) setSelected(range.index);
+  };
+  const onKey = (event: KeyboardEvent<HTMLDivElement>): void => {
+    const page = Math.max(1, Math.round(count / 10));
+    const moves: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, PageDown: page, PageUp: -page };
+    if (event.key === 'Home') select(0);
+    else if (event.key === 'End') select(count - 1);
+    else if (event.key in moves) select(position < 0 ? 0 : position + (moves[event.key] ?? 0));
+    else return;
+    event.preventDefault();
+  };
+  const pointAt = (event: MouseEvent<HTMLDivElement>): number | null => {
+    const box = event.currentTarget.getBoundingClientRect();
+    if (box.width <= 0) return null;
+    return rangeAt(layout, ((event.clientX - box.left) / box.width) * total)?.index ?? null;
+  };
+
+  const shownIndex = hovered ?? selected;
+  const selectedRange = selected === null ? undefined : layout.ranges.find((r) => r.index === selected);
+  const describe = (index: number): string => {
+    const range = layout.ranges.find((r) => r.index === index);
+    return range ? describeRange(range, lives[index] ?? pendingRange, count, mode) : '';
+  };
+  const present = new Set(columns.flatMap((c) => Object.keys(c.parts) as Paint[]));
+  // While a job runs, the states still to come are named too; afterwards only what the map shows.
+  const live = bytesDone !== undefined;
+  const legend = PAINT_ORDER.filter((paint) => (live && ALWAYS_IN_LEGEND.includes(paint)) || present.has(paint)).reverse();
+  const share = total > 0 ? (layout.mappedBytes / total) * 100 : 100;
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
 
   return (
     <div className="range-map-box">
-      <div ref={mapRef} className="range-map" role="group" aria-label={`Range map, ${ranges.length} ranges`} data-testid="range-map">
-        {ranges.map((range, position) => (
-          <RangeCell
-            key={range.index}
-            range={range}
-            left={((range.first * layout.blockSize) / total) * 100}
-            width={(range.bytes / total) * 100}
-            state={rangeStates[range.index] ?? 'pending'}
-            retries={rangeRetries[range.index] ?? 0}
-            position={position}
-            tabbable={position === tabStop}
-            onShow={setShown}
-            onKey={onKey}
+      <p className="map-coverage" data-testid="map-coverage">
+        {label ? `${label}: ` : ''}
+        {count} {count === 1 ? 'range' : 'ranges'}, {formatBytes(layout.mappedBytes)} of {formatBytes(total)} mapped ({share < 1 && share > 0 ? share.toFixed(2) : share.toFixed(1)}%)
+      </p>
+      <div
+        className="range-map"
+        role="slider"
+        tabIndex={0}
+        aria-label="Range map: arrow keys pick a range"
+        aria-valuemin={1}
+        aria-valuemax={Math.max(1, count)}
+        aria-valuenow={position < 0 ? 1 : position + 1}
+        aria-valuetext={selected === null ? 'No range picked' : describe(selected)}
+        data-testid="range-map"
+        onKeyDown={onKey}
+        onMouseMove={(event) => setHovered(pointAt(event))}
+        onMouseLeave={() => setHovered(null)}
+        onClick={(event) => {
+          const at = pointAt(event);
+          if (at !== null) setSelected(at);
+        }}
+      >
+        {columns.map((column, i) => (
+          <Column key={i} column={column} />
+        ))}
+        {selectedRange && (
+          <div
+            className="map-selected"
+            aria-hidden="true"
+            style={{
+              left: `${((selectedRange.first * layout.blockSize) / total) * 100}%`,
+              width: `${(selectedRange.bytes / total) * 100}%`,
+            }}
           />
+        )}
+      </div>
+      <div className="map-scale" aria-hidden="true">
+        {ticks.map((t) => (
+          <span key={t}>{formatBytes(Math.round(total * t))}</span>
         ))}
       </div>
-      <p className="range-info" data-testid="range-info">
-        {shownRange
-          ? describeRange(shownRange, rangeStates[shownRange.index] ?? 'pending', rangeRetries[shownRange.index] ?? 0)
-          : 'Hover or focus a range to see its blocks (arrow keys move between ranges).'}
+      <p className="range-info" data-testid="range-info" aria-live="polite">
+        {shownIndex !== null ? describe(shownIndex) : 'Point at the map, or focus it and use the arrow keys, to see a range and its blocks.'}
       </p>
+      {selectedRange && <BlockStrip range={selectedRange} live={lives[selectedRange.index] ?? pendingRange} blockSize={layout.blockSize} mode={mode} />}
       <ul className="legend" aria-label="Legend">
-        {LEGEND.map((state) => (
-          <li key={state}>
-            <span className={`swatch range-${state}`} aria-hidden="true" /> {STATE_LABELS[state]}
+        {legend.map((paint) => (
+          <li key={paint}>
+            <span className={`swatch paint-${paint}`} aria-hidden="true" /> {paintLabel(paint, mode)}
           </li>
         ))}
+        <li>
+          <span className="swatch paint-unmapped" aria-hidden="true" /> {paintLabel('unmapped', mode)}
+        </li>
+        {present.has('failed') && (
+          <li>
+            <span className="swatch marker" aria-hidden="true" /> marks blocks that {mode === 'verify' ? 'differ' : 'did not hold'}
+          </li>
+        )}
       </ul>
     </div>
   );

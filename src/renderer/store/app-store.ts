@@ -1,14 +1,17 @@
 /**
  * The renderer's one store: what the user chose, the drive list, settings and the running job. Every
- * action goes through the Api; rules and formatting live in src/shared, not here.
+ * action goes through the Api; rules and formatting live in src/shared and src/renderer/model, not here.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { DEFAULT_SETTINGS, type Api, type ConfirmRequest, type DriveInfo, type ImageInfo, type Settings } from '../../shared/api';
+import { DEFAULT_SETTINGS, type Api, type AppInfo, type ConfirmRequest, type DriveInfo, type ImageInfo, type JobTarget, type Settings } from '../../shared/api';
+import { MAX_RETRIES } from '../../shared/retry-limit';
 import type { ApiError, Result } from '../../shared/result';
-import { clampRetries } from '../../shared/retry-limit';
-import { applyFlashEvent, emptyJob, isJobOver, type JobState } from './job-state';
+import { autoSelectDevice } from './auto-select';
+import { applyFlashEvent, emptyJob, isJobOver, jobCards, pendingJob, type JobState } from './job-state';
 
 export type Screen = 'setup' | 'flashing' | 'final';
+export type Panel = 'settings' | 'about' | null;
+export type FlashMode = 'copy' | 'verify';
 
 export interface AppState {
   screen: Screen;
@@ -18,17 +21,25 @@ export interface AppState {
   imageError: string | null;
   drives: DriveInfo[];
   drivesError: string | null;
-  /** Device path of the chosen target; cleared when that drive disappears. */
-  device: string | null;
+  /** Device paths of the chosen targets, in the order chosen; drives that disappear drop out. */
+  devices: string[];
+  /** The device chosen automatically (its reason is shown), or null when the user chose. */
+  autoSelected: string | null;
   settings: Settings;
+  /** Why the last settings change was refused. */
+  settingsError: string | null;
   job: JobState;
   /** Why the flash could not start (validation, drive rules), shown on the setup screen. */
   flashError: ApiError | null;
+  /** Cancel was asked for the whole job, or for these cards. */
   cancelling: boolean;
+  cancellingDevices: string[];
   savedReportPath: string | null;
   saveError: string | null;
   /** Set when the transport to main is gone (the browser host stopped); shown above everything. */
   connectionError: string | null;
+  panel: Panel;
+  appInfo: AppInfo | null;
   /** Main's questions waiting for the user, oldest first (browser host only). */
   confirmRequests: ConfirmRequest[];
 
@@ -37,44 +48,99 @@ export interface AppState {
   pickImage(): Promise<void>;
   /** A file dropped on the image step. */
   dropFile(file: File): Promise<void>;
-  selectDevice(device: string | null): void;
-  setReadback(readback: boolean): Promise<void>;
-  setRetries(retries: number): Promise<void>;
-  /** Starts flashing; `acknowledged` are the drive warnings the user confirmed. */
-  flash(acknowledged: string[]): Promise<void>;
-  cancel(): Promise<void>;
+  /** A link typed, pasted or dropped: main probes it (http or https). */
+  openUrl(url: string): Promise<void>;
+  /** The user's choice of targets (replaces any automatic one). */
+  selectDevices(devices: string[]): void;
+  /** Saves a settings change; out-of-range values are refused with the reason in settingsError. */
+  updateSettings(patch: Partial<Settings>): Promise<boolean>;
+  /** Starts the job; `acknowledged` are the drive warnings the user confirmed. */
+  flash(acknowledged: string[], mode?: FlashMode): Promise<void>;
+  /** Cancels the whole job, or one card of it. */
+  cancel(device?: string): Promise<void>;
   saveReport(): Promise<void>;
-  /** Back to the setup screen, keeping the image and the drive for another card. */
+  /** Back to the setup screen with the same image and no target armed. */
   flashAnother(): void;
-  connectionLost(message: string): void;
-  /** Answers the oldest waiting question. */
+  /** Runs the job again on the cards that did not end verified (those still connected). */
+  flashFailedAgain(): Promise<void>;
+  openPanel(panel: Panel): void;
+  /** Answers the oldest of main's questions. */
   answerConfirm(accepted: boolean): Promise<void>;
+  connectionLost(message: string): void;
 }
 
 const describe = (error: ApiError): string => error.message;
 
-/** Drops a selection that is no longer in the list (the drive was unplugged). */
-function keepSelection(device: string | null, drives: DriveInfo[]): string | null {
-  return device !== null && drives.some((d) => d.device === device) ? device : null;
+/** Failures of the image itself: flashing the same image again would fail the same way. */
+const IMAGE_FAULTS: readonly string[] = ['SOURCE_CHECKSUM_MISMATCH', 'SOURCE_CORRUPT', 'SOURCE_TRUNCATED', 'IMAGE_SIZE_MISMATCH'];
+
+/**
+ * Cards of the last job worth flashing again: those that did not end verified (written-unverified counts
+ * as done), except where the image itself was at fault.
+ */
+export function failedDevices(job: JobState): string[] {
+  return jobCards(job)
+    .filter((card) => {
+      const status = card.report?.status ?? (job.error ? 'failed' : null);
+      const error = card.report?.error ?? job.error;
+      const imageFault = (error && IMAGE_FAULTS.includes(error.code)) || card.report?.ranges.some((r) => r.state === 'source-mismatch');
+      return (status === 'failed' || status === 'cancelled') && !imageFault;
+    })
+    .map((card) => card.device);
+}
+
+/** Checks a settings change before it is sent: the reason it is refused, or null. */
+export function settingsProblem(patch: Partial<Settings>): string | null {
+  if (patch.retries !== undefined && (!Number.isInteger(patch.retries) || patch.retries < 0 || patch.retries > MAX_RETRIES)) {
+    return `Retries must be a whole number from 0 to ${MAX_RETRIES}.`;
+  }
+  return null;
 }
 
 export function createAppStore(api: Api): StoreApi<AppState> {
   return createStore<AppState>()((set, get) => {
-    const setDrives = (drives: DriveInfo[]): void =>
-      set((s) => ({ drives, drivesError: null, device: keepSelection(s.device, drives) }));
-
     /** Jobs whose outcome the user has seen (their stray events are ignored). */
     const endedJobs = new Set<string>();
+    /** Drives not to choose automatically until they are removed: flashed ones, or ones the user turned down. */
+    const declined = new Set<string>();
+    /** What the last job was asked with, for "Flash failed cards again". */
+    let lastRequest: { acknowledged: string[]; mode: FlashMode } = { acknowledged: [], mode: 'copy' };
+
+    /** Applies the automatic choice when nothing is chosen on the setup screen. */
+    const autoSelect = (): void => {
+      const { screen, devices, drives, image } = get();
+      if (screen !== 'setup' || devices.length > 0) return;
+      const device = autoSelectDevice(drives, image, declined);
+      if (device !== null) set({ devices: [device], autoSelected: device });
+    };
+
+    const setDrives = (drives: DriveInfo[]): void => {
+      const present = new Set(drives.map((d) => d.device));
+      for (const device of [...declined]) if (!present.has(device)) declined.delete(device);
+      set((s) => {
+        const devices = s.devices.filter((d) => present.has(d));
+        return { drives, drivesError: null, devices, autoSelected: s.autoSelected !== null && present.has(s.autoSelected) ? s.autoSelected : null };
+      });
+      autoSelect();
+    };
 
     const applySettings = (result: Result<Settings>): void => {
-      if (result.ok) set({ settings: result.value });
+      if (result.ok) set({ settings: result.value, settingsError: null });
+      else set({ settingsError: describe(result.error) });
     };
 
     const useImage = (result: Result<ImageInfo | null>): void => {
       if (!result.ok) set({ imageBusy: false, imageError: describe(result.error) });
       else if (result.value === null) set({ imageBusy: false });
       else set({ imageBusy: false, imageError: null, image: result.value });
+      autoSelect();
     };
+
+    const targetsOf = (devices: string[]): JobTarget[] =>
+      devices.map((device) => {
+        const drive = get().drives.find((d) => d.device === device);
+        return { device, description: drive?.description ?? device, size: drive?.size ?? null, identity: drive?.identity ?? null };
+      });
 
     return {
       screen: 'setup',
@@ -83,18 +149,24 @@ export function createAppStore(api: Api): StoreApi<AppState> {
       imageError: null,
       drives: [],
       drivesError: null,
-      device: null,
+      devices: [],
+      autoSelected: null,
       settings: DEFAULT_SETTINGS,
+      settingsError: null,
       job: emptyJob,
       flashError: null,
       cancelling: false,
+      cancellingDevices: [],
       savedReportPath: null,
       saveError: null,
       connectionError: null,
+      panel: null,
+      appInfo: null,
       confirmRequests: [],
 
       init() {
         const offDrives = api.onDrives(setDrives);
+        const offConfirm = api.onConfirm((request) => set((s) => ({ confirmRequests: [...s.confirmRequests, request] })));
         const offFlash = api.onFlashEvent((event) => {
           const { screen, job } = get();
           // A late event of an earlier job must not be adopted by a new one still waiting for its id.
@@ -110,12 +182,16 @@ export function createAppStore(api: Api): StoreApi<AppState> {
           // A lost host is already said once, in the banner.
           else set((s) => ({ drivesError: s.connectionError === null ? describe(result.error) : null }));
         });
-        void api.getSettings().then(applySettings);
-        const offConfirm = api.onConfirm((request) => set((s) => ({ confirmRequests: [...s.confirmRequests, request] })));
+        void api.getSettings().then((result) => {
+          if (result.ok) set({ settings: result.value });
+        });
+        void api.getAppInfo().then((result) => {
+          if (result.ok) set({ appInfo: result.value });
+        });
         return () => {
           offDrives();
-          offFlash();
           offConfirm();
+          offFlash();
         };
       },
 
@@ -134,36 +210,58 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         useImage(await api.probeImage(path));
       },
 
-      selectDevice(device) {
-        set((s) => ({ device: device === null ? null : keepSelection(device, s.drives), flashError: null }));
+      async openUrl(url) {
+        const text = url.trim();
+        let parsed: URL | null;
+        try {
+          parsed = new URL(text);
+        } catch {
+          parsed = null;
+        }
+        if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+          set({ imageError: `"${text}" is not a web link: paste an address that starts with https:// or http://.` });
+          return;
+        }
+        set({ imageBusy: true, imageError: null });
+        useImage(await api.probeImage(parsed.href));
       },
 
-      async setReadback(readback) {
-        set((s) => ({ settings: { ...s.settings, readback } }));
-        applySettings(await api.setSettings({ readback }));
+      selectDevices(devices) {
+        const present = new Set(get().drives.map((d) => d.device));
+        const chosen = devices.filter((d, i) => present.has(d) && devices.indexOf(d) === i);
+        const { autoSelected } = get();
+        // Turned down: do not choose it again by itself.
+        if (autoSelected !== null && !chosen.includes(autoSelected)) declined.add(autoSelected);
+        set({ devices: chosen, autoSelected: null, flashError: null });
       },
 
-      async setRetries(retries) {
-        const clamped = clampRetries(retries);
-        set((s) => ({ settings: { ...s.settings, retries: clamped } }));
-        applySettings(await api.setSettings({ retries: clamped }));
+      async updateSettings(patch) {
+        const problem = settingsProblem(patch);
+        if (problem !== null) {
+          set({ settingsError: problem });
+          return false;
+        }
+        set((s) => ({ settings: { ...s.settings, ...patch }, settingsError: null }));
+        const result = await api.setSettings(patch);
+        applySettings(result);
+        return result.ok;
       },
 
-      async flash(acknowledged) {
-        const { image, device, settings } = get();
-        if (image === null || device === null) return;
-        set({ screen: 'flashing', job: emptyJob, flashError: null, cancelling: false, savedReportPath: null, saveError: null });
+      async flash(acknowledged, mode = 'copy') {
+        const { image, devices, settings } = get();
+        if (image === null || devices.length === 0) return;
+        lastRequest = { acknowledged, mode };
+        set({ screen: 'flashing', job: pendingJob(targetsOf(devices), mode), flashError: null, cancelling: false, cancellingDevices: [], savedReportPath: null, saveError: null, panel: null });
         const result = await api.flash({
+          mode,
           imagePath: image.path,
-          devices: [device],
+          devices,
           readback: settings.readback,
           retries: settings.retries,
           skipIdentical: settings.skipIdentical,
           probe: settings.probe,
           acknowledged,
         });
-        // A question still open belongs to this call, which is over (e.g. it timed out): take it away.
-        set({ confirmRequests: [] });
         if (!result.ok) {
           set({ screen: 'setup', flashError: result.error, job: emptyJob });
           return;
@@ -172,12 +270,13 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         set((s) => ({ job: s.job.jobId === null ? { ...s.job, jobId: result.value.jobId } : s.job }));
       },
 
-      async cancel() {
+      async cancel(device) {
         const { jobId } = get().job;
         if (jobId === null) return;
-        set({ cancelling: true });
-        const result = await api.cancel(jobId);
-        if (!result.ok) set({ cancelling: false, flashError: result.error });
+        if (device === undefined) set({ cancelling: true });
+        else set((s) => ({ cancellingDevices: [...s.cancellingDevices, device] }));
+        const result = await api.cancel(jobId, device);
+        if (!result.ok) set((s) => ({ cancelling: false, cancellingDevices: s.cancellingDevices.filter((d) => d !== device), flashError: result.error }));
       },
 
       async saveReport() {
@@ -188,8 +287,23 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         else set({ saveError: describe(result.error) });
       },
 
-      connectionLost(message) {
-        set({ connectionError: message });
+      flashAnother() {
+        // The cards just flashed are not armed again: the next one must be chosen (or inserted).
+        for (const device of get().job.devices) declined.add(device);
+        set({ screen: 'setup', job: emptyJob, devices: [], autoSelected: null, cancelling: false, cancellingDevices: [], savedReportPath: null, saveError: null, flashError: null });
+        autoSelect();
+      },
+
+      async flashFailedAgain() {
+        const present = new Set(get().drives.map((d) => d.device));
+        const again = failedDevices(get().job).filter((d) => present.has(d));
+        if (again.length === 0) return;
+        set({ screen: 'setup', devices: again, autoSelected: null });
+        await get().flash(lastRequest.acknowledged, lastRequest.mode);
+      },
+
+      openPanel(panel) {
+        set({ panel, settingsError: null });
       },
 
       async answerConfirm(accepted) {
@@ -199,8 +313,8 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         await api.answerConfirm(request.id, accepted);
       },
 
-      flashAnother() {
-        set((s) => ({ screen: 'setup', job: emptyJob, cancelling: false, savedReportPath: null, saveError: null, device: keepSelection(s.device, s.drives) }));
+      connectionLost(message) {
+        set({ connectionError: message });
       },
     };
   });

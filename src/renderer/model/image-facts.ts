@@ -1,0 +1,116 @@
+/**
+ * Plain-words facts about the chosen image for the image step: its size and format, what the block map
+ * will write, whether its signature and checksum were proven (fields a URL-capable main adds; absent ones
+ * are simply not shown), and whether it looks like a disk image at all.
+ */
+import type { ImageInfo } from '../../shared/api';
+import { formatBytes } from '../../shared/format';
+
+/** Authenticity facts main may add to ImageInfo (URL images, signed bmaps, sha256 sidecars). */
+export interface ImageTrust {
+  source?: 'file' | 'url';
+  signature?: { status: 'valid' | 'invalid' | 'unknown-key' | 'unsigned' | 'not-checked'; signer?: string; fingerprint?: string };
+  checksum?: { kind: 'sha256'; status: 'matches' | 'mismatch' | 'pending' | 'none'; source?: string };
+}
+
+export type TrustedImage = ImageInfo & ImageTrust;
+
+export interface TrustLine {
+  tone: 'good' | 'bad' | 'warning' | 'neutral';
+  text: string;
+  /** Details for the tooltip (key fingerprint, where the checksum came from): never in the running text. */
+  detail?: string;
+}
+
+const COMPRESSION_NAMES: Record<ImageInfo['compression'], string> = {
+  none: 'raw',
+  gzip: 'gzip',
+  bzip2: 'bzip2',
+  xz: 'xz',
+  zstd: 'zstd',
+  zip: 'zip',
+};
+
+export const imageSizeOf = (image: ImageInfo): number | null => image.imageSize ?? image.bmap?.imageSize ?? null;
+
+/** "2 GB image · zstd, 300 MB file" (the file size only when it differs from the image's). */
+export function sizeLine(image: ImageInfo): string {
+  const size = imageSizeOf(image);
+  const format = COMPRESSION_NAMES[image.compression];
+  const file = image.compression !== 'none' ? `${format}, ${formatBytes(image.fileSize)} file` : 'raw image';
+  return `${size !== null ? `${formatBytes(size)}` : 'Size known after reading'} · ${file}`;
+}
+
+function percent(part: number, whole: number): string {
+  const value = (part / whole) * 100;
+  return value > 0 && value < 1 ? value.toFixed(2) : value.toFixed(1);
+}
+
+/** What the block map means for this flash: "Writes 500 MB of it (25.0%)", or the whole image without one. */
+export function writesLine(image: ImageInfo): string {
+  const bmap = image.bmap;
+  if (!bmap) return `Writes all ${formatBytes(imageSizeOf(image))}: no block map`;
+  const share = bmap.imageSize > 0 ? ` (${percent(bmap.mappedBytes, bmap.imageSize)}%)` : '';
+  return `Writes ${formatBytes(bmap.mappedBytes)} of it${share}`;
+}
+
+/** The block map itself: "bmap 2.0, sha256 checksums", or null without one. */
+export function bmapLine(image: ImageInfo): string | null {
+  const bmap = image.bmap;
+  return bmap ? `bmap ${bmap.version}, ${bmap.checksumType ?? 'no'} checksums` : null;
+}
+
+/** The name of an OpenPGP user id without its e-mail address: "Raspberry Pi Foundation <…>" → "Raspberry Pi Foundation". */
+export function signerName(userId: string | undefined): string | undefined {
+  if (!userId) return undefined;
+  const name = userId.replace(/\s*<[^>]*>\s*$/, '').trim();
+  return name === '' ? userId : name;
+}
+
+/** "Signed by …" and "Checksum matches" lines, when main checked them. */
+export function trustLines(image: TrustedImage): TrustLine[] {
+  const lines: TrustLine[] = [];
+  const signature = image.signature;
+  if (signature) {
+    const key = signature.fingerprint ? `Key fingerprint ${signature.fingerprint}` : undefined;
+    switch (signature.status) {
+      case 'valid':
+        lines.push({ tone: 'good', text: `Signed by ${signerName(signature.signer) ?? 'a trusted key'}`, detail: [signature.signer, key].filter(Boolean).join('\n') });
+        break;
+      case 'invalid':
+        lines.push({ tone: 'bad', text: 'The signature does not match: do not use this image', detail: key });
+        break;
+      case 'unknown-key':
+        lines.push({ tone: 'warning', text: `Signed with a key you do not trust${signature.signer ? ` (${signerName(signature.signer)})` : ''}`, detail: [signature.signer, key].filter(Boolean).join('\n') });
+        break;
+      case 'unsigned':
+        if (image.source === 'url') lines.push({ tone: 'neutral', text: 'Not signed' });
+        break;
+      case 'not-checked':
+        break;
+    }
+  }
+  const checksum = image.checksum;
+  if (checksum) {
+    const from = checksum.source ? `SHA-256 from ${checksum.source}` : 'SHA-256';
+    if (checksum.status === 'matches') lines.push({ tone: 'good', text: 'Checksum matches', detail: from });
+    else if (checksum.status === 'mismatch') lines.push({ tone: 'bad', text: 'Checksum does not match: the image is damaged', detail: from });
+    else if (checksum.status === 'pending') lines.push({ tone: 'neutral', text: 'Checksum is checked while writing', detail: from });
+  }
+  return lines;
+}
+
+export const NOT_A_DISK_IMAGE = /does not look like a disk image/i;
+
+/** True when main found no partition table or filesystem in the image (it may be the wrong file). */
+export function looksLikeNoDiskImage(image: ImageInfo): boolean {
+  return image.diskSignature === null || image.warnings.some((w) => NOT_A_DISK_IMAGE.test(w));
+}
+
+/** The message to show before flashing a file that does not look like a disk image. */
+export function noDiskImageText(image: ImageInfo): string {
+  return (
+    image.warnings.find((w) => NOT_A_DISK_IMAGE.test(w)) ??
+    `${image.name} does not look like a disk image: it has no partition table or filesystem at its start.`
+  );
+}
