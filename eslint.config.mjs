@@ -99,6 +99,7 @@ const HELPER_ALLOWED = [
   'zod',
   // Until the helper serves the Target only (issue 11 §1) it still runs the engine worker. Delete then.
   'src/main/engine/worker-client.ts',
+  'src/main/engine/image-options.ts',
   'node:worker_threads',
 ];
 
