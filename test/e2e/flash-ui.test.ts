@@ -14,7 +14,7 @@ import { attachLoop, readDirect } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 import { startWornCard } from '../helpers/worn-card';
 import { layoutProblems, WINDOW_SIZES } from './layout-check';
-import { BLOCK, chooseTargets, deviceName, expectMappedBlocksEqual, expectTargets, MiB, setRetries, tabTo, useUiHarness } from './ui-harness';
+import { BLOCK, chooseTargets, deviceName, expectMappedBlocksEqual, expectTargets, MiB, setRetries, tabTo, useUiHarness, mentionsDevice } from './ui-harness';
 
 /** The screen as it is, at every window size in light and dark: photographed, and free of layout problems. */
 async function checkEverySize(page: Page, name: string): Promise<void> {
@@ -83,7 +83,7 @@ describeRoot('flashing a loop device through the UI in Chromium, keyboard only',
     await page.keyboard.press('Enter');
     // The host asks main's own question in the page; "Cancel" has the focus first.
     const question = page.getByRole('dialog', { name: 'Erase drive?' });
-    await question.getByText(deviceName(loop.device)).waitFor();
+    await question.getByText(mentionsDevice(loop.device)).waitFor();
     expect(await question.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement)).toBe(true);
     await page.screenshot({ path: artifactPath('erase-question.png') });
     await tabTo(page, question.getByRole('button', { name: 'Erase and flash' }));
@@ -220,6 +220,7 @@ describeRoot('verifying a card without writing, in Chromium', () => {
     expect(await ui.page.getByRole('button', { name: 'Verify without writing' }).isDisabled()).toBe(true);
     await chooseTargets(ui.page, [loop.device]);
     await ui.page.getByRole('button', { name: 'Verify without writing' }).click();
+    await ui.answerErase(loop.device, 'erase');
     const status = await ui.finalStatus();
     expect(status).toMatch(/^Failed The card does not hold this image: \d+ blocks? differs?\.$/);
     // Today's engine compares a verified range as a whole, so it names the whole range; the block is in it.

@@ -54,7 +54,7 @@ describeRoot(
         expect(listed.value.filter((d) => !d.isLoop)).toEqual([]);
         client.listen('confirm');
         for (const disk of realDisks) {
-          const result = await client.call('flash', { imagePath: image, device: disk, readback: true, retries: 0, acknowledged: [] });
+          const result = await client.call('flash', { imagePath: image, devices: [disk], readback: true, retries: 0, acknowledged: [] });
           expect(result, disk).toMatchObject({ ok: false, error: { code: 'TARGET_NOT_ALLOWED' } });
         }
         expect(client.seen('confirm')).toEqual([]);

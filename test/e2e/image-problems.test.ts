@@ -70,6 +70,7 @@ describeRoot('bad images through the UI in Chromium', () => {
     expect(await ask.textContent()).toMatch(/does not look like a disk image/);
     await page.screenshot({ path: artifactPath('real-not-a-disk-image.png') });
     await ask.getByRole('button', { name: `Yes, flash ${loop.device}` }).click();
+    await ui.answerErase(loop.device, 'erase');
     expect(await ui.finalStatus()).toMatch(/^Verified/);
   });
 });

@@ -3,7 +3,7 @@
  * allowed, test pick endpoint) and one headless Chromium per suite, a fresh page per test, and helpers
  * that drive the app the way a user does.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -37,6 +37,8 @@ export async function expectMappedBlocksEqual(image: string, ranges: BlockRange[
 
 /** Checkbox names start with the device path; /dev/loop1 must not match /dev/loop10. */
 export const deviceName = (device: string): RegExp => new RegExp(`^${device.replace(/[/]/g, '\\/')}(?!\\d)`);
+/** The device path anywhere in a text ("Erase Loop device (/dev/loop1, 8 MB)"); /dev/loop1 must not match /dev/loop10. */
+export const mentionsDevice = (device: string): RegExp => new RegExp(`${device.replace(/[/]/g, '\\/')}(?!\\d)`);
 
 /**
  * Checks exactly `devices` in the open target dialog and confirms. Other drives may be listed (the machine's
@@ -114,7 +116,7 @@ export function useUiHarness(): UiHarness {
     if (!bmaptoolAvailable()) throw new Error('bmaptool is missing (apt-get install bmap-tools)');
     buildOnce();
     dir = mkdtempSync(join(tmpdir(), 'sureflash-e2e-'));
-    host = await startHost(['--allow-loop', '--test', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')]);
+    host = await startHost(['--allow-loop', '--test', '--io-timeout', '300', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')]);
     browser = await launchBrowser();
   });
 
@@ -150,6 +152,9 @@ export function useUiHarness(): UiHarness {
     },
     async makeImage(name, layout) {
       const path = await makeSparseImage(dir, name, layout);
+      // Real OS images start with a partition table: give the test image one (where its first block is
+      // mapped anyway), so the app does not ask whether it is a disk image at all.
+      if (layout.extents.some((e) => e.offset === 0)) await writeMbr(path);
       const xml = await bmaptoolCreate(path, join(dir, name.replace(/\.img$/, '.bmap')));
       return { path, ranges: bmapRanges(xml) };
     },
@@ -169,8 +174,14 @@ export function useUiHarness(): UiHarness {
     async answerErase(devices, answer) {
       const list = typeof devices === 'string' ? [devices] : devices;
       const question = harness.page.getByRole('dialog', { name: /^(Erase|Check) drives?\?$/ });
-      await question.waitFor();
-      for (const device of list) await question.getByText(deviceName(device)).first().waitFor();
+      // An image without a partition table is asked about by the page first ("Flash /dev/…?"): say yes.
+      const preflight = harness.page.getByRole('alertdialog', { name: /^(Flash|Verify) .+\?$/ });
+      await question.or(preflight).first().waitFor();
+      if (answer === 'erase' && (await preflight.count()) > 0) {
+        await preflight.getByRole('button', { name: /^Yes, / }).click();
+        await question.waitFor();
+      }
+      for (const device of list) await question.getByText(mentionsDevice(device)).first().waitFor();
       const yes = /^(Erase and flash|Erase and flash all|Check)$/;
       await question.getByRole('button', { name: answer === 'erase' ? yes : 'Cancel' }).click();
       await question.waitFor({ state: 'detached' });
@@ -195,4 +206,20 @@ export function useUiHarness(): UiHarness {
     },
   };
   return harness;
+}
+
+/** Writes a one-partition MBR (type 0x83 from sector 2048) into the first sector of an image file. */
+async function writeMbr(path: string): Promise<void> {
+  const sector = Buffer.alloc(512);
+  sector[446 + 4] = 0x83;
+  sector.writeUInt32LE(2048, 446 + 8);
+  sector.writeUInt32LE(2048, 446 + 12);
+  sector[510] = 0x55;
+  sector[511] = 0xaa;
+  const handle = await fsp.open(path, 'r+');
+  try {
+    await handle.write(sector, 0, 512, 0);
+  } finally {
+    await handle.close();
+  }
 }

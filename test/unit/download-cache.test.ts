@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DownloadCache } from '../../src/main/cache/download-cache';
+import { DownloadCache } from '../../src/main/engine/cache/download-cache';
 import { createCacheService } from '../../src/main/services/cache-service';
 import { normaliseSettings } from '../../src/main/services/settings-service';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/shared/api';

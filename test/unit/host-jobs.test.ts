@@ -36,7 +36,7 @@ function flashService() {
 }
 
 const progress = (jobId: string): FlashEvent => ({ type: 'progress', jobId, device: '/dev/loop9', progress: { bytesDone: 1 } as never });
-const done = (jobId: string, status: FlashReport['status']): FlashEvent => ({ type: 'done', jobId, report: { status, cards: [{ status }] } as unknown as BatchReport });
+const done = (jobId: string, status: FlashReport['status']): FlashEvent => ({ type: 'done', jobId, report: { status } as unknown as BatchReport });
 
 async function waitForFile(path: string): Promise<string> {
   while (!existsSync(path)) await new Promise((resolve) => setTimeout(resolve, 10));

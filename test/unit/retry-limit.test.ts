@@ -39,7 +39,7 @@ describe('the retry limit (src/shared/retry-limit.ts)', () => {
   it('bounds what a renderer may ask for (Api validation)', () => {
     expect(parseArg(retriesSchema, 4, 'retries')).toBe(4);
     expect(() => parseArg(retriesSchema, 5, 'retries')).toThrow('must be at most 4');
-    const request = { imagePath: '/img', device: '/dev/sdb', readback: true, retries: 5, acknowledged: [] };
+    const request = { imagePath: '/img', devices: ['/dev/sdb'], readback: true, retries: 5, acknowledged: [] };
     expect(() => parseArg(flashRequestSchema, request, 'request')).toThrow('request.retries: must be at most 4');
   });
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../../shared/format';
-import { defaultCacheDir, DownloadCache } from '../cache/download-cache';
+import { defaultCacheDir, DownloadCache } from '../engine/cache/download-cache';
 import { UsageError } from './flash-args';
 import type { ProgressOutput } from './progress-display';
 

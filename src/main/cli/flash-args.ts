@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_TARGETS } from '../../shared/api';
 import { MAX_RETRIES } from '../../shared/retry-limit';
-import { defaultCacheDir } from '../cache/download-cache';
+import { defaultCacheDir } from '../engine/cache/download-cache';
 import type { ImageAuthOptions } from '../engine/image-options';
 import type { FlashJob } from '../engine/protocol';
 

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { ChecksumInfo, ImageOrigin, SignatureInfo } from '../../shared/authenticity';
 import type { Bmap } from '../../shared/bmap';
 import { mappedBytes, rangeBytes } from '../../shared/bmap';
-import { DownloadCache } from '../cache/download-cache';
+import { DownloadCache } from './cache/download-cache';
 import { loadAuthenticBmap, type BmapChoice } from './auth/load-bmap';
 import { findSha256, type ExpectedSha256, type SidecarLocation } from './auth/sha256-sidecar';
 import { MAX_SIDE_FILE_BYTES, sideFileReader } from './auth/side-files';

@@ -47,13 +47,13 @@ const envNumber = (name: string, fallback: number): number => {
 };
 
 /**
- * The pipeline's sizes. 2 MiB chunks and a pool of 24 (48 MiB, shared by every card); 4 readback buffers per
+ * The pipeline's sizes. 2 MiB chunks and a pool of 16 (32 MiB, shared by every card); 4 readback buffers per
  * card; ranges up to 16 MiB are held until their checksum is proven; gaps up to 64 KiB between ranges are
  * read with them; the final pass re-reads the first 16 MiB and the last 32 MiB of mapped data.
  */
 export function pipelineSizes(): { chunkBytes: number; chunks: number; readbackSlots: number; holdBytes: number; maxGap: number; firstBytes: number; lastBytes: number } {
   const chunkBytes = Math.max(64 * KiB, Math.floor(envNumber('SUREFLASH_CHUNK_KIB', 2048)) * KiB);
-  const chunks = Math.max(4, Math.floor(envNumber('SUREFLASH_CHUNKS', 24)));
+  const chunks = Math.max(4, Math.floor(envNumber('SUREFLASH_CHUNKS', 16)));
   // Holding a range back needs its chunks plus room for the cards to keep going.
   const holdBytes = Math.min(16 * MiB, Math.max(0, chunks - 3) * chunkBytes);
   return { chunkBytes, chunks, readbackSlots: 4, holdBytes, maxGap: 64 * KiB, firstBytes: 16 * MiB, lastBytes: 32 * MiB };

@@ -16,6 +16,8 @@ export interface HostOptions {
   saveDir: string | null;
   /** Settings live here; null = a fresh temporary directory. */
   userDataDir: string | null;
+  /** Longest a card may take to answer one operation before it counts as stalled (null = the engine's 30 s). */
+  ioTimeoutMs: number | null;
 }
 
 export const HOST_USAGE = `Usage: node dist/main/host.cjs [options]
@@ -28,10 +30,11 @@ export const HOST_USAGE = `Usage: node dist/main/host.cjs [options]
                        reports of jobs whose page went away (default: the
                        reports folder in the user data dir)
   --user-data-dir DIR  keep settings in DIR (default: a fresh temp dir)
+  --io-timeout SECONDS how long a card may take to answer before it counts as stalled (default 30)
   --test               enable the token-protected test endpoints`;
 
 export function parseHostOptions(argv: readonly string[]): HostOptions {
-  const options: HostOptions = { port: 0, allowLoop: false, allowRealDrives: false, pick: null, test: false, saveDir: null, userDataDir: null };
+  const options: HostOptions = { port: 0, allowLoop: false, allowRealDrives: false, pick: null, test: false, saveDir: null, userDataDir: null, ioTimeoutMs: null };
   const value = (index: number, flag: string): string => {
     const next = argv[index + 1];
     if (next === undefined || next.startsWith('--')) throw new EngineError('USAGE', `${flag} needs a value.\n${HOST_USAGE}`);
@@ -64,6 +67,13 @@ export function parseHostOptions(argv: readonly string[]): HostOptions {
         options.saveDir = value(i, flag);
         i += 1;
         break;
+      case '--io-timeout': {
+        const seconds = Number(value(i, flag));
+        if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) throw new EngineError('USAGE', `--io-timeout takes seconds between 1 and 3600, got ${argv[i + 1]}`);
+        options.ioTimeoutMs = Math.round(seconds * 1000);
+        i += 1;
+        break;
+      }
       case '--user-data-dir':
         options.userDataDir = value(i, flag);
         i += 1;

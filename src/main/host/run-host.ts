@@ -59,6 +59,7 @@ export async function runHost(argv: readonly string[], makeServices: ServicesFac
     allowLoop: policy.allowLoop,
     onlyLoopDevices: policy.onlyLoopDevices,
     userDataDir,
+    ...(options.ioTimeoutMs !== null ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
     confirmFlash: (drives, image, mode) => confirmations.ask(context.current(), eraseConfirmation(drives, image, mode)),
   });
   const dialogs = createHostDialogs({ pick: options.pick, saveDir: options.saveDir });

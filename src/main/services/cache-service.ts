@@ -4,7 +4,7 @@
  * settings screen can list and clear it, and a lowered limit is enforced at once.
  */
 import { join } from 'node:path';
-import { DownloadCache, type CacheEntry } from '../cache/download-cache';
+import { DownloadCache, type CacheEntry } from '../engine/cache/download-cache';
 import type { ImageCacheOptions } from '../engine/image-options';
 import type { SettingsService } from './types';
 

@@ -46,6 +46,8 @@ export interface FlashServiceDeps {
    * shows a native dialog naming the drives): the renderer cannot confirm on the user's behalf.
    */
   confirm?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
+  /** Longest a card may take to answer one operation (default: the engine's 30 s). */
+  ioTimeoutMs?: number;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -162,6 +164,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
       }
       for (const drive of drives) await deps.unmount(drive);
       const job = buildFlashJob({ ...request, imagePath }, drives, (await deps.cacheOptions?.()) ?? null);
+      if (deps.ioTimeoutMs !== undefined) job.ioTimeoutMs = deps.ioTimeoutMs;
       const writable = await Promise.all(drives.map((d) => (mode === 'verify' ? Promise.resolve(true) : deps.canWrite(d.raw))));
       const runner = writable.every(Boolean) ? deps.runInProcess : deps.runElevated;
       const cardsDone: Promise<FlashReport>[] = [];

@@ -27,6 +27,8 @@ export interface MainServicesOptions {
   onlyLoopDevices?: boolean;
   /** Where settings.json lives (Electron: app.getPath('userData')). */
   userDataDir: string;
+  /** Longest a card may take to answer one operation before it counts as stalled (default: the engine's). */
+  ioTimeoutMs?: number;
   /** Where reports are saved by default (shown in the About view). */
   reportsDir?: string | null;
   /** The log file, when the host keeps one. */
@@ -74,6 +76,7 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     listDrives: enumerate,
     probeImage: images.probe,
     cacheOptions: () => cache.jobOptions(),
+    ...(options.ioTimeoutMs !== undefined ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
     // Windows: volumes are locked and dismounted by the process that writes (see drives/unmount.ts).
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),

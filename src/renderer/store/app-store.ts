@@ -262,6 +262,8 @@ export function createAppStore(api: Api): StoreApi<AppState> {
           probe: settings.probe,
           acknowledged,
         });
+        // Whatever main asked about this request is over once the call is (answered, refused or timed out).
+        set({ confirmRequests: [] });
         if (!result.ok) {
           set({ screen: 'setup', flashError: result.error, job: emptyJob });
           return;

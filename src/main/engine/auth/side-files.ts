@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { MAX_BMAP_BYTES } from '../bmap-parser';
 import { EngineError } from '../errors';
+import { nonRegularKind } from '../source/file-kind';
 import type { DownloadMeter } from '../source/http/download-meter';
 import { fetchSmall } from '../source/http/fetch-small';
 import type { HttpClient } from '../source/http/http-client';
@@ -36,9 +37,10 @@ export function sideFileReader(http: () => HttpClient, meter?: DownloadMeter, si
       }
       try {
         const stat = await fsp.stat(location);
-        if (!stat.isFile()) {
+        const kind = nonRegularKind(stat);
+        if (kind !== null) {
           if (optional) return null;
-          throw new EngineError(what === 'bmap' ? 'BMAP_INVALID' : 'USAGE', `The ${what} "${location}" is not a regular file.`);
+          throw new EngineError(what === 'bmap' ? 'BMAP_INVALID' : 'USAGE', `The ${what} file "${location}" is invalid: it is ${kind}, not a regular file.`);
         }
         if (stat.size > maxBytes) {
           // Refused by its size, never read (a huge or sparse file given by mistake).

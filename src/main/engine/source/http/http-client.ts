@@ -9,13 +9,18 @@
  * of a mapped-only fetch, and it has per-request header and body timeouts. Its EnvHttpProxyAgent is not
  * used: it prints an "experimental" warning on every start; the NO_PROXY rules are a few lines below.
  */
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, ProxyAgent } from 'undici';
 import { VERSION } from '../../../version';
 import { DownloadError, networkError, statusError } from './http-errors';
 import { netrcCredentials } from './netrc';
 import { displayUrl, urlCredentials, withoutCredentials } from './url-parts';
 
 export const MAX_REDIRECTS = 10;
+
+type Undici = typeof import('undici');
+let undiciModule: Promise<Undici> | null = null;
+/** undici is loaded on the first request: a job from a file never reads it from disk (start-up, memory). */
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 
 export interface HttpClientOptions {
   /** Silence (no headers, no body bytes) after which a request fails as stalled. */
@@ -94,7 +99,7 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
 export class HttpClient {
   readonly timeoutMs: number;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly direct: Agent;
+  private direct: Agent | null = null;
   private readonly proxies = new Map<string, ProxyAgent>();
   private readonly ca: string | Buffer | undefined;
 
@@ -102,7 +107,6 @@ export class HttpClient {
     this.env = options.env ?? process.env;
     this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs(this.env);
     this.ca = options.ca;
-    this.direct = new Agent({ connect: { timeout: this.timeoutMs, ...(this.ca ? { ca: this.ca } : {}) }, keepAliveTimeout: 10_000 });
   }
 
   /** The proxy URL that `url` goes through, or null (display form, no credentials). */
@@ -112,13 +116,13 @@ export class HttpClient {
     return proxy ?? null;
   }
 
-  private dispatcher(url: URL): Dispatcher {
+  private dispatcher(undici: Undici, url: URL): Dispatcher {
     const proxy = this.proxyFor(url);
-    if (!proxy) return this.direct;
+    if (!proxy) return (this.direct ??= new undici.Agent({ connect: { timeout: this.timeoutMs, ...(this.ca ? { ca: this.ca } : {}) }, keepAliveTimeout: 10_000 }));
     let agent = this.proxies.get(proxy);
     if (!agent) {
       const tls = this.ca ? { ca: this.ca } : {};
-      agent = new ProxyAgent({ uri: proxy, requestTls: tls, proxyTls: tls, connect: { timeout: this.timeoutMs } });
+      agent = new undici.ProxyAgent({ uri: proxy, requestTls: tls, proxyTls: tls, connect: { timeout: this.timeoutMs } });
       this.proxies.set(proxy, agent);
     }
     return agent;
@@ -134,6 +138,7 @@ export class HttpClient {
     const given = urlCredentials(origin);
     let current = withoutCredentials(origin);
     const redirects: string[] = [];
+    const undici = await loadUndici();
     for (;;) {
       const credentials = sameOrigin(current, origin) && given ? given : netrcCredentials(current.hostname, this.env);
       const headers: Record<string, string> = {
@@ -144,10 +149,10 @@ export class HttpClient {
       if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(current, {
+        response = await undici.request(current, {
           method: options.method ?? 'GET',
           headers,
-          dispatcher: this.dispatcher(current),
+          dispatcher: this.dispatcher(undici, current),
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),
@@ -180,6 +185,6 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.direct.close(), ...[...this.proxies.values()].map((p) => p.close())]).catch(() => undefined);
+    await Promise.all([this.direct?.close(), ...[...this.proxies.values()].map((p) => p.close())]).catch(() => undefined);
   }
 }

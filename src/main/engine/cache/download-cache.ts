@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { displayUrl, withoutCredentials } from '../engine/source/http/url-parts';
-import type { PassSink } from '../engine/source/http/url-source';
+import { displayUrl, withoutCredentials } from '../source/http/url-parts';
+import type { PassSink } from '../source/http/url-source';
 
 export interface CacheEntry {
   key: string;
