@@ -34,7 +34,13 @@ export type ApiListenersTakeTheirPayload = Assert<
 
 export function createApiProxy(transport: ApiTransport): Api {
   const api: Record<string, unknown> = { pathForFile: (file: File) => transport.pathForFile(file) };
-  for (const method of API_INVOKE_METHODS) api[method] = (...args: unknown[]) => transport.invoke(method, args);
+  // Optional arguments left out stay out: a trailing undefined would cross JSON as null.
+  const given = (args: unknown[]): unknown[] => {
+    let end = args.length;
+    while (end > 0 && args[end - 1] === undefined) end--;
+    return args.slice(0, end);
+  };
+  for (const method of API_INVOKE_METHODS) api[method] = (...args: unknown[]) => transport.invoke(method, given(args));
   const listen = <E extends ApiEvent>(event: E): void => {
     api[API_EVENT_LISTENERS[event]] = (listener: (payload: ApiEventPayloads[E]) => void) => transport.subscribe(event, listener);
   };

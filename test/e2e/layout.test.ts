@@ -24,7 +24,7 @@ describe.skipIf(!chromiumAvailable())('layout at every window size, light and da
   beforeAll(async () => {
     buildOnce();
     dir = mkdtempSync(join(tmpdir(), 'sureflash-layout-'));
-    host = await startHost(['--user-data-dir', join(dir, 'user-data')]);
+    host = await startHost(['--allow-loop', '--user-data-dir', join(dir, 'user-data')]);
     browser = await launchBrowser();
   });
   afterAll(async () => {

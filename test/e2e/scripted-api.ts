@@ -57,6 +57,9 @@ function install(scenario: Scenario): void {
     },
     pathForFile: () => null,
     getAppInfo: () => ok(scenario.appInfo),
+    // Main's in-page questions: this scripted host never asks one.
+    onConfirm: () => () => undefined,
+    answerConfirm: () => ok(null),
   };
 }
 

@@ -116,7 +116,7 @@ export function parseArgs<M extends ApiInvokeMethod>(method: M, raw: readonly un
     const wanted = specs.length === 0 ? 'no arguments' : `${specs.length} argument${specs.length === 1 ? '' : 's'} (${specs.map(([name, , opt]) => (opt ? `${name}?` : name)).join(', ')})`;
     throw new EngineError('USAGE', `Invalid call: ${method} takes ${wanted}, got ${raw.length}.`);
   }
-  return specs.map(([name, schema, optional], i) => (optional && raw[i] === undefined ? undefined : parseArg(schema, raw[i], name))) as ParsedArgs<M>;
+  return specs.map(([name, schema, optional], i) => (optional && (raw[i] === undefined || raw[i] === null) ? undefined : parseArg(schema, raw[i], name))) as ParsedArgs<M>;
 }
 
 /** Parses `value` or throws a USAGE EngineError naming the argument and what is wrong with it. */

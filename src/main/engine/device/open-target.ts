@@ -116,7 +116,9 @@ async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptio
   if (facts.size === 0) throw new EngineError('TARGET_NOT_FOUND', `${path} has no medium (size 0): insert the card`);
   const inUse = await whereMounted(path);
   if (inUse === null) throw new EngineError('TARGET_INVALID', `cannot tell whether ${path} is mounted on this platform`);
-  if (inUse.length > 0) throw new EngineError('TARGET_MOUNTED', `${path} is in use (${inUse.join(', ')}): unmount it first`);
+  const mounts = inUse.filter((m) => !m.startsWith('swap on '));
+  if (mounts.length > 0) throw new EngineError('TARGET_MOUNTED', `${path} is mounted at ${mounts.join(', ')}: unmount it first`);
+  if (inUse.length > 0) throw new EngineError('TARGET_BUSY', `${path} is in use as swap (${inUse.join(', ')}): turn it off first (swapoff)`);
   if (options.mode === 'copy' && facts.readOnly) throw new EngineError('TARGET_READ_ONLY', `${path} is read-only (the kernel marks it so: a write-protect switch, or a read-only device)`);
   if (options.imageSize !== null && facts.size < options.imageSize) {
     throw new EngineError('TARGET_TOO_SMALL', `target ${path} is too small: ${describeSize(facts.size)}, the image needs ${describeSize(options.imageSize)}`);
