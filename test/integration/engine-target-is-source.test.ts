@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,27 @@ describeRoot('the image is, or is stored on, the target block device', () => {
     } finally {
       await loop.detach();
     }
+  });
+
+  it('the image is a partition of the target device, and the target a partition of the image device', async () => {
+    const backing = join(dir, 'dev-parts.bin');
+    writeFileSync(backing, Buffer.alloc(8 * MiB, 0x3c));
+    execFileSync('sfdisk', ['-q', backing], { input: 'label: dos\nstart=2048, size=8192, type=83\n' });
+    const before = readFileSync(backing);
+    const loop = await attachLoop(backing);
+    try {
+      const part = `${loop.device}p1`;
+      for (let waited = 0; !existsSync(part) && waited < 5000; waited += 100) {
+        await run('partx', ['-a', loop.device]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(existsSync(part), `${part} did not appear`).toBe(true);
+      expectRefused(await runCli(['copy', '--nobmap', part, loop.device]), /is this device or one of its partitions/);
+      expectRefused(await runCli(['copy', '--nobmap', loop.device, part]), /it is a partition of the image/);
+    } finally {
+      await loop.detach();
+    }
+    expect(readFileSync(backing).equals(before)).toBe(true);
   });
 
   it('the target loop device is backed by the image', async () => {
