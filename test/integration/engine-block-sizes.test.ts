@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { blockRangesOf, bmaptoolAvailable, bmaptoolCopy, makeSparseImage, writeBmap } from '../helpers/bmap-fixtures';
 import { cliBuilt, describeRun, runCli } from '../helpers/cli';
-import { attachLoop, readDirect } from '../helpers/loop';
+import { attachLoop, readDirect, writeDirect } from '../helpers/loop';
+import { cardsPerTest } from '../helpers/card-checks';
+import { describeCardCli, rangeHolding } from '../helpers/card-cli-checks';
 import { describeRoot } from '../helpers/root';
 
 const KiB = 1024;
@@ -110,5 +112,34 @@ describeRoot('bmap block sizes 512, 1024, 2048 on 512-byte and 4 KiB sectors and
         expect(ours.equals(readFileSync(oracle))).toBe(true);
       }
     }, 60_000);
+  }
+});
+
+describeCardCli('bmap block sizes below the sector size, with rewrites (card fixture, 4 KiB sectors)', () => {
+  const startCard = cardsPerTest();
+  /** Card blocks stored damaged once, and where the card flips its byte (card.py: reproducible). */
+  const FAULTS = [
+    { block: 100, offset: 100 * 4096 + 2353 },
+    { block: 767, offset: 767 * 4096 + 2396 },
+  ];
+
+  for (const bs of [512, 1024, 2048]) {
+    it(`BlockSize ${bs}: damaged stores are rewritten by read-modify-write of their 4 KiB sectors; Verified, neighbours kept`, async () => {
+      const bmap = bmaps.get(bs)!;
+      const card = await startCard({ size: DEVICE_SIZE, loop: { sectorSize: 4096, directIo: true } });
+      await writeDirect(card.loop, 0, Buffer.alloc(4 * MiB, 0xff));
+      await card.setFaults(FAULTS.map((f) => ({ block: f.block, count: 1 })));
+      const result = await runCli(['copy', '--bmap', bmap.path, '--checksum-retry=2', '-q', image, card.loop]);
+      expect(result.code, describeRun(result)).toBe(0);
+      const report = result.report!;
+      expect(report.status).toBe('verified');
+      expect(report.target.sectorSize).toBe(4096);
+      expect((await card.stats()).corruptedByBlock).toEqual({ '100': 1, '767': 1 });
+      for (const f of FAULTS) {
+        const range = rangeHolding(report, Math.floor(f.offset / bs));
+        expect(range.retries, `range holding byte ${f.offset}`).toBeGreaterThanOrEqual(1);
+      }
+      checkBytes(await card.storedBytes(0, 4 * MiB), readFileSync(image), bmap.mapped, 0xff);
+    }, 120_000);
   }
 });
