@@ -4,7 +4,7 @@
  *
  * - an 8 MiB range damaged near its end (raw: positioned reads; .gz: the stream) is held until its checksum
  *   is proven, so not one byte of it is written; the report names it `source-mismatch`;
- * - a 24 MiB range (too big to hold: the pool holds ranges up to 16 MiB) damaged near its end is written in
+ * - a 48 MiB range (too big to hold: the pool holds ranges up to 16 MiB) damaged near its end is written in
  *   part; the error, the report (`source-mismatch`, `unsafeToUse`) and the last line of the CLI say that the
  *   card holds a partial, damaged image and must not be used.
  *
@@ -69,12 +69,16 @@ const HELD: SparseLayout = {
     { offset: 4 * MiB, length: 8 * MiB, seed: 42 },
   ],
 };
-/** 1 MiB good range, then a 24 MiB range (blocks 1024-7167) damaged 22 MiB in; image 32 MiB. */
+/**
+ * 1 MiB good range, then a 48 MiB range (blocks 1024-13311) damaged 47 MiB in; image 56 MiB. The range is
+ * bigger than the whole chunk pool (32 MiB), so the producer reaches the damage only after the card wrote
+ * and released the range's first chunks.
+ */
 const STREAMED: SparseLayout = {
-  size: 32 * MiB,
+  size: 56 * MiB,
   extents: [
     { offset: 0, length: 1 * MiB, seed: 43 },
-    { offset: 4 * MiB, length: 24 * MiB, seed: 44 },
+    { offset: 4 * MiB, length: 48 * MiB, seed: 44 },
   ],
 };
 
@@ -104,23 +108,23 @@ describeRoot('a corrupt image and the card', () => {
     }, 120_000);
   }
 
-  it('a 24 MiB range (too big to hold) damaged near its end: written in part, and the error, report and CLI say the card must not be used', async () => {
-    const { image, bmap } = await damagedImage('streamed.img', STREAMED, 26 * MiB + 77);
+  it('a 48 MiB range (too big to hold) damaged near its end: written in part, and the error, report and CLI say the card must not be used', async () => {
+    const { image, bmap } = await damagedImage('streamed.img', STREAMED, 51 * MiB + 77);
     await withFilledLoop('streamed', async (device) => {
       const result = await runCli(['copy', '--bmap', bmap, image, device]);
       expect(result.code, describeRun(result)).toBe(1);
       const report = result.report!;
       expect(report.status).toBe('failed');
       expect(report.error?.code).toBe('SOURCE_CHECKSUM_MISMATCH');
-      expect(report.error?.message).toMatch(/range 2 \(blocks 1024-7167\) does not match the bmap checksum; part of that range was already written, so the card holds a damaged image and must not be used/);
+      expect(report.error?.message).toMatch(/range 2 \(blocks 1024-13311\) does not match the bmap checksum; part of that range was already written, so the card holds a damaged image and must not be used/);
       expect(report.ranges[1]?.state).toBe('source-mismatch');
       expect(report.ranges.some((r) => r.state === 'pending' && r.index === 1)).toBe(false);
       expect(report.totals.sourceMismatchRanges).toBe(1);
-      expect(report.unsafeToUse).toBe(true);
+      expect(report.unsafeToUse, JSON.stringify(report.totals)).toBe(true);
       expect(result.stderr).toMatch(/Failed: .*The card holds a partial image: do not use it\./);
       // The premise: part of the range did reach the card.
       const head = await readDirect(device, 4 * MiB, 1 * MiB);
-      expect(head.equals(readFileSync(image).subarray(4 * MiB, 5 * MiB))).toBe(true);
+      expect(head.equals(readFileSync(image).subarray(4 * MiB, 5 * MiB)), "the start of the range is on the card").toBe(true);
     });
   }, 120_000);
 });
