@@ -4,7 +4,7 @@
  * image — or the image is the target block device itself (through a symlink), the target loop device is
  * backed by the image, or the image sits on a filesystem of the target drive. Each is refused by the built
  * CLI with TARGET_IS_SOURCE before anything is opened for writing: exit 1, a message that says why, and the
- * image and the bmap byte-unchanged.
+ * image and the bmap byte-unchanged. `verify` only reads, so it may compare a file with itself.
  *
  * Build first: `node scripts/build.mjs`.
  */
@@ -63,6 +63,14 @@ describe('the target is the image or its bmap (regular files)', () => {
     expectRefused(result, /it is the image itself/);
     expect(digest(p.img)).toBe(p.imgSum);
     expect(digest(p.bmap)).toBe(p.bmapSum);
+  });
+
+  it('verify only reads: an image compared with itself is not refused', async () => {
+    const p = freshPair('verify-self');
+    const result = await runCli(['verify', p.img, p.img]);
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.report?.status).toBe('verified');
+    expect(digest(p.img)).toBe(p.imgSum);
   });
 
   it('the target is a hard link to the image', async () => {

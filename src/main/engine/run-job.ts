@@ -175,7 +175,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     const seen = new Map<string, number>();
     for (const card of cards) {
       try {
-        await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
+        // Only writing can destroy the image; verify reads the target and may compare a file with itself.
+        if (copy) await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
         card.target = await openTarget(card.path, {
           mode: job.mode,
           imageSize: src.imageSize,
