@@ -1,7 +1,7 @@
 /**
  * Issue 10 §2: bmaps with a BlockSize other than 4096 (512, 1024, 2048: valid, and what bmaptool writes for an
- * image kept on a filesystem with such blocks) are written right to a 512-byte-sector loop device, a 4 KiB-
- * sector loop device (`losetup --sector-size 4096`, direct I/O) and a regular file, through the built CLI.
+ * image kept on a filesystem with such blocks) are written right to 512-byte, 2 KiB and 4 KiB-sector loop
+ * devices (`losetup --sector-size`, direct I/O) and a regular file, through the built CLI.
  * The ranges are laid out so that several of them share one 4 KiB sector with unmapped bytes between them,
  * a big range is cut into chunks at offsets that are not sector-aligned, and the image ends in a partial
  * block: all of it is read-modify-write on a 4 KiB device. The device is pre-filled with 0xFF, so a
@@ -69,12 +69,12 @@ function checkBytes(got: Buffer, source: Buffer, mapped: Uint8Array, unmapped: n
 
 describeRoot('bmap block sizes 512, 1024, 2048 on 512-byte and 4 KiB sectors and on files', () => {
   for (const bs of [512, 1024, 2048]) {
-    for (const sectorSize of [512, 4096]) {
+    for (const sectorSize of [512, 2048, 4096]) {
       it(`BlockSize ${bs} onto a loop device with ${sectorSize}-byte sectors: Verified, mapped bytes exact, neighbours kept`, async () => {
         const bmap = bmaps.get(bs)!;
         const backing = join(dir, `dev-${bs}-${sectorSize}.bin`);
         writeFileSync(backing, Buffer.alloc(DEVICE_SIZE, 0xff));
-        const loop = await attachLoop(backing, { sectorSize, directIo: sectorSize === 4096 });
+        const loop = await attachLoop(backing, { sectorSize, directIo: sectorSize > 512 });
         try {
           expect(readFileSync(`/sys/block/${loop.device.slice(5)}/queue/logical_block_size`, 'utf8').trim()).toBe(String(sectorSize));
           const result = await runCli(['copy', '--bmap', bmap.path, '--checksum-retry=2', image, loop.device]);
