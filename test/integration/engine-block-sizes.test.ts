@@ -11,13 +11,14 @@
  *
  * Build first: `node scripts/build.mjs`.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { blockRangesOf, bmaptoolAvailable, bmaptoolCopy, makeSparseImage, writeBmap } from '../helpers/bmap-fixtures';
+import { blockRangesOf, bmaptoolAvailable, bmaptoolCopy, bmaptoolCreate, makeSparseImage, STANDARD_LAYOUT, writeBmap } from '../helpers/bmap-fixtures';
 import { cliBuilt, describeRun, runCli } from '../helpers/cli';
-import { attachLoop, readDirect, writeDirect } from '../helpers/loop';
+import { attachLoop, readDirect, run, writeDirect } from '../helpers/loop';
 import { cardsPerTest } from '../helpers/card-checks';
 import { describeCardCli, rangeHolding } from '../helpers/card-cli-checks';
 import { describeRoot } from '../helpers/root';
@@ -113,6 +114,45 @@ describeRoot('bmap block sizes 512, 1024, 2048 on 512-byte and 4 KiB sectors and
       }
     }, 60_000);
   }
+});
+
+describeRoot('a bmap made by bmaptool on a filesystem with 1 KiB blocks', () => {
+  it.skipIf(!bmaptoolAvailable())('bmaptool create writes BlockSize 1024 for an image kept on ext4 -b 1024; it goes onto a 4 KiB-sector device, Verified (needs bmaptool)', async () => {
+    const fs = join(dir, 'fs1k.img');
+    writeFileSync(fs, '');
+    execFileSync('truncate', ['-s', String(32 * MiB), fs]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-b', '1024', fs]);
+    const fsLoop = await attachLoop(fs);
+    const mnt = join(dir, 'mnt1k');
+    mkdirSync(mnt);
+    const mounted = await run('mount', [fsLoop.device, mnt]);
+    expect(mounted.code, mounted.stderr).toBe(0);
+    const backing = join(dir, 'dev-1k.bin');
+    writeFileSync(backing, Buffer.alloc(DEVICE_SIZE, 0xff));
+    const target = await attachLoop(backing, { sectorSize: 4096, directIo: true });
+    try {
+      const img = await makeSparseImage(mnt, 'os.img', STANDARD_LAYOUT);
+      const xml = await bmaptoolCreate(img, `${img}.bmap`);
+      expect(xml).toMatch(/<BlockSize>\s*1024\s*<\/BlockSize>/);
+      const result = await runCli(['copy', '--bmap', `${img}.bmap`, img, target.device]);
+      expect(result.code, describeRun(result)).toBe(0);
+      const report = result.report!;
+      expect(report.status).toBe('verified');
+      expect(report.blockSize).toBe(1024);
+      const mapped = new Uint8Array(STANDARD_LAYOUT.size);
+      for (const r of report.ranges) mapped.fill(1, r.first * 1024, Math.min((r.last + 1) * 1024, STANDARD_LAYOUT.size));
+      const got = await readDirect(target.device, 0, 2 * MiB);
+      const source = readFileSync(img);
+      for (let i = 0; i < STANDARD_LAYOUT.size; i++) {
+        const want = mapped[i] ? source[i] : 0xff;
+        if (got[i] !== want) throw new Error(`byte ${i}: ${got[i]}, expected ${want} (${mapped[i] ? 'mapped' : 'unmapped'})`);
+      }
+    } finally {
+      await target.detach();
+      await run('umount', [mnt]);
+      await fsLoop.detach();
+    }
+  }, 60_000);
 });
 
 describeCardCli('bmap block sizes below the sector size, with rewrites (card fixture, 4 KiB sectors)', () => {
