@@ -108,7 +108,8 @@ export interface UiHarness {
   retriesSeen(): Promise<number[]>;
 }
 
-export function useUiHarness(): UiHarness {
+/** `env`: added to the host's environment (e.g. GNUPGHOME, whose trustedkeys the app checks signatures with). */
+export function useUiHarness(options: { env?: () => NodeJS.ProcessEnv } = {}): UiHarness {
   let host: RunningHost | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
@@ -120,7 +121,7 @@ export function useUiHarness(): UiHarness {
     if (!bmaptoolAvailable()) throw new Error('bmaptool is missing (apt-get install bmap-tools)');
     buildOnce();
     dir = mkdtempSync(join(tmpdir(), 'sureflash-e2e-'));
-    host = await startHost(['--allow-loop', '--test', '--io-timeout', '300', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')]);
+    host = await startHost(['--allow-loop', '--test', '--io-timeout', '300', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')], 30_000, null, options.env?.() ?? {});
     browser = await launchBrowser();
   });
 

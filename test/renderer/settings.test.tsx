@@ -55,6 +55,25 @@ describe('settings', () => {
     expect(view.store.getState().settings.retries).not.toBe(42);
   });
 
+  it('sets the download cache limit in GiB (0 keeps none), and refuses values out of range visibly', async () => {
+    const { api, user, dialog, view } = await openSettings();
+    const cache = within(dialog).getByRole('spinbutton', { name: 'Download cache (GiB)' }) as HTMLInputElement;
+    expect(cache.value).toBe('8');
+    await user.clear(cache);
+    await user.type(cache, '2');
+    expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ cacheLimitBytes: 2 * 1024 ** 3 }] });
+    await user.clear(cache);
+    await user.type(cache, '0');
+    expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ cacheLimitBytes: 0 }] });
+    await user.clear(cache);
+    await user.type(cache, '5000');
+    expect(within(dialog).getByRole('alert').textContent).toBe('The download cache takes 0 to 1024 GiB (0 keeps no downloads).');
+    expect(cache.getAttribute('aria-invalid')).toBe('true');
+    expect(api.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).not.toContainEqual({ cacheLimitBytes: 5000 * 1024 ** 3 });
+    // Typed a digit at a time: 500 GiB was a valid value on the way, 5000 is never saved.
+    expect(view.store.getState().settings.cacheLimitBytes).toBe(500 * 1024 ** 3);
+  });
+
   it('turns retries off with read back, as they only apply to blocks read back', async () => {
     const { user, dialog } = await openSettings();
     await user.click(within(dialog).getByRole('checkbox', { name: 'Read back and verify' }));

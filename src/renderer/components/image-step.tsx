@@ -4,7 +4,8 @@
  */
 import { useState, type DragEvent, type FormEvent } from 'react';
 import { useApp } from '../store/store-context';
-import { bmapLine, sizeLine, trustLines, writesLine, type TrustedImage } from '../model/image-facts';
+import type { ImageInfo } from '../../shared/api';
+import { bmapLine, imageWarnings, sizeLine, trustLines, writesLine } from '../model/image-facts';
 import { guiText } from '../model/gui-text';
 import { Icon } from './icon';
 import { StepCard } from './step-card';
@@ -18,9 +19,10 @@ function droppedLink(event: DragEvent<HTMLElement>): string | null {
   return text && /^https?:\/\//i.test(text.trim()) ? text.trim() : null;
 }
 
-function ImageDetails({ image, compact }: { image: TrustedImage; compact: boolean }) {
+function ImageDetails({ image, compact }: { image: ImageInfo; compact: boolean }) {
   const trust = trustLines(image);
   const bmap = bmapLine(image);
+  const warnings = imageWarnings(image);
   return (
     <div className="step-body" aria-label="Image details" role="group">
       <TruncatedText className={`step-name${image.name.length > 24 ? ' is-long' : ''}`} text={image.name} keepEnd={fileNameTail(image.name)} testId="image-name" />
@@ -37,9 +39,9 @@ function ImageDetails({ image, compact }: { image: TrustedImage; compact: boolea
           ))}
         </ul>
       )}
-      {!compact && image.warnings.length > 0 && (
+      {!compact && warnings.length > 0 && (
         <ul className="notes" aria-label="Image warnings">
-          {image.warnings.map((w) => (
+          {warnings.map((w) => (
             <li key={w} className="note-warning">
               {guiText(w)}
             </li>
@@ -77,7 +79,7 @@ function UrlField({ disabled }: { disabled: boolean }) {
 }
 
 export function ImageStep({ locked = false }: { locked?: boolean }) {
-  const image = useApp((s) => s.image) as TrustedImage | null;
+  const image = useApp((s) => s.image);
   const busy = useApp((s) => s.imageBusy);
   const error = useApp((s) => s.imageError);
   const pickImage = useApp((s) => s.pickImage);

@@ -60,6 +60,65 @@ function RetriesField({ value, disabled, onSave }: { value: number; disabled: bo
   );
 }
 
+const GIB = 1024 ** 3;
+/** The largest cache main accepts (api-validation: 1 TiB). */
+const MAX_CACHE_GIB = 1024;
+
+/** The cache limit typed in GiB, as bytes; or why it is refused. */
+export function cacheLimitFromText(raw: string): { bytes: number } | { problem: string } {
+  const value = Number(raw.trim().replace(',', '.'));
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_CACHE_GIB) {
+    return { problem: `The download cache takes 0 to ${MAX_CACHE_GIB} GiB (0 keeps no downloads).` };
+  }
+  return { bytes: Math.round(value * GIB) };
+}
+
+/** The download cache for images opened from a link: its size limit in GiB, 0 turning it off. */
+function CacheLimitField({ value, onSave }: { value: number; onSave(bytes: number): Promise<boolean> }) {
+  const [text, setText] = useState(String(Math.round((value / GIB) * 100) / 100));
+  const [problem, setProblem] = useState<string | null>(null);
+  const errorId = useId();
+  const hintId = useId();
+  const save = (raw: string): void => {
+    setText(raw);
+    const parsed = cacheLimitFromText(raw);
+    if ('problem' in parsed) {
+      setProblem(parsed.problem);
+      return;
+    }
+    setProblem(null);
+    void onSave(parsed.bytes);
+  };
+  return (
+    <div className="setting">
+      <label className="setting-label">
+        Download cache{' '}
+        <input
+          type="number"
+          min={0}
+          max={MAX_CACHE_GIB}
+          step={1}
+          value={text}
+          aria-label="Download cache (GiB)"
+          aria-invalid={problem !== null}
+          aria-describedby={problem !== null ? `${errorId} ${hintId}` : hintId}
+          onChange={(event) => save(event.target.value)}
+        />{' '}
+        GiB
+      </label>
+      <p id={hintId} className="setting-hint">
+        Images opened from a link are kept for the next flash, up to this size (the least recently used go first), and checked again before each
+        reuse. 0 keeps none.
+      </p>
+      {problem !== null && (
+        <p id={errorId} className="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
+  );
+}
+
 const THEMES: { value: ThemeSetting; label: string }[] = [
   { value: 'system', label: 'Like the system' },
   { value: 'light', label: 'Light' },
@@ -107,6 +166,9 @@ export function SettingsDialog() {
           />
           <Toggle label="Eject when verified" hint="Ejects the card once it is verified, so it can be pulled out at once." checked={settings.eject} onChange={(eject) => set({ eject })} />
           <Toggle label="Notify when done" hint="A desktop notification when a flash ends." checked={settings.notifications} onChange={(notifications) => set({ notifications })} />
+        </Group>
+        <Group title="Downloads">
+          <CacheLimitField value={settings.cacheLimitBytes} onSave={(cacheLimitBytes) => update({ cacheLimitBytes })} />
         </Group>
         <Group title="Look">
           <div className="setting theme-choice" role="radiogroup" aria-label="Theme">

@@ -33,6 +33,8 @@ const HEADLINES: Record<FlashStatus, Verdict['headline']> = {
 
 export const UNSAFE_TEXT = 'The card was partly overwritten: it holds part of an image and must not be used. Flash it again, or replace it.';
 
+export const UNCHECKED_IMAGE_TEXT = 'The card holds an image that failed its published checksum: it must not be used. Flash it again from a good download.';
+
 export const MAYBE_UNSAFE_TEXT = 'The card may have been partly overwritten: do not use it until it is flashed again.';
 
 /** Advice for the GUI: the shared next step, with the controls this window has. */
@@ -50,6 +52,12 @@ export function guiNextStep(code: ErrorCode): string {
     case 'BMAP_CHECKSUM_MISMATCH':
     case 'BMAP_UNSUPPORTED_VERSION':
       return 'Download the .bmap file that belongs to this image and put it next to the image.';
+    case 'CHECKSUM_MISMATCH':
+      return 'Download the image again (from its publisher), then flash the card again.';
+    case 'SIGNATURE_INVALID':
+      return 'Nothing was written. Download the image and its .bmap again from the publisher.';
+    case 'SIGNATURE_UNKNOWN_KEY':
+      return "Nothing was written. If you trust the publisher, add their public key to gpgv's keyring (trustedkeys.kbx in your GnuPG folder, ~/.gnupg), then open the image again.";
     default:
       return guiText(nextStep(code));
   }
@@ -70,6 +78,8 @@ function failedMeaning(report: FlashReport): string {
     return `The image file is damaged: ${rangesText(facts.source.length)} of it ${facts.source.length === 1 ? 'does' : 'do'} not match its block map.`;
   }
   if (report.error?.code === 'SOURCE_CHECKSUM_MISMATCH') return 'The image file is damaged: part of it does not match its block map.';
+  // Known only once a streamed download has ended: the card holds every byte of an image that failed its check.
+  if (report.error?.code === 'CHECKSUM_MISMATCH') return 'The downloaded image does not match its published checksum: the card holds an image that failed its check.';
   if (facts.failed.length > 0) {
     if (report.mode === 'verify') return `The card does not hold this image: ${blocks(facts.badBlocks)} ${facts.badBlocks === 1 ? 'differs' : 'differ'}.`;
     const tries = report.options.retries > 0 ? `, even after ${retriesText(report.options.retries)}` : ' (retries are off in Settings)';
@@ -96,7 +106,7 @@ function shortMeaning(status: FlashStatus, meaning: string, verify: boolean): st
 /** The verdict of one card's report. */
 export function cardVerdict(report: FlashReport): Verdict {
   const status = report.status;
-  const unsafe = unsafeToUse(report) ? UNSAFE_TEXT : null;
+  const unsafe = unsafeToUse(report) ? (report.error?.code === 'CHECKSUM_MISMATCH' ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT) : null;
   const verify = report.mode === 'verify';
   let meaning: string;
   let next: string | null = null;
