@@ -80,6 +80,11 @@ describeRoot('images from a link through the UI in Chromium', () => {
     server.put('/slow/os.img.bmap.asc', await detachSign(publisher, bmap));
     server.put('/slow/os.img.gz.sha256', Buffer.from(`${sha256(gz)}  os.img.gz\n`));
     server.fault('/slow/os.img.gz', { stallAfter: 256 * 1024, times: Infinity });
+    // A published sha256 that is not this file's: known only once the download has streamed through.
+    server.put('/wrongsum/os.img.gz', gz);
+    server.put('/wrongsum/os.img.bmap', bmap);
+    server.put('/wrongsum/os.img.bmap.asc', await detachSign(publisher, bmap));
+    server.put('/wrongsum/os.img.gz.sha256', Buffer.from(`${'cd'.repeat(32)}  os.img.gz\n`));
     // Signed by a key the app does not trust.
     server.put('/stranger/os.img.gz', gz);
     server.put('/stranger/os.img.bmap', bmap);
@@ -133,6 +138,9 @@ describeRoot('images from a link through the UI in Chromium', () => {
     await ui.answerErase(loop.device, 'erase');
     expect(await ui.finalStatus()).toMatch(/^Verified/);
     await expectMappedBlocksEqual(image, ranges, (offset, length) => readDirect(loop.device, offset, length));
+    expect(await page.getByTestId('checksum').textContent()).toBe('Matches the published sha256');
+    expect(await page.getByTestId('downloaded').textContent()).toMatch(/^\d[\d.]* [kM]?B$/);
+    await page.screenshot({ path: artifactPath('real-final-url-verified.png') });
 
     // The download cache kept it (on in the app): opening the link again checks the cached copy's sha256.
     await page.getByRole('button', { name: 'Flash another' }).click();
@@ -172,6 +180,43 @@ describeRoot('images from a link through the UI in Chromium', () => {
     expect((await trustLines(page))[0]).toBe('The signature does not match: do not use this image');
     expect(await flash.isDisabled()).toBe(true);
     expect(await page.getByTestId('flash-step').textContent()).toMatch(/This image cannot be flashed.*Its block map's signature does not match\./);
+  });
+
+  it('a download that does not match its published sha256: Failed at its end, the card must not be used, no hash in the text', async () => {
+    const targetFile = join(ui.dir, 'wrongsum-target.bin');
+    await fsp.writeFile(targetFile, Buffer.alloc(32 * MiB));
+    const loop = await attachLoop(targetFile);
+    ui.defer(() => loop.detach());
+    const page = await ui.openApp();
+    await openLink(page, server, '/wrongsum/os.img.gz');
+    expect(await trustLines(page)).toEqual(['Signed by Sureflash Test Publisher', 'Checksum is checked while writing']);
+    await chooseTargets(page, [loop.device]);
+    await page.getByRole('button', { name: 'Flash!' }).click();
+    await ui.answerErase(loop.device, 'erase');
+    const status = await ui.finalStatus();
+    await page.screenshot({ path: artifactPath('real-final-checksum-mismatch.png') });
+    expect(status).toMatch(/^Failed The downloaded image does not match its published checksum: /);
+    // What the card holds depends on how far the image got before its end was hashed: said either way.
+    const unreached = (await page.getByTestId('ranges-unreached').count()) > 0 ? await page.getByTestId('ranges-unreached').textContent() : '';
+    const reached = !unreached?.startsWith('3 ranges');
+    expect(await page.getByTestId('unsafe').textContent()).toMatch(reached ? /holds an image that failed its published checksum: it must not be used/ : /partly overwritten: .* must not be used/);
+    expect(await page.getByTestId('checksum').textContent()).toBe('Does NOT match the published sha256');
+    expect(await page.locator('main').textContent()).not.toMatch(/[0-9a-f]{64}/);
+    // The image was at fault: flashing the same card again from it would fail the same way.
+    expect(await page.getByRole('button', { name: /^Flash (this card|failed cards) again/ }).count()).toBe(0);
+  });
+
+  it('the download cache limit is a setting, kept by main', async () => {
+    const page = await ui.openApp();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const cache = page.getByRole('dialog', { name: 'Settings' }).getByRole('spinbutton', { name: 'Download cache (GiB)' });
+    expect(await cache.inputValue()).toBe('8');
+    await cache.fill('2');
+    await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Done' }).click();
+    await page.reload();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    expect(await page.getByRole('dialog', { name: 'Settings' }).getByRole('spinbutton', { name: 'Download cache (GiB)' }).inputValue()).toBe('2');
+    await cache.fill('8');
   });
 
   it('a local image whose published sha256 does not match: "Checksum does not match" and no Flash!', async () => {

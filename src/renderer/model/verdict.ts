@@ -68,6 +68,9 @@ function removeText(report: FlashReport): string | null {
   return report.target.ejected === true ? 'The card was ejected: you can remove it now.' : 'You can remove the card now.';
 }
 
+/** True when some range of the image reached the card (written, checked or failed), not only the capacity probe. */
+const imageReached = (report: FlashReport): boolean => report.ranges.some((r) => r.state !== 'pending');
+
 function failedMeaning(report: FlashReport): string {
   const facts = reportFacts(report);
   if (report.probe?.status === 'failed') {
@@ -79,7 +82,11 @@ function failedMeaning(report: FlashReport): string {
   }
   if (report.error?.code === 'SOURCE_CHECKSUM_MISMATCH') return 'The image file is damaged: part of it does not match its block map.';
   // Known only once a streamed download has ended: the card holds every byte of an image that failed its check.
-  if (report.error?.code === 'CHECKSUM_MISMATCH') return 'The downloaded image does not match its published checksum: the card holds an image that failed its check.';
+  if (report.error?.code === 'CHECKSUM_MISMATCH') {
+    return imageReached(report)
+      ? 'The downloaded image does not match its published checksum: the card holds an image that failed its check.'
+      : 'The downloaded image does not match its published checksum: this was found before any of it was written.';
+  }
   if (facts.failed.length > 0) {
     if (report.mode === 'verify') return `The card does not hold this image: ${blocks(facts.badBlocks)} ${facts.badBlocks === 1 ? 'differs' : 'differ'}.`;
     const tries = report.options.retries > 0 ? `, even after ${retriesText(report.options.retries)}` : ' (retries are off in Settings)';
@@ -106,7 +113,7 @@ function shortMeaning(status: FlashStatus, meaning: string, verify: boolean): st
 /** The verdict of one card's report. */
 export function cardVerdict(report: FlashReport): Verdict {
   const status = report.status;
-  const unsafe = unsafeToUse(report) ? (report.error?.code === 'CHECKSUM_MISMATCH' ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT) : null;
+  const unsafe = unsafeToUse(report) ? (report.error?.code === 'CHECKSUM_MISMATCH' && imageReached(report) ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT) : null;
   const verify = report.mode === 'verify';
   let meaning: string;
   let next: string | null = null;
