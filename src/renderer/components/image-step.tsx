@@ -33,7 +33,7 @@ function ImageDetails({ image, compact }: { image: ImageInfo; compact: boolean }
         <ul className="trust" aria-label="Authenticity">
           {trust.map((line) => (
             <li key={line.text} className={`trust-${line.tone}`} title={line.detail}>
-              <Icon name={line.tone === 'good' ? 'signed' : 'warning'} />
+              {line.tone !== 'neutral' && <Icon name={line.tone === 'good' ? 'signed' : 'warning'} />}
               <TruncatedText text={line.text} />
             </li>
           ))}
