@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { artifactPath } from '../helpers/browser';
+import { connectHostApi } from '../helpers/host-api';
 import { TestHttpServer } from '../helpers/http-server';
 import { attachLoop, readDirect } from '../helpers/loop';
 import { detachSign, makeKey, type TestKey } from '../helpers/pgp-keys';
@@ -37,7 +38,7 @@ async function openLink(page: Page, server: TestHttpServer, path: string): Promi
   const before = server.requestsFor(`${path}.sha256`).length;
   await page.getByRole('textbox', { name: 'Image link' }).fill(server.url(path));
   await page.getByRole('button', { name: 'Open', exact: true }).click();
-  await expect.poll(() => server.requestsFor(`${path}.sha256`).length).toBeGreaterThan(before);
+  await expect.poll(() => server.requestsFor(`${path}.sha256`).length, { timeout: 30_000 }).toBeGreaterThan(before);
   await page.getByRole('button', { name: 'Change image' }).waitFor();
   await page.getByLabel('Image details').getByTestId('image-name').waitFor();
 }
@@ -213,9 +214,18 @@ describeRoot('images from a link through the UI in Chromium', () => {
     expect(await cache.inputValue()).toBe('8');
     await cache.fill('2');
     await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Done' }).click();
+    // Main keeps it: asked over the Api, then shown again by a fresh page.
+    const client = await connectHostApi(ui.host);
+    try {
+      await expect
+        .poll(async () => ((await client.call('getSettings')) as { value?: { cacheLimitBytes?: number } }).value?.cacheLimitBytes, { timeout: 30_000 })
+        .toBe(2 * 1024 ** 3);
+    } finally {
+      await client.close();
+    }
     await page.reload();
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
-    expect(await page.getByRole('dialog', { name: 'Settings' }).getByRole('spinbutton', { name: 'Download cache (GiB)' }).inputValue()).toBe('2');
+    await expect.poll(() => cache.inputValue(), { timeout: 30_000 }).toBe('2');
     await cache.fill('8');
   });
 

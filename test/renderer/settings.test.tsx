@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, screen, within } from '@testing-library/react';
+import { act, cleanup, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeApi } from './fake-api';
@@ -72,6 +72,25 @@ describe('settings', () => {
     expect(api.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).not.toContainEqual({ cacheLimitBytes: 5000 * 1024 ** 3 });
     // Typed a digit at a time: 500 GiB was a valid value on the way, 5000 is never saved.
     expect(view.store.getState().settings.cacheLimitBytes).toBe(500 * 1024 ** 3);
+  });
+
+  it('shows the settings main answers with, even when they arrive after the dialog opened', async () => {
+    const api = createFakeApi();
+    let answer: (value: unknown) => void = () => undefined;
+    const slow = new Promise((resolve) => (answer = resolve));
+    const getSettings = api.getSettings.bind(api);
+    api.getSettings = async () => {
+      await slow;
+      return { ok: true, value: { ...(await getSettings()).value, retries: 7, cacheLimitBytes: 2 * 1024 ** 3 } } as Awaited<ReturnType<typeof getSettings>>;
+    };
+    const user = userEvent.setup();
+    renderApp(api);
+    await user.click(await screen.findByRole('button', { name: 'Settings' }));
+    const dialog = screen.getByRole('dialog', { name: 'Settings' });
+    expect((within(dialog).getByRole('spinbutton', { name: 'Retries' }) as HTMLInputElement).value).toBe('3');
+    await act(async () => answer(null));
+    expect((within(dialog).getByRole('spinbutton', { name: 'Retries' }) as HTMLInputElement).value).toBe('7');
+    expect((within(dialog).getByRole('spinbutton', { name: 'Download cache (GiB)' }) as HTMLInputElement).value).toBe('2');
   });
 
   it('turns retries off with read back, as they only apply to blocks read back', async () => {

@@ -2,7 +2,7 @@
  * Settings: one control for every setting, saved at once. Retries outside 0–MAX_RETRIES are refused with
  * the reason next to the field (nothing is saved), never silently clamped.
  */
-import { useId, useState, type ReactNode } from 'react';
+import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { Settings, ThemeSetting } from '../../shared/api';
 import { MAX_RETRIES } from '../../shared/retry-limit';
 import { useApp } from '../store/store-context';
@@ -25,6 +25,8 @@ function Toggle({ label, hint, checked, onChange }: { label: string; hint: strin
 function RetriesField({ value, disabled, onSave }: { value: number; disabled: boolean; onSave(retries: number): Promise<boolean> }) {
   const [text, setText] = useState(String(value));
   const error = useApp((s) => s.settingsError);
+  // Settings that arrive after the dialog opened (main's answer still on its way) replace what is shown.
+  useEffect(() => setText((shown) => (Number(shown) === value ? shown : String(value))), [value]);
   const errorId = useId();
   const hintId = useId();
   const save = (raw: string): void => {
@@ -75,8 +77,16 @@ export function cacheLimitFromText(raw: string): { bytes: number } | { problem: 
 
 /** The download cache for images opened from a link: its size limit in GiB, 0 turning it off. */
 function CacheLimitField({ value, onSave }: { value: number; onSave(bytes: number): Promise<boolean> }) {
-  const [text, setText] = useState(String(Math.round((value / GIB) * 100) / 100));
+  const shownGib = (bytes: number): string => String(Math.round((bytes / GIB) * 100) / 100);
+  const [text, setText] = useState(shownGib(value));
   const [problem, setProblem] = useState<string | null>(null);
+  // Settings that arrive after the dialog opened replace what is shown (not a value being typed).
+  useEffect(() => {
+    setText((shown) => {
+      const typed = cacheLimitFromText(shown);
+      return 'bytes' in typed && typed.bytes === value ? shown : shownGib(value);
+    });
+  }, [value]);
   const errorId = useId();
   const hintId = useId();
   const save = (raw: string): void => {
