@@ -81,7 +81,8 @@ describe('settings', () => {
     const getSettings = api.getSettings.bind(api);
     api.getSettings = async () => {
       await slow;
-      return { ok: true, value: { ...(await getSettings()).value, retries: 7, cacheLimitBytes: 2 * 1024 ** 3 } } as Awaited<ReturnType<typeof getSettings>>;
+      const result = await getSettings();
+      return result.ok ? { ok: true as const, value: { ...result.value, retries: 7, cacheLimitBytes: 2 * 1024 ** 3 } } : result;
     };
     const user = userEvent.setup();
     renderApp(api);
