@@ -1,7 +1,8 @@
 /**
  * Layout checks run in the page: every visible element lies inside the viewport (or inside the visible part
- * of the scroll area that holds it), and no two of the boxes a user reads or presses overlap. Also: no word
- * is broken across lines, and no text names a command-line option.
+ * of the scroll area that holds it), no text runs out of the panel that holds it, and no two of the boxes a
+ * user reads or presses overlap. Also: no word is broken across lines, and no text names a command-line
+ * option.
  */
 import type { Page } from 'playwright-core';
 
@@ -40,6 +41,8 @@ const BOXES = [
 
 /** Runs in the page. */
 function inspect(boxSelector: string): LayoutProblems {
+  /** The panels text must stay inside: the steps, tiles, card rows, details, verdicts, the map, dialogs. */
+  const PANELS = '.step,.tile,.card-row,.card-details,.verdict-big,.running-map,.dialog';
   const name = (el: Element): string => {
     const text = (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().replace(/\s+/g, ' ').slice(0, 60);
     const cls = el.getAttribute('class')?.split(' ')[0];
@@ -52,10 +55,10 @@ function inspect(boxSelector: string): LayoutProblems {
     if (r.width < 1 || r.height < 1) return false;
     return !el.closest('.visually-hidden,[aria-hidden="true"]');
   };
-  /** The part of the viewport where `el` can be seen: clipped by every scrolling or clipping ancestor. */
-  const clipOf = (el: Element): DOMRect => {
+  /** The part of the viewport where `el` can be seen: clipped by every scrolling or clipping ancestor (and by `el` itself with `self`). */
+  const clipOf = (el: Element, self = false): DOMRect => {
     let clip = new DOMRect(0, 0, window.innerWidth, window.innerHeight);
-    for (let p = el.parentElement; p; p = p.parentElement) {
+    for (let p = self ? el : el.parentElement; p; p = p.parentElement) {
       const style = getComputedStyle(p);
       if (style.overflowX !== 'visible' || style.overflowY !== 'visible') {
         const r = p.getBoundingClientRect();
@@ -102,12 +105,30 @@ function inspect(boxSelector: string): LayoutProblems {
       if (w > 1 && h > 1) problems.overlaps.push(`${name(a.el)} × ${name(b.el)} (${Math.round(w)}×${Math.round(h)})`);
     }
   }
-  // Words broken across lines: a text node whose word spans two line boxes.
+  // Words broken across lines: a text node whose word spans two line boxes. And text that runs out of the
+  // panel holding it (an address too long for its step), where it can be seen (truncated text is clipped).
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || !visible(parent)) continue;
     const text = node.textContent ?? '';
+    const panel = text.trim() === '' ? null : parent.closest(PANELS);
+    if (panel) {
+      const p = panel.getBoundingClientRect();
+      // Text is clipped by its own element too (a truncated name's hidden part is not seen).
+      const c = clipOf(parent, true);
+      const whole = document.createRange();
+      whole.selectNodeContents(node);
+      const out = [...whole.getClientRects()].some((r) => {
+        const left = Math.max(r.left, c.left);
+        const right = Math.min(r.right, c.right);
+        const top = Math.max(r.top, c.top);
+        const bottom = Math.min(r.bottom, c.bottom);
+        if (right - left < 1 || bottom - top < 1) return false;
+        return left < p.left - 1 || right > p.right + 1 || top < p.top - 1 || bottom > p.bottom + 1;
+      });
+      if (out) problems.outside.push(`text of ${name(parent)} runs out of ${name(panel).slice(0, 40)}`);
+    }
     for (const match of text.matchAll(/[A-Za-z0-9]{4,}/g)) {
       const range = document.createRange();
       range.setStart(node, match.index ?? 0);

@@ -19,6 +19,7 @@ import { TestHttpServer } from '../helpers/http-server';
 import { attachLoop, readDirect } from '../helpers/loop';
 import { detachSign, makeKey, type TestKey } from '../helpers/pgp-keys';
 import { describeRoot } from '../helpers/root';
+import { layoutProblems } from './layout-check';
 import { chooseTargets, expectMappedBlocksEqual, MiB, useUiHarness, type BlockRange } from './ui-harness';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -110,6 +111,7 @@ describeRoot('images from a link through the UI in Chromium', () => {
     const page = await ui.openApp();
     await openLink(page, server, '/os.img.gz');
     expect(await page.getByTestId('image-name').textContent()).toBe('os.img.gz');
+    expect(await page.getByTestId('image-origin').textContent()).toBe(`From ${new URL(server.url('/')).host}`);
     expect(await trustLines(page)).toEqual(['Signed by Sureflash Test Publisher', 'Checksum is checked while writing']);
     // The key's fingerprint is in the tooltip, never in the running text.
     const signed = page.getByRole('list', { name: 'Authenticity' }).locator('li').first();
@@ -181,6 +183,21 @@ describeRoot('images from a link through the UI in Chromium', () => {
     expect((await trustLines(page))[0]).toBe('The signature does not match: do not use this image');
     expect(await flash.isDisabled()).toBe(true);
     expect(await page.getByTestId('flash-step').textContent()).toMatch(/This image cannot be flashed.*Its block map's signature does not match\./);
+  });
+
+  it('a link the server does not have: the image step says so, naming the address and the status', async () => {
+    const page = await ui.openApp();
+    await page.getByRole('textbox', { name: 'Image link' }).fill(server.url('/nowhere/os.img.xz'));
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    const alert = page.getByTestId('drop-zone').getByRole('alert');
+    await alert.waitFor({ timeout: 30_000 });
+    // The address wraps at its separators inside the step, at the smallest window too.
+    await page.setViewportSize({ width: 720, height: 540 });
+    await page.screenshot({ path: artifactPath('real-url-not-found-720x540.png') });
+    expect(await layoutProblems(page)).toEqual({ outside: [], overlaps: [], brokenWords: [], cliFlags: [] });
+    expect(await alert.textContent()).toMatch(/404/);
+    expect(await alert.textContent()).toContain('/nowhere/os.img.xz');
+    expect(await page.getByLabel('Image details').count()).toBe(0);
   });
 
   it('a download that does not match its published sha256: Failed at its end, the card must not be used, no hash in the text', async () => {

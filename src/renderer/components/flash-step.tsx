@@ -13,6 +13,7 @@ import { allFlashable, chosenTargets, reasonsToConfirm } from '../model/target-f
 import { guiNextStep } from '../model/verdict';
 import type { FlashMode } from '../store/app-store';
 import { useApp } from '../store/store-context';
+import { BreakableText } from './breakable-text';
 import { PreflightDialog, type PreflightItem } from './confirm-dialogs';
 import { FlashProgressView } from './flash-progress';
 import { StepCard } from './step-card';
@@ -92,7 +93,9 @@ function SetupBody() {
       </div>
       {flashError && (
         <div className="error" role="alert">
-          <p>{guiText(flashError.message)}</p>
+          <p>
+            <BreakableText text={guiText(flashError.message)} />
+          </p>
           <p>{guiNextStep(flashError.code)}</p>
         </div>
       )}

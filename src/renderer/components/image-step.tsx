@@ -5,8 +5,9 @@
 import { useState, type DragEvent, type FormEvent } from 'react';
 import { useApp } from '../store/store-context';
 import type { ImageInfo } from '../../shared/api';
-import { bmapLine, imageWarnings, sizeLine, trustLines, writesLine } from '../model/image-facts';
+import { bmapLine, imageWarnings, originLine, sizeLine, trustLines, writesLine } from '../model/image-facts';
 import { guiText } from '../model/gui-text';
+import { BreakableText } from './breakable-text';
 import { Icon } from './icon';
 import { StepCard } from './step-card';
 import { fileNameTail, TruncatedText } from './truncated-text';
@@ -23,10 +24,12 @@ function ImageDetails({ image, compact }: { image: ImageInfo; compact: boolean }
   const trust = trustLines(image);
   const bmap = bmapLine(image);
   const warnings = imageWarnings(image);
+  const origin = originLine(image);
   return (
     <div className="step-body" aria-label="Image details" role="group">
       <TruncatedText className={`step-name${image.name.length > 24 ? ' is-long' : ''}`} text={image.name} keepEnd={fileNameTail(image.name)} testId="image-name" />
       <p className="step-sub">{sizeLine(image)}</p>
+      {origin && <TruncatedText className="step-sub step-fine" text={origin} testId="image-origin" />}
       {!compact && <p className="step-sub">{writesLine(image)}</p>}
       {!compact && bmap && <p className="step-sub step-fine">{bmap}</p>}
       {!compact && trust.length > 0 && (
@@ -129,7 +132,7 @@ export function ImageStep({ locked = false }: { locked?: boolean }) {
       )}
       {error && (
         <p className="error" role="alert">
-          {guiText(error)}
+          <BreakableText text={guiText(error)} />
         </p>
       )}
     </StepCard>

@@ -51,6 +51,16 @@ export function writesLine(image: ImageInfo): string {
   return `Writes ${formatBytes(bmap.mappedBytes)} of it${share}`;
 }
 
+/** "From example.org" for an image opened from a link (the host only: never credentials or a query). */
+export function originLine(image: TrustedImage): string | null {
+  if (image.source !== 'url') return null;
+  try {
+    return `From ${new URL(image.path).host}`;
+  } catch {
+    return null;
+  }
+}
+
 /** The block map itself: "bmap 2.0, sha256 checksums", or null without one. */
 export function bmapLine(image: ImageInfo): string | null {
   const bmap = image.bmap;
