@@ -47,7 +47,7 @@ export function guiNextStep(code: ErrorCode): string {
     case 'SOURCE_TRUNCATED':
       return 'Download the image again, then flash the card again.';
     case 'TARGET_TOO_SMALL':
-      return 'Choose a larger card with "Change" in the target step.';
+      return 'Choose a larger card with "Change target" (or "Select target") in the target step.';
     case 'BMAP_INVALID':
     case 'BMAP_CHECKSUM_MISMATCH':
     case 'BMAP_UNSUPPORTED_VERSION':
