@@ -35,6 +35,9 @@ export const UNSAFE_TEXT = 'The card was partly overwritten: it holds part of an
 
 export const UNCHECKED_IMAGE_TEXT = 'The card holds an image that failed its published checksum: it must not be used. Flash it again from a good download.';
 
+export const MARKERS_ONLY_TEXT =
+  'The card was partly overwritten by the capacity check, before any of the image: what it held before is damaged. Flash it again before using it.';
+
 export const MAYBE_UNSAFE_TEXT = 'The card may have been partly overwritten: do not use it until it is flashed again.';
 
 /** Advice for the GUI: the shared next step, with the controls this window has. */
@@ -113,7 +116,12 @@ function shortMeaning(status: FlashStatus, meaning: string, verify: boolean): st
 /** The verdict of one card's report. */
 export function cardVerdict(report: FlashReport): Verdict {
   const status = report.status;
-  const unsafe = unsafeToUse(report) ? (report.error?.code === 'CHECKSUM_MISMATCH' && imageReached(report) ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT) : null;
+  let unsafe: string | null = null;
+  if (unsafeToUse(report)) {
+    // Only the capacity check's markers reached the card (no range of the image): say that, not "part of an image".
+    if (!imageReached(report)) unsafe = MARKERS_ONLY_TEXT;
+    else unsafe = report.error?.code === 'CHECKSUM_MISMATCH' ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT;
+  }
   const verify = report.mode === 'verify';
   let meaning: string;
   let next: string | null = null;
