@@ -5,7 +5,7 @@
 import { useState, type DragEvent, type FormEvent } from 'react';
 import { useApp } from '../store/store-context';
 import type { ImageInfo } from '../../shared/api';
-import { bmapLine, imageWarnings, originLine, sizeLine, trustLines, writesLine } from '../model/image-facts';
+import { bmapLine, imageRefusal, imageWarnings, originLine, sizeLine, trustLines, writesLine } from '../model/image-facts';
 import { guiText } from '../model/gui-text';
 import { BreakableText } from './breakable-text';
 import { Icon } from './icon';
@@ -109,7 +109,7 @@ export function ImageStep({ locked = false }: { locked?: boolean }) {
       number={1}
       title="Image"
       icon="image"
-      state={locked ? 'idle' : image ? 'done' : 'todo'}
+      state={locked ? 'idle' : image && imageRefusal(image) === null ? 'done' : 'todo'}
       className={over ? 'drop-over' : undefined}
       testId="drop-zone"
       dropHandlers={{
