@@ -3,8 +3,9 @@
  * into the image step or dropped on it, "Signed by …" from a key in the app's keyring (gpgv's trustedkeys
  * under GNUPGHOME), a key that is not trusted and a signature that does not match (shown, and Flash! is
  * not offered), the download speed next to the write speed while flashing, the published checksum checked
- * and the download cache's copy reused, and a local image whose checksum does not match. Root only (loop
- * devices).
+ * (at the end of a download that does not match it, too) and the download cache's copy reused, the cache
+ * limit in Settings (0 keeps nothing), a link the server does not have, and a local image whose checksum
+ * does not match. Root only (loop devices).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, promises as fsp, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,11 @@ describeRoot('images from a link through the UI in Chromium', () => {
     server.put('/wrongsum/os.img.bmap', bmap);
     server.put('/wrongsum/os.img.bmap.asc', await detachSign(publisher, bmap));
     server.put('/wrongsum/os.img.gz.sha256', Buffer.from(`${'cd'.repeat(32)}  os.img.gz\n`));
+    // The same files again, for the flash with the download cache off.
+    server.put('/nocache/os.img.gz', gz);
+    server.put('/nocache/os.img.bmap', bmap);
+    server.put('/nocache/os.img.bmap.asc', await detachSign(publisher, bmap));
+    server.put('/nocache/os.img.gz.sha256', Buffer.from(`${sha256(gz)}  os.img.gz\n`));
     // Signed by a key the app does not trust.
     server.put('/stranger/os.img.gz', gz);
     server.put('/stranger/os.img.bmap', bmap);
@@ -224,26 +230,45 @@ describeRoot('images from a link through the UI in Chromium', () => {
     expect(await page.getByRole('button', { name: /^Flash (this card|failed cards) again/ }).count()).toBe(0);
   });
 
-  it('the download cache limit is a setting, kept by main', async () => {
+  it('the download cache limit is a setting kept by main, and 0 keeps no download', async () => {
     const page = await ui.openApp();
+    const settings = page.getByRole('dialog', { name: 'Settings' });
+    const cache = settings.getByRole('spinbutton', { name: 'Download cache (GiB)' });
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
-    const cache = page.getByRole('dialog', { name: 'Settings' }).getByRole('spinbutton', { name: 'Download cache (GiB)' });
     expect(await cache.inputValue()).toBe('8');
-    await cache.fill('2');
-    await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Done' }).click();
+    await cache.fill('0');
+    await settings.getByRole('button', { name: 'Done' }).click();
     // Main keeps it: asked over the Api, then shown again by a fresh page.
     const client = await connectHostApi(ui.host);
     try {
       await expect
         .poll(async () => ((await client.call('getSettings')) as { value?: { cacheLimitBytes?: number } }).value?.cacheLimitBytes, { timeout: 30_000 })
-        .toBe(2 * 1024 ** 3);
+        .toBe(0);
     } finally {
       await client.close();
     }
     await page.reload();
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
-    await expect.poll(() => cache.inputValue(), { timeout: 30_000 }).toBe('2');
+    await expect.poll(() => cache.inputValue(), { timeout: 30_000 }).toBe('0');
+    await settings.getByRole('button', { name: 'Done' }).click();
+
+    // With the cache off, a flashed link is not kept: opened again, its checksum is still to be checked.
+    const targetFile = join(ui.dir, 'nocache-target.bin');
+    await fsp.writeFile(targetFile, Buffer.alloc(32 * MiB));
+    const loop = await attachLoop(targetFile);
+    ui.defer(() => loop.detach());
+    await openLink(page, server, '/nocache/os.img.gz');
+    await chooseTargets(page, [loop.device]);
+    await page.getByRole('button', { name: 'Flash!' }).click();
+    await ui.answerErase(loop.device, 'erase');
+    expect(await ui.finalStatus()).toMatch(/^Verified/);
+    await page.getByRole('button', { name: 'Flash another' }).click();
+    await openLink(page, server, '/nocache/os.img.gz');
+    expect(await trustLines(page)).toEqual(['Signed by Sureflash Test Publisher', 'Checksum is checked while writing']);
+
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
     await cache.fill('8');
+    await settings.getByRole('button', { name: 'Done' }).click();
   });
 
   it('a local image whose published sha256 does not match: "Checksum does not match" and no Flash!', async () => {
