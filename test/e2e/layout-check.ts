@@ -2,7 +2,7 @@
  * Layout checks run in the page: every visible element lies inside the viewport (or inside the visible part
  * of the scroll area that holds it), no text runs out of the panel that holds it, and no two of the boxes a
  * user reads or presses overlap. Also: no word is broken across lines, and no text names a command-line
- * option.
+ * option, and every text reads at WCAG AA contrast against the solid background behind it (light and dark).
  */
 import type { Page } from 'playwright-core';
 
@@ -17,6 +17,8 @@ export interface LayoutProblems {
   overlaps: string[];
   brokenWords: string[];
   cliFlags: string[];
+  /** Text below WCAG AA contrast against the background it sits on (4.5:1, or 3:1 for large text). */
+  lowContrast: string[];
 }
 
 /** Boxes that must not overlap each other (a box may contain another: only disjoint pairs are compared). */
@@ -69,7 +71,27 @@ function inspect(boxSelector: string): LayoutProblems {
     }
     return clip;
   };
-  const problems: LayoutProblems = { outside: [], overlaps: [], brokenWords: [], cliFlags: [] };
+  const rgba = (css: string): number[] => {
+    const m = /rgba?\(([^)]+)\)/.exec(css);
+    if (!m?.[1]) return [0, 0, 0, 0];
+    const parts = m[1].split(/[,\s/]+/).filter(Boolean).map(Number);
+    return [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0, parts[3] ?? 1];
+  };
+  const luminance = (c: number[]): number => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
+  };
+  const contrast = (fg: number[], bg: number[]): number => {
+    // A translucent text colour is blended over its background first.
+    const a = fg[3] ?? 1;
+    const mixed = [0, 1, 2].map((i) => (fg[i] ?? 0) * a + (bg[i] ?? 0) * (1 - a));
+    const [hi, lo] = [luminance(mixed), luminance(bg)].sort((x, y) => y - x);
+    return ((hi ?? 0) + 0.05) / ((lo ?? 0) + 0.05);
+  };
+  const problems: LayoutProblems = { outside: [], overlaps: [], brokenWords: [], cliFlags: [], lowContrast: [] };
   const all = [...document.body.querySelectorAll('*')].filter(visible);
   const vw = window.innerWidth;
   const vh = window.innerHeight;
@@ -137,6 +159,21 @@ function inspect(boxSelector: string): LayoutProblems {
       if (lines.size > 1) problems.brokenWords.push(`"${match[0]}" in ${name(parent)}`);
     }
     if (/(^|\s|\()--[a-z][a-z-]+/.test(text)) problems.cliFlags.push(`${name(parent)}`);
+    // Readable in both themes: the text's colour against the first solid background behind it. Disabled
+    // controls are exempt (as in WCAG); text over a dialog's backdrop is judged by the dialog only.
+    if (text.trim() !== '' && !parent.closest(':disabled,[aria-disabled="true"]') && !(dialog && !dialog.contains(parent))) {
+      const style = getComputedStyle(parent);
+      const fg = rgba(style.color);
+      let bg: number[] | null = null;
+      for (let p: Element | null = parent; p && !bg; p = p.parentElement) {
+        const c = rgba(getComputedStyle(p).backgroundColor);
+        if (c[3] !== undefined && c[3] >= 0.99) bg = c;
+      }
+      bg ??= rgba(getComputedStyle(document.body).backgroundColor);
+      const ratio = contrast(fg, bg);
+      const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.lowContrast.push(`${name(parent)} ${ratio.toFixed(2)}:1 (${style.color} on rgb(${bg.slice(0, 3).join(', ')}))`);
+    }
   }
   return problems;
 }

@@ -1,9 +1,9 @@
 /**
  * Every screen at the three window sizes (1280×800, 1000×720 the default, 720×540 the minimum) in light
- * and dark: nothing outside the window, no two boxes overlapping, no word broken across lines, no
- * command-line option named. The built renderer is served by the browser host; its Api is scripted
- * (scripted-api.ts) because main cannot run a job over several cards yet. Screenshots of each run go to
- * test-artifacts/screenshots.
+ * and dark: nothing outside the window or the panel holding it, no two boxes overlapping, no word broken
+ * across lines, no command-line option named, text at AA contrast. The built renderer is served by the
+ * browser host; its Api is scripted (scripted-api.ts) for screens a loop device cannot produce on demand
+ * (four cards with every outcome). Screenshots of each run go to test-artifacts/screenshots.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

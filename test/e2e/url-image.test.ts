@@ -200,7 +200,7 @@ describeRoot('images from a link through the UI in Chromium', () => {
     // The address wraps at its separators inside the step, at the smallest window too.
     await page.setViewportSize({ width: 720, height: 540 });
     await page.screenshot({ path: artifactPath('real-url-not-found-720x540.png') });
-    expect(await layoutProblems(page)).toEqual({ outside: [], overlaps: [], brokenWords: [], cliFlags: [] });
+    expect(await layoutProblems(page)).toEqual({ outside: [], overlaps: [], brokenWords: [], cliFlags: [], lowContrast: [] });
     expect(await alert.textContent()).toMatch(/404/);
     expect(await alert.textContent()).toContain('/nowhere/os.img.xz');
     expect(await page.getByLabel('Image details').count()).toBe(0);
