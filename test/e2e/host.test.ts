@@ -311,7 +311,10 @@ describe('browser host', () => {
           await page.getByText('No bmap', { exact: false }).or(page.getByText('no block map')).first().waitFor();
           await page.screenshot({ path: artifactPath(`setup-${colorScheme}.png`) });
           // The target dialog covers the whole page: nothing behind it (the Flash! button) paints on top.
-          await page.getByRole('button', { name: 'Select target' }).click();
+          // The machine's own loop devices are listed too (--allow-loop): when exactly one is attached, the
+          // page chooses it for the user and the button reads "Change target".
+          const targetButton = page.getByRole('button', { name: /^(Select|Change) target$/ });
+          await targetButton.click();
           await page.getByRole('dialog', { name: 'Select target' }).waitFor();
           const flash = await page.getByRole('button', { name: 'Flash!' }).boundingBox();
           const onTop = await page.evaluate(
@@ -321,7 +324,7 @@ describe('browser host', () => {
           expect(onTop).toBe(true);
           await page.keyboard.press('Escape');
           await page.getByRole('dialog').waitFor({ state: 'detached' });
-          expect(await page.getByRole('button', { name: 'Select target' }).evaluate((el) => el === document.activeElement)).toBe(true);
+          expect(await targetButton.evaluate((el) => el === document.activeElement)).toBe(true);
           const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
           expect(background).toBe(colorScheme === 'dark' ? 'rgb(11, 15, 24)' : 'rgb(226, 232, 242)');
           expect(problems).toEqual([]);

@@ -155,6 +155,9 @@ export function progressAt(device: string, done: number, extra: Partial<FlashPro
   const bytesBefore = layout.ranges.slice(0, done).reduce((n, r) => n + r.bytes, 0);
   const changes: FlashProgress['rangeChanges'] = layout.ranges.slice(0, done).map((r) => ({ index: r.index, state: 'verified', retries: r.index === 1 ? 1 : 0 }));
   if (writing) changes.push({ index: writing.index, state: 'writing', retries: 0, doneBytes: Math.floor(writing.bytes / 2) });
+  // The range being rewritten is painted so, as the engine reports it.
+  const rewriting = extra.activity?.kind === 'rewriting' ? extra.activity.range : null;
+  if (rewriting !== null) for (const change of changes) if (change.index === rewriting) Object.assign(change, { state: 'retrying', retries: 1 });
   return {
     type: 'progress',
     jobId: 'job-1',

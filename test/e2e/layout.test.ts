@@ -1,9 +1,9 @@
 /**
  * Every screen at the three window sizes (1280×800, 1000×720 the default, 720×540 the minimum) in light
- * and dark: nothing outside the window, no two boxes overlapping, no word broken across lines, no
- * command-line option named. The built renderer is served by the browser host; its Api is scripted
- * (scripted-api.ts) because main cannot run a job over several cards yet. Screenshots of each run go to
- * test-artifacts/screenshots.
+ * and dark: nothing outside the window or the panel holding it, no two boxes overlapping, no word broken
+ * across lines, no command-line option named, text at AA contrast. The built renderer is served by the
+ * browser host; its Api is scripted (scripted-api.ts) for screens a loop device cannot produce on demand
+ * (four cards with every outcome). Screenshots of each run go to test-artifacts/screenshots.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,9 +33,9 @@ describe.skipIf(!chromiumAvailable())('layout at every window size, light and da
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function openPage(): Promise<Page> {
+  async function openPage(script = scenario): Promise<Page> {
     const page = await browser.context.newPage();
-    await useScriptedApi(page, scenario);
+    await useScriptedApi(page, script);
     await page.goto(host.url);
     await page.getByRole('heading', { name: 'Image' }).waitFor();
     return page;
@@ -78,6 +78,17 @@ describe.skipIf(!chromiumAvailable())('layout at every window size, light and da
     await chooseTargets(page, ['/dev/sdc']);
     await page.getByText(/will be unmounted before writing/).waitFor();
     await everySize(page, 'ready');
+    await page.close();
+  });
+
+  it('an image from a link that cannot be flashed: signed by a key not trusted here', async () => {
+    const untrusted = { ...scenario.image, signature: { status: 'unknown-key' as const, signer: 'Some Community Mirror Build Service <builds@mirror.example>', fingerprint: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01' }, checksum: { kind: 'sha256' as const, status: 'pending' as const, source: 'SHA256SUMS' } };
+    const page = await openPage({ ...scenario, image: untrusted });
+    await page.getByRole('button', { name: 'Select image' }).click();
+    await chooseTargets(page, ['/dev/sdb']);
+    await page.getByTestId('image-refusal').waitFor();
+    expect(await page.getByRole('button', { name: 'Flash!' }).isDisabled()).toBe(true);
+    await everySize(page, 'image-refused');
     await page.close();
   });
 

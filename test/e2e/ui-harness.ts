@@ -60,7 +60,11 @@ export async function chooseTargets(page: Page, devices: string[]): Promise<void
 export async function expectTargets(page: Page, devices: string[]): Promise<void> {
   const target = page.getByLabel('Chosen target');
   if (devices.length === 1) await target.getByText(new RegExp(` · ${devices[0]}$`)).waitFor();
-  else expect(await target.getByTestId('target-devices').getAttribute('title')).toBe(devices.join(', '));
+  else {
+    // The step lists them in the drive list's order, not in the order they were checked.
+    const shown = (await target.getByTestId('target-devices').getAttribute('title')) ?? '';
+    expect(shown.split(', ').sort()).toEqual([...devices].sort());
+  }
 }
 
 /** Opens Settings, applies `retries` (and read back), closes it. */
@@ -104,7 +108,8 @@ export interface UiHarness {
   retriesSeen(): Promise<number[]>;
 }
 
-export function useUiHarness(): UiHarness {
+/** `env`: added to the host's environment (e.g. GNUPGHOME, whose trustedkeys the app checks signatures with). */
+export function useUiHarness(options: { env?: () => NodeJS.ProcessEnv } = {}): UiHarness {
   let host: RunningHost | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
@@ -116,7 +121,7 @@ export function useUiHarness(): UiHarness {
     if (!bmaptoolAvailable()) throw new Error('bmaptool is missing (apt-get install bmap-tools)');
     buildOnce();
     dir = mkdtempSync(join(tmpdir(), 'sureflash-e2e-'));
-    host = await startHost(['--allow-loop', '--test', '--io-timeout', '300', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')]);
+    host = await startHost(['--allow-loop', '--test', '--io-timeout', '300', '--save-dir', join(dir, 'reports'), '--user-data-dir', join(dir, 'user-data')], 30_000, null, options.env?.() ?? {});
     browser = await launchBrowser();
   });
 

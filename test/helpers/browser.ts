@@ -43,11 +43,15 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/main/host.cjs ...args` (as another user with `as`) and resolves once it printed its URL. */
-export function startHost(args: string[], timeoutMs = 30_000, as: { uid: number; gid: number } | null = null): Promise<RunningHost> {
+/**
+ * Starts `node dist/main/host.cjs ...args` (as another user with `as`; with `env` added to this process's
+ * environment, e.g. GNUPGHOME for the keyring) and resolves once it printed its URL.
+ */
+export function startHost(args: string[], timeoutMs = 30_000, as: { uid: number; gid: number } | null = null, env: NodeJS.ProcessEnv = {}): Promise<RunningHost> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist/main/host.cjs'), ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
     ...(as ?? {}),
   });
   let out = '';

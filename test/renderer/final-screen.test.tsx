@@ -63,6 +63,33 @@ describe('final screen, one card', () => {
     expect(screen.queryByRole('button', { name: /again/ })).toBeNull();
   });
 
+  it('a download that fails its published checksum before any range was written: says so, and that only the capacity check touched the card', async () => {
+    const early = report('failed', [{ state: 'pending' }, { state: 'pending' }, { state: 'pending' }], {
+      image: { path: 'https://example.org/os.img.gz', size: 1e6, imageSize: 2e6, compression: 'gzip', decoder: 'gzip', origin: 'url', downloadedBytes: 1e6, checksum: { kind: 'sha256', status: 'mismatch', source: 'os.img.gz.sha256' } },
+      error: { code: 'CHECKSUM_MISMATCH', message: `https://example.org/os.img.gz does not match its published sha256 (os.img.gz.sha256): got ${'a'.repeat(64)}, expected ${'b'.repeat(64)}.` },
+      unsafeToUse: true,
+      averageSpeed: 0,
+    });
+    const { status } = await finish(early);
+    expect(status.textContent).toBe('Failed The downloaded image does not match its published checksum: this was found before any of it was written.');
+    expect(screen.getByTestId('unsafe').textContent).toMatch(/^The card was partly overwritten by the capacity check, before any of the image/);
+    expect(screen.getByTestId('checksum').textContent).toBe('Does NOT match the published sha256');
+    expect(screen.getByTestId('downloaded').textContent).toBe('1 MB');
+    expect(screen.getByText('None: no part of the image was written')).toBeTruthy();
+    expect(document.body.textContent).not.toMatch(/a{64}|b{64}/);
+  });
+
+  it('a download that fails its published checksum after ranges were written: the card holds an image that failed its check', async () => {
+    const late = report('failed', [{}, {}, { state: 'pending' }], {
+      error: { code: 'CHECKSUM_MISMATCH', message: 'does not match its published sha256' },
+      unsafeToUse: true,
+    });
+    const { status } = await finish(late);
+    expect(status.textContent).toBe('Failed The downloaded image does not match its published checksum: the card holds an image that failed its check.');
+    expect(screen.getByTestId('unsafe').textContent).toMatch(/^The card holds an image that failed its published checksum: it must not be used/);
+    expect(screen.queryByRole('button', { name: /again/ })).toBeNull();
+  });
+
   it('says the card was partly overwritten even when an older engine does not set unsafeToUse', async () => {
     const { status } = await finish(report('failed', [{}, { state: 'pending' }, { state: 'pending' }], { error: { code: 'SOURCE_CHECKSUM_MISMATCH', message: 'image is corrupted' } }));
     expect(status.textContent).toBe('Failed The image file is damaged: part of it does not match its block map.');

@@ -58,6 +58,25 @@ describe('image step', () => {
     expect(within(details).getByRole('list', { name: 'Authenticity' }).textContent).toMatch(/The signature does not match: do not use this image.*Checksum does not match: the image is damaged/);
   });
 
+  it('names a key not in the trusted keyring, and the flash step says why the image cannot be flashed (Flash! off)', async () => {
+    const info = { ...image(), source: 'url', signature: { status: 'unknown-key', signer: 'Someone Else <someone@example.test>', fingerprint: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01' }, checksum: { kind: 'sha256', status: 'pending', source: 'os.img.zst.sha256' } };
+    const { details } = await picked(info as ReturnType<typeof image>);
+    const trust = within(details).getByRole('list', { name: 'Authenticity' });
+    expect([...trust.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Signed by Someone Else: a key you have not trusted', 'Checksum is checked while writing']);
+    expect(details.textContent).not.toMatch(/ABCDEF0123/);
+    const step = screen.getByTestId('flash-step');
+    expect(step.textContent).toMatch(/This image cannot be flashed.*Its block map is signed by a key you have not trusted\./);
+    expect((screen.getByRole('button', { name: 'Flash!' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Verify without writing' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('does not list the probe\'s checksum warning again under the trust line that says it', async () => {
+    const info = { ...image(), source: 'url', signature: { status: 'unsigned' }, checksum: { kind: 'sha256', status: 'not-checked', source: 'SHA256SUMS' }, warnings: ['A sha256 is published but only the mapped parts are downloaded: the bmap checksums prove them instead'] };
+    const { details } = await picked(info as ReturnType<typeof image>);
+    expect([...within(details).getByRole('list', { name: 'Authenticity' }).querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Not signed', "Checksum: the block map's checksums prove it instead"]);
+    expect(within(details).queryByRole('list', { name: 'Image warnings' })).toBeNull();
+  });
+
   it('opens a pasted link through probeImage', async () => {
     const api = createFakeApi();
     const user = userEvent.setup();

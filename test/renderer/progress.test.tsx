@@ -118,7 +118,8 @@ describe('several cards at once', () => {
     expect(tiles[1]?.textContent).toMatch(/Writing50%/);
     expect(tiles[2]?.textContent).toMatch(/FailedDo not use it/);
     expect(within(tiles[2] as HTMLElement).queryByRole('button', { name: /Stop/ })).toBeNull();
-    expect(screen.getByTestId('phase').textContent).toBe('3 cards, 1 done');
+    expect(screen.getByTestId('phase').textContent).toBe('2 of 3 cards writing, 1 failed');
+    expect(tiles[2]?.querySelector('.bar-fill')?.classList.contains('bar-failed')).toBe(true);
     // The bar counts the finished card as whole: (0.5 + 0.5 + 1) / 3.
     expect(screen.getByTestId('percent').textContent).toBe('66%');
   });

@@ -38,6 +38,15 @@ describe('range map columns', () => {
     expect(sum(columns.map((c) => c.parts.verified ?? 0))).toBe(3599 * BLOCK);
   });
 
+  it('marks the column of a small range being rewritten, however thin it is drawn', () => {
+    // One 4-block range being rewritten in a 100,000-block image: a sliver of one column, with a marker.
+    const layout = single(50_000, 4, 100_000);
+    const columns = mapColumns(layout, [live({ state: 'retrying', retries: 1 })], 100);
+    expect(columns.map((c, i) => (c.rewriting ? i : -1)).filter((i) => i >= 0)).toEqual([50]);
+    expect(columns[50]?.mapped).toBeLessThan(0.01);
+    expect(columns.filter((c) => c.bad)).toEqual([]);
+  });
+
   it('keeps a range verified after rewrites apart from one verified at once', () => {
     const layout: FlashLayout = {
       imageSize: 200 * BLOCK,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, screen, within } from '@testing-library/react';
+import { act, cleanup, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeApi } from './fake-api';
@@ -53,6 +53,45 @@ describe('settings', () => {
     expect(retries.getAttribute('aria-invalid')).toBe('true');
     expect(api.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).not.toContainEqual({ retries: 42 });
     expect(view.store.getState().settings.retries).not.toBe(42);
+  });
+
+  it('sets the download cache limit in GiB (0 keeps none), and refuses values out of range visibly', async () => {
+    const { api, user, dialog, view } = await openSettings();
+    const cache = within(dialog).getByRole('spinbutton', { name: 'Download cache (GiB)' }) as HTMLInputElement;
+    expect(cache.value).toBe('8');
+    await user.clear(cache);
+    await user.type(cache, '2');
+    expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ cacheLimitBytes: 2 * 1024 ** 3 }] });
+    await user.clear(cache);
+    await user.type(cache, '0');
+    expect(api.calls).toContainEqual({ method: 'setSettings', args: [{ cacheLimitBytes: 0 }] });
+    await user.clear(cache);
+    await user.type(cache, '5000');
+    expect(within(dialog).getByRole('alert').textContent).toBe('The download cache takes 0 to 1024 GiB (0 keeps no downloads).');
+    expect(cache.getAttribute('aria-invalid')).toBe('true');
+    expect(api.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).not.toContainEqual({ cacheLimitBytes: 5000 * 1024 ** 3 });
+    // Typed a digit at a time: 500 GiB was a valid value on the way, 5000 is never saved.
+    expect(view.store.getState().settings.cacheLimitBytes).toBe(500 * 1024 ** 3);
+  });
+
+  it('shows the settings main answers with, even when they arrive after the dialog opened', async () => {
+    const api = createFakeApi();
+    let answer: (value: unknown) => void = () => undefined;
+    const slow = new Promise((resolve) => (answer = resolve));
+    const getSettings = api.getSettings.bind(api);
+    api.getSettings = async () => {
+      await slow;
+      const result = await getSettings();
+      return result.ok ? { ok: true as const, value: { ...result.value, retries: 7, cacheLimitBytes: 2 * 1024 ** 3 } } : result;
+    };
+    const user = userEvent.setup();
+    renderApp(api);
+    await user.click(await screen.findByRole('button', { name: 'Settings' }));
+    const dialog = screen.getByRole('dialog', { name: 'Settings' });
+    expect((within(dialog).getByRole('spinbutton', { name: 'Retries' }) as HTMLInputElement).value).toBe('3');
+    await act(async () => answer(null));
+    expect((within(dialog).getByRole('spinbutton', { name: 'Retries' }) as HTMLInputElement).value).toBe('7');
+    expect((within(dialog).getByRole('spinbutton', { name: 'Download cache (GiB)' }) as HTMLInputElement).value).toBe('2');
   });
 
   it('turns retries off with read back, as they only apply to blocks read back', async () => {

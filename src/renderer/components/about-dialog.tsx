@@ -28,7 +28,7 @@ export function AboutDialog() {
             not be used.
           </li>
           <li>
-            <strong>Cancelled</strong>: you stopped it. The card holds part of an image until it is flashed again.
+            <strong>Cancelled</strong>: you stopped it. Once writing had begun, the card holds part of an image until it is flashed again.
           </li>
           <li>
             <strong>Written, not checked</strong>: "Read back and verify" was off, so nothing proves the card holds the image.

@@ -51,7 +51,7 @@ function CardTile({ card, layout, mode, onStop, stopping }: TileProps) {
         </p>
       )}
       <div className="bar small" role="progressbar" aria-label={`${card.device} done`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={totals.percent}>
-        <div className={`bar-fill${retrying ? ' bar-retrying' : ''}`} style={{ width: `${totals.percent}%` }} />
+        <div className={`bar-fill${retrying ? ' bar-retrying' : ''}${verdict ? ` bar-${verdict.status}` : ''}`} style={{ width: `${totals.percent}%` }} />
       </div>
       {layout && <RangeMap layout={layout} ranges={card.ranges} bytesDone={card.report ? undefined : card.progress?.bytesDone} mode={mode} mini />}
       <div className="tile-foot">

@@ -1,6 +1,7 @@
 /** A card's verdict: a big icon and headline (role=status), what it means, whether to remove it, and the warning when it must not be used. */
 import type { FlashStatus } from '../../shared/report';
 import { SHORT_UNSAFE_TEXT, type Verdict } from '../model/verdict';
+import { BreakableText } from './breakable-text';
 import { Icon, type IconName } from './icon';
 
 export function verdictIcon(status: FlashStatus): IconName {
@@ -35,7 +36,10 @@ export function VerdictBlock({ verdict, subject, big = false, compact = false, f
       <div className="verdict-text">
         <div role="status" className="verdict-status" data-status={verdict.status} ref={focusRef} tabIndex={big ? -1 : undefined}>
           <span className="verdict-headline">{verdict.headline}</span>
-          <span className="verdict-meaning"> {compact ? verdict.short : verdict.meaning}</span>
+          <span className="verdict-meaning">
+            {' '}
+            <BreakableText text={compact ? verdict.short : verdict.meaning} />
+          </span>
         </div>
         {subject && (
           <p className="verdict-subject" data-testid="final-what">

@@ -4,7 +4,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { formatBytes, formatEta, formatSpeed } from '../../shared/format';
-import { batchTotals, isRetrying, phaseText } from '../model/progress-facts';
+import { batchPhaseText, batchTotals, isRetrying, phaseText } from '../model/progress-facts';
 import { jobCards } from '../store/job-state';
 import { useApp } from '../store/store-context';
 import { CancelDialog } from './confirm-dialogs';
@@ -23,12 +23,11 @@ export function FlashProgressView() {
   const several = cards.length > 1;
   const totals = batchTotals(cards, job.layout);
   const single = cards.length === 1 ? cards[0] : undefined;
-  const running = cards.filter((c) => c.report === null).length;
   const phase = cancelling
     ? 'Cancelling…'
     : single
       ? phaseText(single.progress, { mode: job.mode, readback, started: job.layout !== null })
-      : `${cards.length} cards, ${cards.length - running} done`;
+      : batchPhaseText(cards, job.mode);
   const retrying = cards.some((c) => c.report === null && isRetrying(c.progress));
   const activity = single?.progress?.activity;
 

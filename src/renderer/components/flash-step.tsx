@@ -8,11 +8,12 @@ import { useState } from 'react';
 import { ACKNOWLEDGE_CODES } from '../../shared/drive-rules';
 import { formatBytes } from '../../shared/format';
 import { guiText } from '../model/gui-text';
-import { imageSizeOf, looksLikeNoDiskImage, noDiskImageText } from '../model/image-facts';
+import { imageRefusal, imageSizeOf, looksLikeNoDiskImage, noDiskImageText } from '../model/image-facts';
 import { allFlashable, chosenTargets, reasonsToConfirm } from '../model/target-facts';
 import { guiNextStep } from '../model/verdict';
 import type { FlashMode } from '../store/app-store';
 import { useApp } from '../store/store-context';
+import { BreakableText } from './breakable-text';
 import { PreflightDialog, type PreflightItem } from './confirm-dialogs';
 import { FlashProgressView } from './flash-progress';
 import { StepCard } from './step-card';
@@ -34,7 +35,9 @@ function SetupBody() {
   const [pending, setPending] = useState<Pending | null>(null);
 
   const targets = chosenTargets(drives, devices, image);
-  const ready = image !== null && allFlashable(targets);
+  // Main refuses an image whose signature or published checksum does not hold: say so here, not after a question.
+  const refusal = image ? imageRefusal(image) : null;
+  const ready = image !== null && refusal === null && allFlashable(targets);
   const toWrite = image ? (image.bmap?.mappedBytes ?? imageSizeOf(image)) : null;
   const what = targets.length === 1 ? (targets[0]?.drive.device ?? '') : `${targets.length} cards`;
 
@@ -51,6 +54,7 @@ function SetupBody() {
 
   let hint: string;
   if (image === null) hint = 'Choose an image first';
+  else if (refusal) hint = 'This image cannot be flashed';
   else if (targets.length === 0) hint = 'Choose a target';
   else if (!ready) hint = 'A chosen drive cannot be flashed';
   else hint = `${formatBytes(toWrite)} to ${targets.length === 1 ? 'write' : `each of ${targets.length} cards`}`;
@@ -59,15 +63,25 @@ function SetupBody() {
     <>
       <div className="step-body" role="group" aria-label="What happens">
         <p className={ready ? 'step-name' : 'step-hint'}>{hint}</p>
-        <p className="step-desc">
-          {settings.readback
-            ? `Reads every block back; rewrites what does not hold (up to ${settings.retries} ${settings.retries === 1 ? 'time' : 'times'}).`
-            : 'Not read back: nothing will prove the card holds the image.'}
-          {settings.skipIdentical ? ' Only what differs is written.' : ''}
-        </p>
-        <button type="button" className="link" onClick={() => openPanel('settings')}>
-          Change settings
-        </button>
+        {refusal && (
+          <div className="refusal" data-testid="image-refusal">
+            <p className="note-error">{refusal.reason}.</p>
+            <p className="step-desc">{refusal.next}</p>
+          </div>
+        )}
+        {!refusal && (
+          <>
+            <p className="step-desc">
+              {settings.readback
+                ? `Reads every block back; rewrites what does not hold (up to ${settings.retries} ${settings.retries === 1 ? 'time' : 'times'}).`
+                : 'Not read back: nothing will prove the card holds the image.'}
+              {settings.skipIdentical ? ' Only what differs is written.' : ''}
+            </p>
+            <button type="button" className="link" onClick={() => openPanel('settings')}>
+              Change settings
+            </button>
+          </>
+        )}
       </div>
       <div className="step-actions">
         <button type="button" className="step-button primary flash-button" disabled={!ready} onClick={() => start('copy')}>
@@ -79,7 +93,9 @@ function SetupBody() {
       </div>
       {flashError && (
         <div className="error" role="alert">
-          <p>{guiText(flashError.message)}</p>
+          <p>
+            <BreakableText text={guiText(flashError.message)} />
+          </p>
           <p>{guiNextStep(flashError.code)}</p>
         </div>
       )}
@@ -104,7 +120,7 @@ function SetupBody() {
 export function FlashStep() {
   const screen = useApp((s) => s.screen);
   const mode = useApp((s) => s.job.mode);
-  const ready = useApp((s) => s.image !== null && allFlashable(chosenTargets(s.drives, s.devices, s.image)));
+  const ready = useApp((s) => s.image !== null && imageRefusal(s.image) === null && allFlashable(chosenTargets(s.drives, s.devices, s.image)));
   const busy = screen === 'flashing';
   return (
     <StepCard

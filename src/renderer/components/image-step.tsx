@@ -4,8 +4,10 @@
  */
 import { useState, type DragEvent, type FormEvent } from 'react';
 import { useApp } from '../store/store-context';
-import { bmapLine, sizeLine, trustLines, writesLine, type TrustedImage } from '../model/image-facts';
+import type { ImageInfo } from '../../shared/api';
+import { bmapLine, imageRefusal, imageWarnings, originLine, sizeLine, trustLines, writesLine } from '../model/image-facts';
 import { guiText } from '../model/gui-text';
+import { BreakableText } from './breakable-text';
 import { Icon } from './icon';
 import { StepCard } from './step-card';
 import { fileNameTail, TruncatedText } from './truncated-text';
@@ -18,28 +20,31 @@ function droppedLink(event: DragEvent<HTMLElement>): string | null {
   return text && /^https?:\/\//i.test(text.trim()) ? text.trim() : null;
 }
 
-function ImageDetails({ image, compact }: { image: TrustedImage; compact: boolean }) {
+function ImageDetails({ image, compact }: { image: ImageInfo; compact: boolean }) {
   const trust = trustLines(image);
   const bmap = bmapLine(image);
+  const warnings = imageWarnings(image);
+  const origin = originLine(image);
   return (
     <div className="step-body" aria-label="Image details" role="group">
       <TruncatedText className={`step-name${image.name.length > 24 ? ' is-long' : ''}`} text={image.name} keepEnd={fileNameTail(image.name)} testId="image-name" />
       <p className="step-sub">{sizeLine(image)}</p>
+      {origin && <TruncatedText className="step-sub step-fine" text={origin} testId="image-origin" />}
       {!compact && <p className="step-sub">{writesLine(image)}</p>}
       {!compact && bmap && <p className="step-sub step-fine">{bmap}</p>}
       {!compact && trust.length > 0 && (
         <ul className="trust" aria-label="Authenticity">
           {trust.map((line) => (
             <li key={line.text} className={`trust-${line.tone}`} title={line.detail}>
-              <Icon name={line.tone === 'good' ? 'signed' : 'warning'} />
+              {line.tone !== 'neutral' && <Icon name={line.tone === 'good' ? 'signed' : 'warning'} />}
               <TruncatedText text={line.text} />
             </li>
           ))}
         </ul>
       )}
-      {!compact && image.warnings.length > 0 && (
+      {!compact && warnings.length > 0 && (
         <ul className="notes" aria-label="Image warnings">
-          {image.warnings.map((w) => (
+          {warnings.map((w) => (
             <li key={w} className="note-warning">
               {guiText(w)}
             </li>
@@ -77,7 +82,7 @@ function UrlField({ disabled }: { disabled: boolean }) {
 }
 
 export function ImageStep({ locked = false }: { locked?: boolean }) {
-  const image = useApp((s) => s.image) as TrustedImage | null;
+  const image = useApp((s) => s.image);
   const busy = useApp((s) => s.imageBusy);
   const error = useApp((s) => s.imageError);
   const pickImage = useApp((s) => s.pickImage);
@@ -104,7 +109,7 @@ export function ImageStep({ locked = false }: { locked?: boolean }) {
       number={1}
       title="Image"
       icon="image"
-      state={locked ? 'idle' : image ? 'done' : 'todo'}
+      state={locked ? 'idle' : image && imageRefusal(image) === null ? 'done' : 'todo'}
       className={over ? 'drop-over' : undefined}
       testId="drop-zone"
       dropHandlers={{
@@ -127,7 +132,7 @@ export function ImageStep({ locked = false }: { locked?: boolean }) {
       )}
       {error && (
         <p className="error" role="alert">
-          {guiText(error)}
+          <BreakableText text={guiText(error)} />
         </p>
       )}
     </StepCard>

@@ -17,7 +17,7 @@ const ALWAYS_IN_LEGEND: Paint[] = ['pending', 'active', 'verified'];
 const Column = memo(function Column({ column }: { column: MapColumn }) {
   const parts = PAINT_ORDER.filter((paint) => (column.parts[paint] ?? 0) > 0);
   return (
-    <div className={`map-col${column.bad ? ' has-bad' : ''}`}>
+    <div className={`map-col${column.bad ? ' has-bad' : column.rewriting ? ' has-rewriting' : ''}`}>
       {column.mapped > 0 && (
         <div className="map-stack" style={{ height: `${(column.mapped * 100).toFixed(2)}%` }}>
           {parts.map((paint) => (
@@ -153,6 +153,11 @@ export function RangeMap({ layout, ranges, bytesDone, mode, mini = false, initia
         <li>
           <span className="swatch paint-unmapped" aria-hidden="true" /> {paintLabel('unmapped', mode)}
         </li>
+        {present.has('retrying') && (
+          <li>
+            <span className="swatch marker marker-rewriting" aria-hidden="true" /> marks blocks being rewritten
+          </li>
+        )}
         {present.has('failed') && (
           <li>
             <span className="swatch marker" aria-hidden="true" /> marks blocks that {mode === 'verify' ? 'differ' : 'did not hold'}

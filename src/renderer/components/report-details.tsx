@@ -4,9 +4,11 @@
  * problem picked.
  */
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
+import type { ChecksumInfo, SignatureInfo } from '../../shared/authenticity';
 import type { FlashLayout, FlashReport, RangeReport } from '../../shared/report';
 import type { RangeLive } from '../model/range-model';
 import { blocks, blockSpanText, rangeRetriedBlocks, rangesText, reportFacts, retriesText } from '../model/report-facts';
+import { signerName } from '../model/image-facts';
 import { RangeMap } from './range-map';
 
 const MAX_LISTED = 12;
@@ -50,8 +52,41 @@ function readbackText(report: FlashReport): string {
   if (report.readback === 'none') return 'Not read back';
   const how = report.readback === 'direct' ? 'From the card itself, without any cache' : "Through the system's cache (this file's filesystem refuses direct reads)";
   const flushed = report.verification?.afterFlush ? ', after a flush' : '';
-  const final = report.verification?.finalPass ? `; ${formatBytes(report.verification.finalPass.bytes)} checked again after the last flush` : '';
+  // A job that stopped before its last flush has no final pass to speak of (0 bytes): say nothing of it.
+  const pass = report.verification?.finalPass;
+  const final = pass && pass.bytes > 0 ? `; ${formatBytes(pass.bytes)} checked again after the last flush` : '';
   return `${how}${flushed}${final}`;
+}
+
+/** The signature in the report, in the words of the image step (the fingerprint stays in the saved report). */
+function signatureText(signature: SignatureInfo): string {
+  switch (signature.status) {
+    case 'valid':
+      return `Signed by ${signerName(signature.signer) ?? 'a trusted key'}`;
+    case 'invalid':
+      return 'Does not match the block map';
+    case 'unknown-key':
+      return 'By a key you have not trusted';
+    case 'unsigned':
+      return 'Not signed';
+    case 'not-checked':
+      return 'Not checked';
+  }
+}
+
+function checksumText(checksum: ChecksumInfo): string {
+  switch (checksum.status) {
+    case 'matches':
+      return 'Matches the published sha256';
+    case 'mismatch':
+      return 'Does NOT match the published sha256';
+    case 'pending':
+      return 'Not known: the download did not end';
+    case 'not-checked':
+      return "Not checked as a whole: the block map's checksums prove what was written";
+    case 'none':
+      return 'None published';
+  }
 }
 
 interface ReportDetailsProps {
@@ -116,7 +151,25 @@ export function ReportDetails({ report, layout, ranges }: ReportDetailsProps) {
         <dt>Time</dt>
         <dd>{formatDuration(report.timings.totalMs)}</dd>
         <dt>Speed</dt>
-        <dd>{formatSpeed(report.averageSpeed)}</dd>
+        <dd>{report.averageSpeed > 0 ? formatSpeed(report.averageSpeed) : copy ? 'None: no part of the image was written' : 'None: nothing was read'}</dd>
+        {report.image.origin === 'url' && (
+          <>
+            <dt>Downloaded</dt>
+            <dd data-testid="downloaded">{report.image.cachedFile ? "From the download cache (its checksum checked again)" : formatBytes(report.image.downloadedBytes ?? 0)}</dd>
+          </>
+        )}
+        {report.image.signature && report.image.signature.status !== 'not-checked' && (
+          <>
+            <dt>Signature</dt>
+            <dd>{signatureText(report.image.signature)}</dd>
+          </>
+        )}
+        {report.image.checksum && report.image.checksum.status !== 'none' && (
+          <>
+            <dt>Checksum</dt>
+            <dd data-testid="checksum">{checksumText(report.image.checksum)}</dd>
+          </>
+        )}
       </dl>
       <RangeList
         title={`Image damaged (${rangesText(facts.source.length)})`}

@@ -6,14 +6,11 @@
 import type { ImageInfo } from '../../shared/api';
 import { formatBytes } from '../../shared/format';
 
-/** Authenticity facts main may add to ImageInfo (URL images, signed bmaps, sha256 sidecars). */
-export interface ImageTrust {
-  source?: 'file' | 'url';
-  signature?: { status: 'valid' | 'invalid' | 'unknown-key' | 'unsigned' | 'not-checked'; signer?: string; fingerprint?: string };
-  checksum?: { kind: 'sha256'; status: 'matches' | 'mismatch' | 'pending' | 'none'; source?: string };
-}
-
-export type TrustedImage = ImageInfo & ImageTrust;
+/**
+ * An image as the step shows it. Older mains (and some test doubles) leave out the authenticity fields: those
+ * are then simply not shown.
+ */
+export type TrustedImage = Omit<ImageInfo, 'source' | 'signature' | 'checksum'> & Partial<Pick<ImageInfo, 'source' | 'signature' | 'checksum'>>;
 
 export interface TrustLine {
   tone: 'good' | 'bad' | 'warning' | 'neutral';
@@ -54,6 +51,16 @@ export function writesLine(image: ImageInfo): string {
   return `Writes ${formatBytes(bmap.mappedBytes)} of it${share}`;
 }
 
+/** "From example.org" for an image opened from a link (the host only: never credentials or a query). */
+export function originLine(image: TrustedImage): string | null {
+  if (image.source !== 'url') return null;
+  try {
+    return `From ${new URL(image.path).host}`;
+  } catch {
+    return null;
+  }
+}
+
 /** The block map itself: "bmap 2.0, sha256 checksums", or null without one. */
 export function bmapLine(image: ImageInfo): string | null {
   const bmap = image.bmap;
@@ -73,15 +80,16 @@ export function trustLines(image: TrustedImage): TrustLine[] {
   const signature = image.signature;
   if (signature) {
     const key = signature.fingerprint ? `Key fingerprint ${signature.fingerprint}` : undefined;
+    const detail = [signature.signer, key, signature.source ? `Signature: ${signature.source}` : undefined].filter(Boolean).join('\n') || undefined;
     switch (signature.status) {
       case 'valid':
-        lines.push({ tone: 'good', text: `Signed by ${signerName(signature.signer) ?? 'a trusted key'}`, detail: [signature.signer, key].filter(Boolean).join('\n') });
+        lines.push({ tone: 'good', text: `Signed by ${signerName(signature.signer) ?? 'a trusted key'}`, detail });
         break;
       case 'invalid':
-        lines.push({ tone: 'bad', text: 'The signature does not match: do not use this image', detail: key });
+        lines.push({ tone: 'bad', text: 'The signature does not match: do not use this image', detail });
         break;
       case 'unknown-key':
-        lines.push({ tone: 'warning', text: `Signed with a key you do not trust${signature.signer ? ` (${signerName(signature.signer)})` : ''}`, detail: [signature.signer, key].filter(Boolean).join('\n') });
+        lines.push({ tone: 'bad', text: signature.signer ? `Signed by ${signerName(signature.signer)}: a key you have not trusted` : 'Signed by a key you have not trusted', detail });
         break;
       case 'unsigned':
         if (image.source === 'url') lines.push({ tone: 'neutral', text: 'Not signed' });
@@ -93,11 +101,52 @@ export function trustLines(image: TrustedImage): TrustLine[] {
   const checksum = image.checksum;
   if (checksum) {
     const from = checksum.source ? `SHA-256 from ${checksum.source}` : 'SHA-256';
-    if (checksum.status === 'matches') lines.push({ tone: 'good', text: 'Checksum matches', detail: from });
-    else if (checksum.status === 'mismatch') lines.push({ tone: 'bad', text: 'Checksum does not match: the image is damaged', detail: from });
-    else if (checksum.status === 'pending') lines.push({ tone: 'neutral', text: 'Checksum is checked while writing', detail: from });
+    switch (checksum.status) {
+      case 'matches':
+        lines.push({ tone: 'good', text: 'Checksum matches', detail: from });
+        break;
+      case 'mismatch':
+        lines.push({ tone: 'bad', text: 'Checksum does not match: the image is damaged', detail: from });
+        break;
+      case 'pending':
+        lines.push({ tone: 'neutral', text: 'Checksum is checked while writing', detail: `${from}: checked over the download as it streams; a mismatch fails the flash at its end` });
+        break;
+      case 'not-checked':
+        lines.push({ tone: 'neutral', text: "Checksum: the block map's checksums prove it instead", detail: `${from}: only the mapped parts are downloaded, so the whole file cannot be hashed` });
+        break;
+      case 'none':
+        break;
+    }
   }
   return lines;
+}
+
+/** Probe warnings the trust lines already say (kept out of the warning list, not said twice). */
+const SAID_BY_TRUST_LINES = [/^The published sha256 is checked while the image downloads/, /^A sha256 is published but only the mapped parts are downloaded/];
+
+/** The image's warnings worth listing under it. */
+export function imageWarnings(image: TrustedImage): string[] {
+  return image.warnings.filter((w) => !(image.checksum && SAID_BY_TRUST_LINES.some((said) => said.test(w))));
+}
+
+/**
+ * Why main will refuse to flash this image (its signature or published checksum), as a sentence shown under
+ * "This image cannot be flashed", with what to do; null when nothing stands in the way.
+ */
+export function imageRefusal(image: TrustedImage): { reason: string; next: string } | null {
+  if (image.signature?.status === 'invalid') {
+    return { reason: "Its block map's signature does not match", next: 'The image or its .bmap was changed after it was signed: download both again from the publisher.' };
+  }
+  if (image.signature?.status === 'unknown-key') {
+    return {
+      reason: 'Its block map is signed by a key you have not trusted',
+      next: "If you trust the publisher, add their public key to gpgv's keyring (trustedkeys.kbx in your GnuPG folder, ~/.gnupg), then open the image again.",
+    };
+  }
+  if (image.checksum?.status === 'mismatch') {
+    return { reason: 'It does not match its published checksum', next: 'The file is damaged or is not the published one: download it again.' };
+  }
+  return null;
 }
 
 export const NOT_A_DISK_IMAGE = /does not look like a disk image/i;

@@ -98,3 +98,19 @@ export function batchTotals(cards: readonly CardRun[], layout: FlashLayout | nul
   const percent = bytesTotal > 0 ? Math.min(100, Math.floor((bytesDone / bytesTotal) * 100)) : 0;
   return { percent, bytesDone, bytesTotal, speed, etaSeconds: eta, retries, download };
 }
+
+/** The phase line of a batch: how many cards are still at work and how the others ended ("3 writing, 1 failed"). */
+export function batchPhaseText(cards: readonly CardRun[], mode: 'copy' | 'verify'): string {
+  const running = cards.filter((c) => c.report === null).length;
+  const ended: Record<string, number> = {};
+  for (const card of cards) if (card.report) ended[card.report.status] = (ended[card.report.status] ?? 0) + 1;
+  const words: [string, string][] = [
+    ['verified', 'verified'],
+    ['written-unverified', 'written'],
+    ['failed', 'failed'],
+    ['cancelled', 'stopped'],
+  ];
+  const parts = [`${running} of ${cards.length} cards ${mode === 'verify' ? 'being checked' : 'writing'}`];
+  for (const [status, word] of words) if (ended[status]) parts.push(`${ended[status]} ${word}`);
+  return parts.join(', ');
+}

@@ -94,6 +94,8 @@ export interface MapColumn {
   parts: Partial<Record<Paint, number>>;
   /** The column holds blocks that never held: it gets a marker, however few they are. */
   bad: boolean;
+  /** The column holds a range being rewritten right now: it gets a marker too (a small range is a sliver). */
+  rewriting: boolean;
   /** First and last range index that touch the column, or null for unmapped space. */
   ranges: [number, number] | null;
 }
@@ -105,7 +107,7 @@ export const mapTotal = (layout: FlashLayout): number => (layout.imageSize > 0 ?
 export function mapColumns(layout: FlashLayout, lives: readonly RangeLive[], count: number): MapColumn[] {
   const total = mapTotal(layout);
   const width = total / count;
-  const columns: MapColumn[] = Array.from({ length: count }, () => ({ mapped: 0, parts: {}, bad: false, ranges: null }));
+  const columns: MapColumn[] = Array.from({ length: count }, () => ({ mapped: 0, parts: {}, bad: false, rewriting: false, ranges: null }));
   for (const range of layout.ranges) {
     const live = lives[range.index] ?? pendingRange;
     for (const piece of rangePieces(range, live, layout.blockSize)) {
@@ -118,6 +120,7 @@ export function mapColumns(layout: FlashLayout, lives: readonly RangeLive[], cou
         column.parts[piece.paint] = (column.parts[piece.paint] ?? 0) + overlap;
         column.mapped += overlap / width;
         if (piece.paint === 'failed') column.bad = true;
+        if (piece.paint === 'retrying') column.rewriting = true;
         column.ranges = column.ranges ? [column.ranges[0], range.index] : [range.index, range.index];
       }
     }

@@ -33,6 +33,11 @@ const HEADLINES: Record<FlashStatus, Verdict['headline']> = {
 
 export const UNSAFE_TEXT = 'The card was partly overwritten: it holds part of an image and must not be used. Flash it again, or replace it.';
 
+export const UNCHECKED_IMAGE_TEXT = 'The card holds an image that failed its published checksum: it must not be used. Flash it again from a good download.';
+
+export const MARKERS_ONLY_TEXT =
+  'The card was partly overwritten by the capacity check, before any of the image: what it held before is damaged. Flash it again before using it.';
+
 export const MAYBE_UNSAFE_TEXT = 'The card may have been partly overwritten: do not use it until it is flashed again.';
 
 /** Advice for the GUI: the shared next step, with the controls this window has. */
@@ -45,11 +50,17 @@ export function guiNextStep(code: ErrorCode): string {
     case 'SOURCE_TRUNCATED':
       return 'Download the image again, then flash the card again.';
     case 'TARGET_TOO_SMALL':
-      return 'Choose a larger card with "Change" in the target step.';
+      return 'Choose a larger card with "Change target" (or "Select target") in the target step.';
     case 'BMAP_INVALID':
     case 'BMAP_CHECKSUM_MISMATCH':
     case 'BMAP_UNSUPPORTED_VERSION':
       return 'Download the .bmap file that belongs to this image and put it next to the image.';
+    case 'CHECKSUM_MISMATCH':
+      return 'Download the image again (from its publisher), then flash the card again.';
+    case 'SIGNATURE_INVALID':
+      return 'Nothing was written. Download the image and its .bmap again from the publisher.';
+    case 'SIGNATURE_UNKNOWN_KEY':
+      return "Nothing was written. If you trust the publisher, add their public key to gpgv's keyring (trustedkeys.kbx in your GnuPG folder, ~/.gnupg), then open the image again.";
     default:
       return guiText(nextStep(code));
   }
@@ -59,6 +70,9 @@ function removeText(report: FlashReport): string | null {
   if (report.status !== 'verified' && report.status !== 'written-unverified') return null;
   return report.target.ejected === true ? 'The card was ejected: you can remove it now.' : 'You can remove the card now.';
 }
+
+/** True when some range of the image reached the card (written, checked or failed), not only the capacity probe. */
+const imageReached = (report: FlashReport): boolean => report.ranges.some((r) => r.state !== 'pending');
 
 function failedMeaning(report: FlashReport): string {
   const facts = reportFacts(report);
@@ -70,6 +84,12 @@ function failedMeaning(report: FlashReport): string {
     return `The image file is damaged: ${rangesText(facts.source.length)} of it ${facts.source.length === 1 ? 'does' : 'do'} not match its block map.`;
   }
   if (report.error?.code === 'SOURCE_CHECKSUM_MISMATCH') return 'The image file is damaged: part of it does not match its block map.';
+  // Known only once a streamed download has ended: the card holds every byte of an image that failed its check.
+  if (report.error?.code === 'CHECKSUM_MISMATCH') {
+    return imageReached(report)
+      ? 'The downloaded image does not match its published checksum: the card holds an image that failed its check.'
+      : 'The downloaded image does not match its published checksum: this was found before any of it was written.';
+  }
   if (facts.failed.length > 0) {
     if (report.mode === 'verify') return `The card does not hold this image: ${blocks(facts.badBlocks)} ${facts.badBlocks === 1 ? 'differs' : 'differ'}.`;
     const tries = report.options.retries > 0 ? `, even after ${retriesText(report.options.retries)}` : ' (retries are off in Settings)';
@@ -96,7 +116,12 @@ function shortMeaning(status: FlashStatus, meaning: string, verify: boolean): st
 /** The verdict of one card's report. */
 export function cardVerdict(report: FlashReport): Verdict {
   const status = report.status;
-  const unsafe = unsafeToUse(report) ? UNSAFE_TEXT : null;
+  let unsafe: string | null = null;
+  if (unsafeToUse(report)) {
+    // Only the capacity check's markers reached the card (no range of the image): say that, not "part of an image".
+    if (!imageReached(report)) unsafe = MARKERS_ONLY_TEXT;
+    else unsafe = report.error?.code === 'CHECKSUM_MISMATCH' ? UNCHECKED_IMAGE_TEXT : UNSAFE_TEXT;
+  }
   const verify = report.mode === 'verify';
   let meaning: string;
   let next: string | null = null;

@@ -72,7 +72,7 @@ export interface AppState {
 const describe = (error: ApiError): string => error.message;
 
 /** Failures of the image itself: flashing the same image again would fail the same way. */
-const IMAGE_FAULTS: readonly string[] = ['SOURCE_CHECKSUM_MISMATCH', 'SOURCE_CORRUPT', 'SOURCE_TRUNCATED', 'IMAGE_SIZE_MISMATCH'];
+const IMAGE_FAULTS: readonly string[] = ['SOURCE_CHECKSUM_MISMATCH', 'SOURCE_CORRUPT', 'SOURCE_TRUNCATED', 'IMAGE_SIZE_MISMATCH', 'CHECKSUM_MISMATCH', 'SIGNATURE_INVALID', 'SIGNATURE_UNKNOWN_KEY'];
 
 /**
  * Cards of the last job worth flashing again: those that did not end verified (written-unverified counts
@@ -93,6 +93,9 @@ export function failedDevices(job: JobState): string[] {
 export function settingsProblem(patch: Partial<Settings>): string | null {
   if (patch.retries !== undefined && (!Number.isInteger(patch.retries) || patch.retries < 0 || patch.retries > MAX_RETRIES)) {
     return `Retries must be a whole number from 0 to ${MAX_RETRIES}.`;
+  }
+  if (patch.cacheLimitBytes !== undefined && (!Number.isInteger(patch.cacheLimitBytes) || patch.cacheLimitBytes < 0 || patch.cacheLimitBytes > 1024 ** 4)) {
+    return 'The download cache takes 0 to 1024 GiB.';
   }
   return null;
 }
