@@ -5,14 +5,20 @@
  * never would. Build first: `node scripts/build.mjs`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { BATCH, CONTROL, FrameReader, RESULT, controlFrame, decodeResult, encodeBatch, frameHeader, parseControl, type WireOp } from '../../src/main/engine/device/device-wire';
+import { BATCH, CONTROL, FrameReader, RESULT, bufferPlaces, controlFrame, decodeResult, encodeBatch, frameHeader, parseControl, type WireOp } from '../../src/main/engine/device/device-wire';
 import { openRendezvous, type Rendezvous } from '../../src/main/engine/device/rendezvous';
 import type { DeviceBatchResult } from '../../src/main/engine/device/device-protocol';
 import { buildHelperCommand, type HelperCommand } from '../../src/main/privilege/helper-command';
 import { launchHelper, type ElevatedLauncher } from '../../src/main/privilege/run-elevated';
+
+function readFileRange(fd: number, position: number, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  readSync(fd, out, 0, length, position);
+  return out;
+}
 
 export const helperPath = join(__dirname, '..', '..', 'dist', 'main', 'helper.cjs');
 
@@ -63,23 +69,26 @@ export class HelperLink {
   private readonly controls: unknown[] = [];
   private readonly results: { result: DeviceBatchResult; data: Buffer }[] = [];
   private waiters: (() => void)[] = [];
-  private data: Buffer[] = [];
   closed = false;
+  private readonly buffer: number;
 
-  constructor(readonly socket: Socket) {
+  constructor(
+    readonly socket: Socket,
+    bufferPath: string,
+  ) {
+    this.buffer = openSync(bufferPath, 'r+');
     const reader = new FrameReader({
       limits: () => ({ meta: 1 << 20, data: 1 << 27 }),
-      place: (kind, meta, dataLength) => {
-        if (kind !== RESULT || dataLength === 0) return [];
-        const buf = Buffer.alloc(dataLength);
-        this.data = [buf];
-        return [buf];
-      },
+      place: () => [],
       frame: (kind, meta) => {
         if (kind === CONTROL) this.controls.push(parseControl(meta));
-        else {
-          this.results.push({ result: decodeResult(meta).result, data: this.data[0] ?? Buffer.alloc(0) });
-          this.data = [];
+        else if (kind === RESULT) {
+          const { result } = decodeResult(meta);
+          // What the reads delivered, from the transfer buffer, one after the other.
+          const places = bufferPlaces(0, this.lastOps);
+          const reads = this.lastOps.map((op, i) => ({ op, at: places[i] })).filter((x) => x.op.op === 'read');
+          const data = Buffer.concat(result.reads.map((n, k) => readFileRange(this.buffer, reads[k]!.at as number, n)));
+          this.results.push({ result, data });
         }
         this.wake();
       },
@@ -114,12 +123,19 @@ export class HelperLink {
     this.socket.write(controlFrame(message));
   }
 
-  /** Sends a batch (write data in op order) and waits for its result; null when the helper closed first. */
+  private lastOps: WireOp[] = [];
+
+  /** Sends a batch (its bytes from 0 in the transfer buffer: `data` for the writes, in order) and waits for its result. */
   async batch(ops: WireOp[], data: Buffer[] = [], id = 1): Promise<{ result: DeviceBatchResult; data: Buffer } | null> {
-    const meta = encodeBatch(id, ops);
-    this.socket.write(frameHeader(BATCH, meta.length, data.reduce((n, b) => n + b.length, 0)));
+    const places = bufferPlaces(0, ops);
+    let w = 0;
+    ops.forEach((op, i) => {
+      if (op.op === 'write') writeSync(this.buffer, data[w++] as Buffer, 0, op.length, places[i] as number);
+    });
+    this.lastOps = ops;
+    const meta = encodeBatch(id, 0, ops);
+    this.socket.write(frameHeader(BATCH, meta.length, 0));
     this.socket.write(meta);
-    for (const d of data) this.socket.write(d);
     return this.wait(() => this.results.shift());
   }
 }
@@ -144,6 +160,6 @@ export async function startHelper(options: { prepare?: (r: Rendezvous) => Promis
     rendezvous,
     child,
     exited,
-    socket: async () => new HelperLink(await rendezvous.client),
+    socket: async () => new HelperLink(await rendezvous.client, rendezvous.bufferPath),
   };
 }

@@ -3,12 +3,13 @@
  * disk sequence number, model, serial, backing file), a whole block device, not mounted, not swap; then
  * batches of block I/O on offsets inside it, laid out in the helper's own page-aligned memory.
  */
+import { readSync, writeSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { EngineError } from '../engine/errors';
 import { DeviceExecutor, DeviceFault } from '../engine/device/device-executor';
 import { pinDifference, type DevicePin } from '../engine/device/device-pin';
 import type { DeviceBatchResult, DeviceOp } from '../engine/device/device-protocol';
-import { MAX_BATCH_BYTES, MAX_OPS, WireError, type WireOp } from '../engine/device/device-wire';
+import { MAX_BATCH_BYTES, MAX_OPS, WireError, bufferPlaces, type WireOp } from '../engine/device/device-wire';
 import { blockDeviceFacts } from '../system/block-device';
 import { whereMounted } from '../system/where-mounted';
 
@@ -17,6 +18,7 @@ const WASM_PAGE = 65536;
 
 /** The helper's I/O memory: one batch, each op on its own page offset (a WebAssembly memory is page-aligned). */
 export function helperMemory(): Buffer {
+  // Each op may start a page further on: room for the largest batch and a page per op.
   const pages = Math.ceil((MAX_BATCH_BYTES + MAX_OPS * PAGE) / WASM_PAGE);
   return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
 }
@@ -80,29 +82,21 @@ export async function openPinnedDevice(pin: DevicePin, memory: Buffer): Promise<
   return executor;
 }
 
-/** One received batch laid out in the helper's memory: each op's bytes start on a page plus its device offset's remainder. */
-export interface PlacedBatch {
-  ops: DeviceOp[];
-  /** Where the write ops' data goes, in order. */
-  writes: Buffer[];
-}
-
-export function placeBatch(wireOps: readonly WireOp[], memory: Buffer): PlacedBatch {
+/**
+ * Runs one batch: each op laid out in the helper's memory (its bytes start on a page plus its device offset's
+ * remainder, as O_DIRECT needs); an op outside the device refuses the whole batch before anything runs; the
+ * write ops' bytes are read from the transfer buffer first, and what the read ops delivered is written back
+ * there, each op at its place (bufferPlaces).
+ */
+export function runBatch(executor: DeviceExecutor, memory: Buffer, buffer: number, base: number, wireOps: readonly WireOp[]): DeviceBatchResult {
   let cursor = 0;
-  const writes: Buffer[] = [];
   const ops = wireOps.map((op): DeviceOp => {
     if (op.op === 'flush') return op;
     const at = Math.ceil(cursor / PAGE) * PAGE + (op.offset % PAGE);
     cursor = at + op.length;
     if (cursor > memory.length) throw new WireError(`a batch needs more than the helper's ${memory.length} bytes of memory`);
-    if (op.op === 'write') writes.push(memory.subarray(at, at + op.length));
     return { ...op, at };
   });
-  return { ops, writes };
-}
-
-/** Runs a batch; one op outside the device refuses the whole batch before anything runs. */
-export function runBatch(executor: DeviceExecutor, ops: DeviceOp[]): DeviceBatchResult {
   const size = executor.info.size ?? 0;
   const outside = ops.findIndex((op) => (op.op === 'write' || op.op === 'read') && op.offset + op.length > size);
   if (outside >= 0) {
@@ -116,6 +110,25 @@ export function runBatch(executor: DeviceExecutor, ops: DeviceOp[]): DeviceBatch
       },
     };
   }
-  if (ops.some((op) => op.op === 'truncate')) return { reads: [], error: { index: 0, code: 'EINVAL', message: 'refused: a drive cannot be truncated' } };
-  return executor.run(ops);
+  const places = bufferPlaces(base, ops);
+  ops.forEach((op, i) => {
+    if (op.op === 'write') transfer(readSync, buffer, memory, op.at, op.length, places[i] as number);
+  });
+  const result = executor.run(ops);
+  let k = 0;
+  ops.forEach((op, i) => {
+    if (op.op !== 'read' || k >= result.reads.length) return;
+    const n = result.reads[k++] as number;
+    if (n > 0) transfer(writeSync, buffer, memory, op.at, n, places[i] as number);
+  });
+  return result;
+}
+
+/** Moves `length` bytes between memory and the transfer buffer (short transfers looped). */
+function transfer(io: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number, fd: number, memory: Buffer, at: number, length: number, position: number): void {
+  for (let done = 0; done < length; ) {
+    const n = io(fd, memory, at + done, length - done, position + done);
+    if (n <= 0) throw new WireError('the transfer buffer ended early');
+    done += n;
+  }
 }

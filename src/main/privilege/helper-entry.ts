@@ -10,12 +10,11 @@
 import { connect } from 'node:net';
 import { EngineError } from '../engine/errors';
 import type { DeviceExecutor } from '../engine/device/device-executor';
+import type { DeviceBatchResult } from '../engine/device/device-protocol';
 import { openRequestSchema } from '../engine/device/device-pin';
-import type { DeviceBatchResult, DeviceOp } from '../engine/device/device-protocol';
 import {
   BATCH,
   CONTROL,
-  MAX_BATCH_BYTES,
   MAX_BATCH_META,
   MAX_CONTROL,
   RESULT,
@@ -27,20 +26,18 @@ import {
   frameHeader,
   parseControl,
 } from '../engine/device/device-wire';
-import { helperMemory, openPinnedDevice, placeBatch, runBatch } from './helper-device';
+import { helperMemory, openPinnedDevice, runBatch } from './helper-device';
 import { HelperRefusal, invokingUid, takeRendezvous } from './helper-rendezvous';
 
 const say = (message: string): void => void process.stderr.write(`sureflash helper: ${message}\n`);
 
 /** Serves the engine at `socketPath` until it closes; resolves with the exit code. */
-function serve(socketPath: string, token: string): Promise<number> {
+function serve(socketPath: string, token: string, buffer: number): Promise<number> {
   return new Promise((resolve) => {
     const memory = helperMemory();
     const spare = Buffer.alloc(16);
     let state: 'waiting' | 'opening' | 'open' | 'done' = 'waiting';
     let executor: DeviceExecutor | null = null;
-    let batch: { id: number; ops: DeviceOp[] } | null = null;
-    let paused = false;
 
     const finish = (code: number, why?: string): void => {
       if (state === 'done') return;
@@ -53,22 +50,9 @@ function serve(socketPath: string, token: string): Promise<number> {
       resolve(code);
     };
 
-    const respond = (id: number, ops: DeviceOp[], result: DeviceBatchResult): void => {
+    const respond = (id: number, result: DeviceBatchResult): void => {
       const meta = encodeResult(id, result);
-      const reads = ops.filter((op): op is Extract<DeviceOp, { op: 'read' }> => op.op === 'read');
-      const data = result.reads.map((n, i) => memory.subarray((reads[i] as { at: number }).at, (reads[i] as { at: number }).at + n));
-      // Nothing more is read until the answer left: its bytes are still in the memory the next batch fills.
-      paused = true;
-      socket.cork();
-      socket.write(frameHeader(RESULT, meta.length, data.reduce((n, b) => n + b.length, 0)));
-      const parts = [meta, ...data];
-      parts.forEach((part, i) =>
-        socket.write(part, i < parts.length - 1 ? undefined : () => {
-          paused = false;
-          if (state !== 'done') socket.resume();
-        }),
-      );
-      socket.uncork();
+      socket.write(Buffer.concat([frameHeader(RESULT, meta.length, 0), meta]));
     };
 
     const control = (message: unknown): void => {
@@ -102,26 +86,19 @@ function serve(socketPath: string, token: string): Promise<number> {
     const reader = new FrameReader({
       limits: (kind) => {
         if (kind === CONTROL) return { meta: MAX_CONTROL, data: 0 };
-        return kind === BATCH && state === 'open' ? { meta: MAX_BATCH_META, data: MAX_BATCH_BYTES } : null;
+        return kind === BATCH && state === 'open' ? { meta: MAX_BATCH_META, data: 0 } : null;
       },
-      place: (kind, meta, dataLength) => {
-        if (kind !== BATCH) return [];
-        const { id, ops } = decodeBatch(meta, dataLength);
-        const placed = placeBatch(ops, memory);
-        batch = { id, ops: placed.ops };
-        return placed.writes;
-      },
+      place: () => [],
       frame: (kind, meta) => {
         if (kind === CONTROL) return control(parseControl(meta));
-        const { id, ops } = batch as { id: number; ops: DeviceOp[] };
-        batch = null;
-        respond(id, ops, runBatch(executor as DeviceExecutor, ops));
+        const { id, base, ops } = decodeBatch(meta);
+        respond(id, runBatch(executor as DeviceExecutor, memory, buffer, base, ops));
       },
     });
 
     const socket = connect({
       path: socketPath,
-      // Incoming bytes land where they belong: headers in place, write data straight in the aligned memory.
+      // Frames are read into their places as they come (headers, then meta), one pass, bounded.
       onread: {
         buffer: () => (state === 'done' ? spare : reader.next()),
         callback: (n: number) => {
@@ -132,7 +109,7 @@ function serve(socketPath: string, token: string): Promise<number> {
             finish(1, `refused the engine's message: ${err instanceof Error ? err.message : String(err)}`);
             return false;
           }
-          return !paused;
+          return true;
         },
       },
     });
@@ -148,8 +125,8 @@ async function main(): Promise<number> {
   const file = process.argv[2];
   if (!file) throw new HelperRefusal('usage: helper.cjs <rendezvous file> <uid of the user who asked>');
   const uid = invokingUid(process.argv[3], process.env);
-  const { socketPath, token } = await takeRendezvous(file, uid);
-  return serve(socketPath, token);
+  const { socketPath, token, buffer } = await takeRendezvous(file, uid);
+  return serve(socketPath, token, buffer);
 }
 
 main().then(

@@ -4,10 +4,10 @@
  * owned by that user, the socket in the same directory. Everything is checked before anything is read or
  * deleted; the file is deleted only once it passed.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import { MAX_CONTROL, rendezvousFileSchema, type RendezvousFile } from '../engine/device/device-wire';
+import { BUFFER_BYTES, MAX_CONTROL, rendezvousFileSchema, type RendezvousFile } from '../engine/device/device-wire';
 
 /** A refusal the helper explains and exits on. */
 export class HelperRefusal extends Error {}
@@ -46,8 +46,30 @@ async function lstatOrRefuse(what: string, path: string): Promise<Stats> {
   }
 }
 
-/** Checks, reads and deletes the rendezvous file. Throws HelperRefusal naming what is wrong. */
-export async function takeRendezvous(file: string, uid: number): Promise<RendezvousFile> {
+/**
+ * Opens the transfer buffer the rendezvous names: a single 0600 file of the asking user, of the agreed size,
+ * in the rendezvous directory, opened without following links and checked to be the file that was looked at.
+ */
+async function openBuffer(path: string, dir: string, uid: number): Promise<number> {
+  if (dirname(path) !== dir) throw new HelperRefusal(`the transfer buffer ${path} is not in ${dir}; refusing`);
+  const info = await lstatOrRefuse('transfer buffer', path);
+  if (!info.isFile()) throw new HelperRefusal(`the transfer buffer ${path} is not a regular file; refusing`);
+  owned('transfer buffer', path, info, uid, 0o600);
+  if (info.nlink !== 1 || info.size !== BUFFER_BYTES) throw new HelperRefusal(`the transfer buffer ${path} is not a single file of ${BUFFER_BYTES} bytes; refusing`);
+  const fd = openSync(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
+  const opened = fstatSync(fd);
+  if (opened.ino !== info.ino || opened.dev !== info.dev) {
+    closeSync(fd);
+    throw new HelperRefusal(`the transfer buffer ${path} changed while it was checked; refusing`);
+  }
+  return fd;
+}
+
+/**
+ * Checks, reads and deletes the rendezvous file, and opens the transfer buffer it names. Throws HelperRefusal
+ * naming what is wrong.
+ */
+export async function takeRendezvous(file: string, uid: number): Promise<RendezvousFile & { buffer: number }> {
   if (!isAbsolute(file)) throw new HelperRefusal(`the rendezvous file must be an absolute path, not ${file}`);
   const dir = dirname(file);
   const dirInfo = await lstatOrRefuse('directory', dir);
@@ -79,6 +101,7 @@ export async function takeRendezvous(file: string, uid: number): Promise<Rendezv
   const socketInfo = await lstatOrRefuse('socket', parsed.socketPath);
   if (!socketInfo.isSocket()) throw new HelperRefusal(`the rendezvous socket ${parsed.socketPath} is not a socket; refusing`);
   owned('socket', parsed.socketPath, socketInfo, uid, 0o600);
+  const buffer = await openBuffer(parsed.bufferPath, dir, uid);
   await rm(file, { force: true });
-  return parsed;
+  return { ...parsed, buffer };
 }

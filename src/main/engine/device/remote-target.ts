@@ -1,12 +1,14 @@
 /**
  * A Target served by the privileged helper: the engine opens a rendezvous, asks its parent to start the
  * helper with administrator rights (main does that through the OS prompt), takes the helper's connection
- * once it proved the token, sends the pinned open request and then runs batches over the socket. Write data
- * leaves straight from the shared arena; read data comes back into the read ops' places. Time limits and
+ * once it proved the token, sends the pinned open request and then runs batches: the ops over the socket,
+ * their bytes through the transfer buffer (device-wire.ts) — written there straight from the shared arena,
+ * read from there straight into the read ops' places in it. Time limits and
  * errors are those of the device thread: a batch that does not finish in time marks the device stalled
  * (DEVICE_STALLED) and drops the connection; device errors come back in the result for the card stage to
  * classify (media error, DEVICE_LOST); a helper that goes away is INTERNAL, never blamed on the card.
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { EngineError } from '../errors';
 import type { ErrorCode } from '../../../shared/errors';
@@ -16,6 +18,7 @@ import type { DeviceBatchResult, DeviceInfo, DeviceOp } from './device-protocol'
 import type { DevicePin } from './device-pin';
 import {
   BATCH,
+  BUFFER_BYTES,
   CONTROL,
   MAX_BATCH_BYTES,
   MAX_CONTROL,
@@ -24,6 +27,7 @@ import {
   RESULT,
   FrameReader,
   WireError,
+  bufferPlaces,
   controlFrame,
   decodeResult,
   encodeBatch,
@@ -51,18 +55,39 @@ export interface RemoteTargetOptions {
 interface Pending {
   id: number;
   ops: DeviceOp[];
+  /** The stretch of the transfer buffer the batch's bytes use. */
+  start: number;
+  end: number;
+  /** Settles when the batch's answer is in (its stretch of the buffer is free again). */
+  answered: Promise<void>;
   resolve(result: DeviceBatchResult): void;
   reject(err: unknown): void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | null;
 }
 
 const isCode = (code: string): code is ErrorCode => /^[A-Z_]+$/.test(code);
+
+/** Writes all of `data` at `position` (short writes looped). */
+async function writeAll(file: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < data.length; ) done += (await file.write(data, done, data.length - done, position + done)).bytesWritten;
+}
+
+/** Reads `target.length` bytes at `position`. */
+async function readAll(file: FileHandle, target: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < target.length; ) {
+    const { bytesRead } = await file.read(target, done, target.length - done, position + done);
+    if (bytesRead === 0) throw new EngineError('INTERNAL', 'the transfer buffer ended early');
+    done += bytesRead;
+  }
+}
 
 /** Opens the pinned device through the helper. Throws EngineError naming why it could not. */
 export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Target> {
   const { pin, arena, timeoutMs } = options;
   const memory = Buffer.from(arena.memory.buffer);
   const rendezvous = await openRendezvous();
+  const buffer = await open(rendezvous.bufferPath, 'r+');
+  let bufferCursor = 0;
   let state: 'auth' | 'opening' | 'open' | 'closing' | 'dead' = 'auth';
   let socket: Socket | null = null;
   let stalled = false;
@@ -78,10 +103,11 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
     state = 'dead';
     settleOpen({ error: err });
     for (const p of pending.splice(0)) {
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       p.reject(err);
     }
     socket?.destroy();
+    void buffer.close().catch(() => undefined);
     onClosed?.();
   };
   const lost = (why: string): EngineError =>
@@ -108,22 +134,9 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
   const reader = new FrameReader({
     limits: (kind) => {
       if (kind === CONTROL) return { meta: MAX_CONTROL, data: 0 };
-      if (kind === RESULT && (state === 'open' || state === 'closing')) return { meta: MAX_RESULT_META, data: MAX_BATCH_BYTES };
-      return null;
+      return kind === RESULT && (state === 'open' || state === 'closing') ? { meta: MAX_RESULT_META, data: 0 } : null;
     },
-    place: (kind, meta, dataLength) => {
-      if (kind !== RESULT || dataLength === 0) return [];
-      const head = pending[0];
-      const { id, result } = decodeResult(meta);
-      if (!head || head.id !== id) throw new WireError(`a result for batch ${id} that is not the next one`);
-      const reads = head.ops.filter((op): op is Extract<DeviceOp, { op: 'read' }> => op.op === 'read');
-      if (result.reads.length > reads.length) throw new WireError('a result with more reads than asked');
-      return result.reads.map((n, i) => {
-        const op = reads[i] as Extract<DeviceOp, { op: 'read' }>;
-        if (n > op.length) throw new WireError('a read delivered more than asked');
-        return memory.subarray(op.at, op.at + n);
-      });
-    },
+    place: () => [],
     frame: (kind, meta) => {
       if (kind === CONTROL) {
         const parsed = helperMessageSchema.safeParse(parseControl(meta));
@@ -133,10 +146,27 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
       const { id, result } = decodeResult(meta);
       const head = pending.shift();
       if (!head || head.id !== id) throw new WireError(`a result for batch ${id} that is not the next one`);
-      clearTimeout(head.timer);
-      const reads = head.ops.filter((op) => op.op === 'read').length;
-      if (result.reads.length > reads) throw new WireError('a result with more reads than asked');
-      head.resolve(result);
+      const reads = head.ops.filter((op) => op.op === 'read');
+      if (result.reads.length > reads.length || result.reads.some((n, i) => n > (reads[i] as { length: number }).length)) {
+        throw new WireError('a result with more read than asked');
+      }
+      if (result.error && result.error.index >= head.ops.length) throw new WireError('a result naming an op that was not asked for');
+      // What the reads delivered is in the transfer buffer: into the arena with it, then answer.
+      const places = bufferPlaces(head.start, head.ops);
+      let k = 0;
+      const copies: Promise<void>[] = [];
+      head.ops.forEach((op, i) => {
+        if (op.op !== 'read' || k >= result.reads.length) return;
+        const n = result.reads[k++] as number;
+        if (n > 0) copies.push(readAll(buffer, memory.subarray(op.at, op.at + n), places[i] as number));
+      });
+      Promise.all(copies).then(
+        () => {
+          if (head.timer) clearTimeout(head.timer);
+          head.resolve(result);
+        },
+        (err: unknown) => fail(lost(`left its answer unreadable (${String(err)})`)),
+      );
     },
   });
 
@@ -178,9 +208,13 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
   await rendezvous.close();
   if ('error' in outcome) {
     (socket as Socket | null)?.destroy();
+    await buffer.close().catch(() => undefined);
     throw outcome.error;
   }
   const live = socket as unknown as Socket;
+  /** Batches whose bytes are in the transfer buffer and whose answer is not in yet. */
+  const sent: Pending[] = [];
+  let queue: Promise<void> = Promise.resolve();
   const info: TargetInfo = { ...outcome.info, path: pin.path, kind: 'block-device', rdev: pin.rdev, writeCache: options.writeCache };
 
   return {
@@ -191,36 +225,64 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
     run: (ops, what) => {
       if (dead) return Promise.reject(dead);
       if (ops.length > MAX_OPS) return Promise.reject(new EngineError('INTERNAL', `a batch of ${ops.length} ops is more than the helper takes (${MAX_OPS})`));
-      const writes = ops.filter((op): op is Extract<DeviceOp, { op: 'write' }> => op.op === 'write');
-      const data = writes.map((op) => memory.subarray(op.at, op.at + op.length));
-      const bytes = data.reduce((n, b) => n + b.length, 0);
-      const readBytes = ops.reduce((n, op) => n + (op.op === 'read' ? op.length : 0), 0);
-      if (bytes > MAX_BATCH_BYTES || readBytes > MAX_BATCH_BYTES) {
-        return Promise.reject(new EngineError('INTERNAL', `a batch of ${Math.max(bytes, readBytes)} bytes is more than the helper takes (${MAX_BATCH_BYTES})`));
-      }
+      const bytes = ops.reduce((n, op) => n + (op.op === 'write' || op.op === 'read' ? op.length : 0), 0);
+      if (bytes > MAX_BATCH_BYTES) return Promise.reject(new EngineError('INTERNAL', `a batch of ${bytes} bytes is more than the helper takes (${MAX_BATCH_BYTES})`));
       const id = nextId++;
-      let meta: Buffer;
-      try {
-        meta = encodeBatch(id, ops);
-      } catch (err) {
-        return Promise.reject(new EngineError('INTERNAL', (err as Error).message));
-      }
+      let answer!: () => void;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
       return new Promise<DeviceBatchResult>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          stalled = true;
-          fail(
-            new EngineError(
-              'DEVICE_STALLED',
-              `${pin.path} stopped answering: a ${what} did not complete within ${Math.round(timeoutMs / 1000)} s (the card or its reader hangs)`,
-            ),
-          );
-        }, timeoutMs);
-        pending.push({ id, ops, resolve, reject, timer });
-        live.cork();
-        live.write(frameHeader(BATCH, meta.length, bytes));
-        live.write(meta);
-        for (const chunk of data) live.write(chunk);
-        live.uncork();
+        const entry: Pending = {
+          id,
+          ops,
+          start: 0,
+          end: 0,
+          answered,
+          resolve: (result) => {
+            answer();
+            resolve(result);
+          },
+          reject: (err) => {
+            answer();
+            reject(err);
+          },
+          timer: setTimeout(() => {
+            stalled = true;
+            fail(
+              new EngineError(
+                'DEVICE_STALLED',
+                `${pin.path} stopped answering: a ${what} did not complete within ${Math.round(timeoutMs / 1000)} s (the card or its reader hangs)`,
+              ),
+            );
+          }, timeoutMs),
+        };
+        const send = async (): Promise<void> => {
+          // A stretch of the transfer buffer no batch on its way uses: after the last one, or from the start.
+          for (;;) {
+            const start = bufferCursor + bytes <= BUFFER_BYTES ? bufferCursor : 0;
+            const busy = sent.find((p) => start < p.end && p.start < start + bytes);
+            if (!busy) {
+              entry.start = start;
+              entry.end = start + bytes;
+              bufferCursor = entry.end;
+              break;
+            }
+            await busy.answered;
+            if (dead) throw dead;
+          }
+          sent.push(entry);
+          void answered.then(() => sent.splice(sent.indexOf(entry), 1));
+          const places = bufferPlaces(entry.start, ops);
+          await Promise.all(ops.map((op, i) => (op.op === 'write' ? writeAll(buffer, memory.subarray(op.at, op.at + op.length), places[i] as number) : null)));
+          if (dead) throw dead;
+          const meta = encodeBatch(id, entry.start, ops);
+          pending.push(entry);
+          live.write(Buffer.concat([frameHeader(BATCH, meta.length, 0), meta]));
+        };
+        // Batches go out in the order they were asked for.
+        queue = queue.then(send).catch((err: unknown) => {
+          if (entry.timer) clearTimeout(entry.timer);
+          entry.reject(err instanceof EngineError ? err : new EngineError('INTERNAL', `could not hand a batch to the helper: ${String(err)}`));
+        });
       });
     },
     close: async () => {
@@ -237,6 +299,7 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
       dead ??= new EngineError('INTERNAL', `${pin.path} is closed`);
       state = 'dead';
       live.destroy();
+      await buffer.close().catch(() => undefined);
     },
   };
 }

@@ -1,16 +1,17 @@
 /**
- * Where the privileged helper finds the engine: a fresh private directory (0700) holding a Unix socket (0600)
- * and a 0600 file with {socketPath, token}; only the file's path goes on the helper's command line. The
+ * Where the privileged helper finds the engine: a fresh private directory (0700) holding a Unix socket (0600),
+ * the transfer buffer (0600, see device-wire.ts) and a 0600 file with {socketPath, bufferPath, token}; only
+ * the file's path goes on the helper's command line. The
  * first client is the only one ever taken (the listener closes then); it must prove the token within a few
  * seconds (see remote-target.ts), compared in constant time.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineError } from '../errors';
-import type { RendezvousFile } from './device-wire';
+import { BUFFER_BYTES, type RendezvousFile } from './device-wire';
 
 export const TOKEN_BYTES = 32;
 
@@ -18,6 +19,8 @@ export interface Rendezvous {
   /** The helper's argument: the file with {socketPath, token}. */
   readonly file: string;
   readonly token: string;
+  /** The transfer buffer (BUFFER_BYTES, sparse). */
+  readonly bufferPath: string;
   /** The first client's connection (later ones are refused). */
   readonly client: Promise<Socket>;
   /** Stops listening and removes the private directory (a connection already taken stays open). */
@@ -59,11 +62,15 @@ export async function openRendezvous(): Promise<Rendezvous> {
       });
     });
     await chmod(socketPath, 0o600);
+    const bufferPath = join(dir, 'transfer.buf');
+    const buffer = await open(bufferPath, 'wx', 0o600);
+    await buffer.truncate(BUFFER_BYTES).finally(() => buffer.close());
     const file = join(dir, 'rendezvous.json');
-    await writeFile(file, JSON.stringify({ socketPath, token } satisfies RendezvousFile), { mode: 0o600, flag: 'wx' });
+    await writeFile(file, JSON.stringify({ socketPath, bufferPath, token } satisfies RendezvousFile), { mode: 0o600, flag: 'wx' });
     return {
       file,
       token,
+      bufferPath,
       client,
       close: async () => {
         server.close();
