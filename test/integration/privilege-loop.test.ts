@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -268,6 +268,20 @@ describe('the rendezvous the helper trusts', () => {
     if (process.getuid?.() !== 0) return;
     const dirOwner = await spoilt({ uid: 65534 });
     expect(dirOwner.stderr).toMatch(/the rendezvous directory .* belongs to uid 0, not to the user who asked \(uid 65534\); refusing/);
+  });
+
+  it('refuses a transfer buffer that is not 0600, not a regular file, or not of the agreed size', async () => {
+    const loose = await spoilt({ prepare: async (r) => void (await run('chmod', ['0644', r.bufferPath])) });
+    expect(loose.stderr).toMatch(/the rendezvous transfer buffer .* has mode 0644, not 0600; refusing/);
+    const link = await spoilt({
+      prepare: async (r) => {
+        rmSync(r.bufferPath);
+        symlinkSync('/etc/passwd', r.bufferPath);
+      },
+    });
+    expect(link.stderr).toMatch(/the transfer buffer .* is not a regular file; refusing/);
+    const short = await spoilt({ prepare: async (r) => void (await run('truncate', ['-s', '4096', r.bufferPath])) });
+    expect(short.stderr).toMatch(/is not a single file of 67108864 bytes; refusing/);
   });
 
   it('refuses a socket that is not 0600, and a relative path', async () => {

@@ -67,6 +67,25 @@ interface Pending {
 
 const isCode = (code: string): code is ErrorCode => /^[A-Z_]+$/.test(code);
 
+/** Cuts a batch into consecutive parts the helper takes whole: at most MAX_OPS ops and MAX_BATCH_BYTES bytes each. */
+export function splitBatch(ops: readonly DeviceOp[]): DeviceOp[][] {
+  const parts: DeviceOp[][] = [];
+  let part: DeviceOp[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    const size = op.op === 'write' || op.op === 'read' ? op.length : 0;
+    if (part.length > 0 && (part.length >= MAX_OPS || bytes + size > MAX_BATCH_BYTES)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(op);
+    bytes += size;
+  }
+  parts.push(part);
+  return parts;
+}
+
 /** Writes all of `data` at `position` (short writes looped). */
 async function writeAll(file: FileHandle, data: Buffer, position: number): Promise<void> {
   for (let done = 0; done < data.length; ) done += (await file.write(data, done, data.length - done, position + done)).bytesWritten;
@@ -217,73 +236,86 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
   let queue: Promise<void> = Promise.resolve();
   const info: TargetInfo = { ...outcome.info, path: pin.path, kind: 'block-device', rdev: pin.rdev, writeCache: options.writeCache };
 
+  /** One batch the helper takes whole (at most MAX_OPS ops, MAX_BATCH_BYTES bytes). */
+  const runOne = (ops: DeviceOp[], what: string): Promise<DeviceBatchResult> => {
+    if (dead) return Promise.reject(dead);
+    const bytes = ops.reduce((n, op) => n + (op.op === 'write' || op.op === 'read' ? op.length : 0), 0);
+    if (bytes > MAX_BATCH_BYTES) return Promise.reject(new EngineError('INTERNAL', `an op of ${bytes} bytes is more than the helper takes (${MAX_BATCH_BYTES})`));
+    const id = nextId++;
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    return new Promise<DeviceBatchResult>((resolve, reject) => {
+      const entry: Pending = {
+        id,
+        ops,
+        start: 0,
+        end: 0,
+        answered,
+        resolve: (result) => {
+          answer();
+          resolve(result);
+        },
+        reject: (err) => {
+          answer();
+          reject(err);
+        },
+        timer: setTimeout(() => {
+          stalled = true;
+          fail(
+            new EngineError(
+              'DEVICE_STALLED',
+              `${pin.path} stopped answering: a ${what} did not complete within ${Math.round(timeoutMs / 1000)} s (the card or its reader hangs)`,
+            ),
+          );
+        }, timeoutMs),
+      };
+      const send = async (): Promise<void> => {
+        // A stretch of the transfer buffer no batch on its way uses: after the last one, or from the start.
+        for (;;) {
+          const start = bufferCursor + bytes <= BUFFER_BYTES ? bufferCursor : 0;
+          const busy = sent.find((p) => start < p.end && p.start < start + bytes);
+          if (!busy) {
+            entry.start = start;
+            entry.end = start + bytes;
+            bufferCursor = entry.end;
+            break;
+          }
+          await busy.answered;
+          if (dead) throw dead;
+        }
+        sent.push(entry);
+        void answered.then(() => sent.splice(sent.indexOf(entry), 1));
+        const places = bufferPlaces(entry.start, ops);
+        await Promise.all(ops.map((op, i) => (op.op === 'write' ? writeAll(buffer, memory.subarray(op.at, op.at + op.length), places[i] as number) : null)));
+        if (dead) throw dead;
+        const meta = encodeBatch(id, entry.start, ops);
+        pending.push(entry);
+        live.write(Buffer.concat([frameHeader(BATCH, meta.length, 0), meta]));
+      };
+      // Batches go out in the order they were asked for.
+      queue = queue.then(send).catch((err: unknown) => {
+        if (entry.timer) clearTimeout(entry.timer);
+        entry.reject(err instanceof EngineError ? err : new EngineError('INTERNAL', `could not hand a batch to the helper: ${String(err)}`));
+      });
+    });
+  };
+
   return {
     info,
     get stalled() {
       return stalled;
     },
-    run: (ops, what) => {
-      if (dead) return Promise.reject(dead);
-      if (ops.length > MAX_OPS) return Promise.reject(new EngineError('INTERNAL', `a batch of ${ops.length} ops is more than the helper takes (${MAX_OPS})`));
-      const bytes = ops.reduce((n, op) => n + (op.op === 'write' || op.op === 'read' ? op.length : 0), 0);
-      if (bytes > MAX_BATCH_BYTES) return Promise.reject(new EngineError('INTERNAL', `a batch of ${bytes} bytes is more than the helper takes (${MAX_BATCH_BYTES})`));
-      const id = nextId++;
-      let answer!: () => void;
-      const answered = new Promise<void>((resolve) => (answer = resolve));
-      return new Promise<DeviceBatchResult>((resolve, reject) => {
-        const entry: Pending = {
-          id,
-          ops,
-          start: 0,
-          end: 0,
-          answered,
-          resolve: (result) => {
-            answer();
-            resolve(result);
-          },
-          reject: (err) => {
-            answer();
-            reject(err);
-          },
-          timer: setTimeout(() => {
-            stalled = true;
-            fail(
-              new EngineError(
-                'DEVICE_STALLED',
-                `${pin.path} stopped answering: a ${what} did not complete within ${Math.round(timeoutMs / 1000)} s (the card or its reader hangs)`,
-              ),
-            );
-          }, timeoutMs),
-        };
-        const send = async (): Promise<void> => {
-          // A stretch of the transfer buffer no batch on its way uses: after the last one, or from the start.
-          for (;;) {
-            const start = bufferCursor + bytes <= BUFFER_BYTES ? bufferCursor : 0;
-            const busy = sent.find((p) => start < p.end && p.start < start + bytes);
-            if (!busy) {
-              entry.start = start;
-              entry.end = start + bytes;
-              bufferCursor = entry.end;
-              break;
-            }
-            await busy.answered;
-            if (dead) throw dead;
-          }
-          sent.push(entry);
-          void answered.then(() => sent.splice(sent.indexOf(entry), 1));
-          const places = bufferPlaces(entry.start, ops);
-          await Promise.all(ops.map((op, i) => (op.op === 'write' ? writeAll(buffer, memory.subarray(op.at, op.at + op.length), places[i] as number) : null)));
-          if (dead) throw dead;
-          const meta = encodeBatch(id, entry.start, ops);
-          pending.push(entry);
-          live.write(Buffer.concat([frameHeader(BATCH, meta.length, 0), meta]));
-        };
-        // Batches go out in the order they were asked for.
-        queue = queue.then(send).catch((err: unknown) => {
-          if (entry.timer) clearTimeout(entry.timer);
-          entry.reject(err instanceof EngineError ? err : new EngineError('INTERNAL', `could not hand a batch to the helper: ${String(err)}`));
-        });
-      });
+    run: async (ops, what) => {
+      // A batch bigger than the helper takes goes as several, one after the other, stopping at an error.
+      const reads: number[] = [];
+      let done = 0;
+      for (const part of splitBatch(ops)) {
+        const result = await runOne(part, what);
+        reads.push(...result.reads);
+        if (result.error) return { reads, error: { ...result.error, index: result.error.index + done } };
+        done += part.length;
+      }
+      return { reads, error: null };
     },
     close: async () => {
       if (dead) return;
