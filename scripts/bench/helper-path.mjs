@@ -2,8 +2,9 @@
 // (dist/main/engine-worker.cjs) copies the bench's raw image with its bmap (readback on) to a loop device on
 // /dev/shm, once opening the device itself (device thread) and once through the privileged helper
 // (dist/main/helper.cjs, started as a plain child the way main's launcher would start it, with no password
-// prompt: the bench runs as root). The order alternates per round; the page cache is dropped and the device
-// discarded before every run; every run's target is checked against the bmap. Reported: the medians of the
+// prompt: the bench runs as root). The order alternates per round; the clean page cache is dropped (no global
+// sync first: on a machine shared with slow devices a sync can wait for minutes) and the device discarded
+// before every run; every run's target is checked against the bmap. Reported: the medians of the
 // wall time around the job and of the pipeline time (the report's totalMs less preparingMs: the time after
 // every card was opened, so the helper's process start is not in it), and their ratios.
 import { spawn } from 'node:child_process';
@@ -12,12 +13,21 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
-import { dropCaches, BenchError } from './proc.mjs';
+import { BenchError } from './proc.mjs';
 import { attachLoop, blankDevice, detachAll } from './loop-device.mjs';
 import { ensureRawImage } from './images.mjs';
 import { checkTarget, readBmapRanges } from './target-check.mjs';
 
 const LOOP_SIZE = 2 * 1024 ** 3;
+
+/** Drops the clean page cache (the image is read cold by both paths alike); nothing of ours is dirty. */
+function dropCleanCaches() {
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+  } catch {
+    // not fatal: both paths then read the image warm alike
+  }
+}
 
 /**
  * The pin main makes for a drive it elevates (src/main/engine/device/device-pin.ts), bundled for this script.
@@ -92,7 +102,7 @@ export async function runHelperBench(opts, root, workDir, log) {
       for (const path of order) {
         blankDevice(device);
         const target = path === 'helper' ? { path: device, elevated: await pinDevice(device, 'copy') } : { path: device };
-        dropCaches();
+        dropCleanCaches();
         const { wallMs, report } = await runJob(root, { mode: 'copy', image: image.raw, bmapPath: image.bmap, targets: [target], readback: true, verifySource: true, retries: 1, requireBlockDevice: true });
         const card = report.cards[0];
         if (report.status !== 'verified' || !card) throw new BenchError(`${path} run ${round}: the job ended ${report.status}`);

@@ -140,9 +140,9 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     const refused = make(true, null, { canWrite: notWritable, launchElevated: async () => Promise.reject(new Error('User did not grant permission.')) });
     const attempt = await refused.core.flash(request());
     if (!attempt.ok) throw new Error(attempt.error.message);
-    // The card fails with its reason in the report; nothing was written.
+    // The card ends cancelled (the user said no), its reason in the report; nothing was written.
     const outcome = await refused.end(attempt.value.jobId);
-    expect(outcome).toMatchObject({ type: 'done', report: { status: 'failed', cards: [{ status: 'failed', error: { code: 'ELEVATION_REFUSED' } }] } });
+    expect(outcome).toMatchObject({ type: 'done', report: { status: 'cancelled', cards: [{ status: 'cancelled', error: { code: 'ELEVATION_REFUSED' } }] } });
   });
 
   it('allows one job per device and cancels a running job', async () => {

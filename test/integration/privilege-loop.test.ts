@@ -93,12 +93,13 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
     expect((await flash.done).status).toBe('cancelled');
   });
 
-  it('a refused prompt fails the card with ELEVATION_REFUSED and writes nothing', async () => {
+  it('a refused prompt ends the card cancelled with ELEVATION_REFUSED and writes nothing', async () => {
     const before = await readDirect(loop.device, 0, 64 * 1024);
     const prompt: ElevatedLauncher = async () => Promise.reject(new Error('User did not grant permission.'));
     const refused = startEngineJob(await job(), { onElevate: (_t, file) => launchHelper(file, { launch: prompt }) });
     const batch = await refused.done;
-    expect(batch.status).toBe('failed');
+    expect(batch.status).toBe('cancelled');
+    expect(batch.cards[0]!.status).toBe('cancelled');
     expect(batch.cards[0]!.error).toMatchObject({ code: 'ELEVATION_REFUSED', message: 'Administrator rights were not granted, so nothing was written to the drive.' });
     expect((await readDirect(loop.device, 0, 64 * 1024)).equals(before)).toBe(true);
   });

@@ -99,7 +99,8 @@ function readbackError(card: Card, job: FlashJob): ApiError | null {
 function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { status: FlashStatus; error: ApiError | null } {
   const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
   const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
-  if (error) return { status: 'failed', error };
+  // Administrator rights not granted: the user stopped it before anything was written to this card.
+  if (error) return { status: error.code === 'ELEVATION_REFUSED' ? 'cancelled' : 'failed', error };
   if (card.stage?.cancelled || jobError?.code === 'CANCELLED' || !card.stage) {
     return { status: 'cancelled', error: jobError?.code === 'CANCELLED' ? jobError : { code: 'CANCELLED', message: 'cancelled by the user' } };
   }

@@ -3,7 +3,8 @@
  * looked at once; a frame's size is checked on its 12-byte header, before any of it is buffered) and bounded
  * per state — a few KiB until the peer has proven itself and the drive is open, then one batch.
  *
- * Frame: u32 kind, u32 metaLength, u32 dataLength (little endian), then meta, then data.
+ * Frame: u32 kind, u32 metaLength, u32 dataLength (little endian), then meta, then data (no frame the two
+ * ends send now carries data: its limit is 0 in every state, so any is refused from the header).
  * - CONTROL: meta is a JSON message (auth, open, opened, refused, close, closed).
  * - BATCH (engine → helper): meta u32 id, u32 count, u64 base, count × (u32 op, u64 offset, u64 length).
  * - RESULT (helper → engine): meta u32 id, u32 reads, reads × u32 delivered, then the error as JSON (empty:
