@@ -40,7 +40,7 @@ describe('house/layers: each room imports only the rooms below it', () => {
     ['host', "import { runHost } from '../host/run-host';"],
     ['app', "import { createWindow } from '../app/window';"],
     ['cli', "import { parseFlashArgs } from '../cli/flash-args';"],
-    ['privilege', "import { runElevated } from '../privilege/run-elevated';"],
+    ['privilege', "import { launchHelper } from '../privilege/run-elevated';"],
     ['drives', "import { listDrives } from '../drives';"],
   ] as const;
 
