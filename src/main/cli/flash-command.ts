@@ -135,6 +135,12 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
       const s = batch.summary;
       io.stderr.write(`${s.verified} of ${s.cards} cards verified${s.failed ? `, ${s.failed} failed` : ''}${s.cancelled ? `, ${s.cancelled} cancelled` : ''}\n`);
     }
+    // A thread blocked in the kernel on a stalled card cannot be ended by any signal: say why the command
+    // has not returned yet. The verdict and the report are final.
+    const stuck = batch.cards.filter((c) => c.error?.code === 'DEVICE_STALLED').map((c) => c.target.path);
+    if (stuck.length > 0) {
+      io.stderr.write(`sureflash: the kernel still waits on ${stuck.join(', ')}: this command ends when the card answers or is removed (the verdict and the report are final)\n`);
+    }
     return batch.cards.length > 0 && batch.cards.every((c) => proven(c.status)) ? 0 : 1;
   } finally {
     io.signals?.off('SIGINT', onInterrupt);

@@ -49,6 +49,7 @@ async function checkOne(file: string, what: string, target: string, targetStat: 
   }
   if (!targetStat.isBlockDevice()) return;
   if (fileStat.isBlockDevice() && (await onDevice(fileStat.rdev, targetStat.rdev))) refuse(`${what} (${file}) is this device or one of its partitions`);
+  if (fileStat.isBlockDevice() && (await onDevice(targetStat.rdev, fileStat.rdev))) refuse(`it is a partition of ${what} (${file})`);
   if (!fileStat.isBlockDevice() && fileStat.dev !== 0 && (await onDevice(fileStat.dev, targetStat.rdev))) {
     refuse(`${what} (${file}) is stored on this drive`);
   }

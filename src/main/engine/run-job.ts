@@ -106,6 +106,13 @@ function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { sta
   }
   const mismatch = readbackError(card, job);
   if (mismatch) return { status: 'failed', error: mismatch };
+  // Never a verdict over ranges that did not settle: say which, rather than call the card verified.
+  const good = job.mode === 'copy' && !job.readback ? 'written' : 'verified';
+  const open = (card.book?.reports() ?? []).filter((r) => r.state !== good);
+  if (open.length > 0) {
+    const list = open.slice(0, 5).map((r) => `${r.index + 1} (${r.state})`).join(', ');
+    return { status: 'failed', error: { code: 'INTERNAL', message: `range${open.length > 1 ? 's' : ''} ${list}${open.length > 5 ? ' and more' : ''} on ${card.path} did not finish checking; this is a fault in Sureflash, and the card is not verified` } };
+  }
   return { status: job.mode === 'copy' && !job.readback ? 'written-unverified' : 'verified', error: null };
 }
 
@@ -174,7 +181,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     const seen = new Map<string, number>();
     for (const card of cards) {
       try {
-        await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
+        // Only writing can destroy the image; verify reads the target and may compare a file with itself.
+        if (copy) await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
         const pin = job.targets[card.index]?.elevated ?? null;
         const elevate = (file: string): Promise<void> =>
           events.elevate?.(card.index, file) ?? Promise.reject(new EngineError('PERMISSION_DENIED', `no administrator helper can be started for ${card.path} here: run as root`));

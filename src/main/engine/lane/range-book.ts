@@ -69,9 +69,18 @@ export class RangeBook {
     });
   }
 
-  /** A grown range was cut where the image ended (a range with no byte left is dropped). */
+  /**
+   * A grown range was cut where the image ended (a range with no byte left is dropped). When the image ended
+   * exactly where a chunk did, no piece of the range was marked last: the range is complete once its bytes
+   * settled, which may already be the case.
+   */
   trim(range: PlannedRange): void {
-    if (range.end <= range.start) this.entries.delete(range.index);
+    if (range.end <= range.start) {
+      this.entries.delete(range.index);
+      return;
+    }
+    const e = this.entry(range.index);
+    if (e) this.settleIfDone(e);
   }
 
   private entry(index: number): RangeEntry | undefined {
@@ -118,7 +127,9 @@ export class RangeBook {
   }
 
   private settleIfDone(e: RangeEntry): void {
-    if (!e.seenLast || e.open > 0 || e.state === 'source-mismatch') return;
+    // Done when its last piece came and nothing is open; or (a grown range cut short) when all its bytes settled.
+    const complete = e.seenLast || (e.doneBytes > 0 && e.doneBytes >= e.planned.end - e.planned.start);
+    if (!complete || e.open > 0 || e.state === 'source-mismatch') return;
     this.setState(e, e.bad.length > 0 ? 'failed' : this.goodState);
   }
 
