@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +236,34 @@ describeRoot('what the privileged helper refuses (needs root: loop devices)', ()
     expect(ok?.data.every((b) => b === 7)).toBe(true);
     link.send({ type: 'close' });
     expect(await link.control()).toEqual({ type: 'closed' });
+  });
+});
+
+describeRoot('the privileged helper lets go (needs root: loop devices)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'sureflash-helper-letgo-'));
+  let loop: LoopDevice;
+  beforeAll(async () => {
+    requireHelperBuilt();
+    writeFileSync(join(work, 'e.bin'), Buffer.alloc(8 * MiB));
+    loop = await attachLoop(join(work, 'e.bin'));
+  });
+  afterAll(async () => {
+    await loop?.detach();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds the drive exclusively while it serves it, and closes it and exits when the engine goes away', async () => {
+    const helper = await startHelper();
+    const link = await helper.socket();
+    await link.control();
+    link.send({ type: 'open', pin: await pinDevice(loop.device, 'copy') });
+    expect(await link.control()).toMatchObject({ type: 'opened' });
+    const exclusive = () => closeSync(openSync(loop.device, constants.O_RDWR | constants.O_EXCL));
+    expect(exclusive).toThrow(/EBUSY/);
+    link.socket.destroy();
+    expect((await helper.exited).code).toBe(0);
+    expect(exclusive).not.toThrow();
+    await helper.rendezvous.close();
   });
 });
 
