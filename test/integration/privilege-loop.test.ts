@@ -18,7 +18,8 @@ import { describeRoot } from '../helpers/root';
 const MiB = 1024 * 1024;
 
 describeRoot('the engine writing through the privileged helper (needs root: loop devices)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'sureflash-helper-loop-'));
+  let work = ''; // made in beforeAll: a suite left out by a filter leaves nothing behind
+  const workPrefix = 'sureflash-helper-loop-';
   let image: string;
   let bmap: string;
   let loop: LoopDevice;
@@ -32,6 +33,7 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
   };
 
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), workPrefix));
     requireHelperBuilt();
     image = await makeSparseImage(work, 'os.img', layout);
     bmap = join(work, 'os.bmap');
@@ -41,7 +43,7 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
   });
   afterAll(async () => {
     await loop?.detach();
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   const job = async (mode: 'copy' | 'verify' = 'copy'): Promise<FlashJob> => ({
@@ -106,13 +108,15 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
 });
 
 describeRoot('what the privileged helper refuses (needs root: loop devices)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'sureflash-helper-refuses-'));
+  let work = ''; // made in beforeAll: a suite left out by a filter leaves nothing behind
+  const workPrefix = 'sureflash-helper-refuses-';
   let loop: LoopDevice;
   let other: LoopDevice;
   let pin: DevicePin;
   const helpers: HelperUnderTest[] = [];
 
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), workPrefix));
     requireHelperBuilt();
     writeFileSync(join(work, 'a.bin'), Buffer.alloc(8 * MiB, 0xaa));
     writeFileSync(join(work, 'b.bin'), Buffer.alloc(8 * MiB, 0xbb));
@@ -127,7 +131,7 @@ describeRoot('what the privileged helper refuses (needs root: loop devices)', ()
     }
     await loop?.detach();
     await other?.detach();
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   /** Starts a helper, lets it authenticate, sends `open` for `request` and returns its answer and exit. */
@@ -240,16 +244,18 @@ describeRoot('what the privileged helper refuses (needs root: loop devices)', ()
 });
 
 describeRoot('the privileged helper lets go (needs root: loop devices)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'sureflash-helper-letgo-'));
+  let work = ''; // made in beforeAll: a suite left out by a filter leaves nothing behind
+  const workPrefix = 'sureflash-helper-letgo-';
   let loop: LoopDevice;
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), workPrefix));
     requireHelperBuilt();
     writeFileSync(join(work, 'e.bin'), Buffer.alloc(8 * MiB));
     loop = await attachLoop(join(work, 'e.bin'));
   });
   afterAll(async () => {
     await loop?.detach();
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('holds the drive exclusively while it serves it, and closes it and exits when the engine goes away', async () => {
