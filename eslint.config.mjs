@@ -68,39 +68,32 @@ const LAYERS = [
 
 /**
  * Everything the privileged helper (src/main/privilege/helper-entry.ts) and the files it reaches may import.
- * It runs as root, so it holds only what it serves: block I/O on one device. No decoders, no bmap parser, no
- * child_process, no drivelist, no worker.
+ * It runs as root, so it holds only what it serves: block I/O on one pinned device. No decoders, no bmap
+ * parser, no child_process, no worker, no drivelist, no engine beyond the device executor and its wire.
  */
 const HELPER_ALLOWED = [
-  // the helper itself and its wire protocol / authenticated channel
-  'src/main/privilege/helper-*.ts',
-  'src/main/privilege/helper/**',
-  'src/main/privilege/line-channel.ts',
-  'src/main/privilege/wire-*.ts',
-  // the engine's block-device Target code and its errors (protocol.ts: the SerializedError type)
-  'src/main/engine/target.ts',
-  'src/main/engine/target/**',
-  'src/main/engine/aligned-buffers.ts',
-  'src/main/engine/engine-format.ts',
+  // the helper: its entry, the rendezvous check, the one device it serves
+  'src/main/privilege/helper-entry.ts',
+  'src/main/privilege/helper-rendezvous.ts',
+  'src/main/privilege/helper-device.ts',
+  // the engine's device I/O: the executor, its op types, the wire, the pin's schema, the error type
+  'src/main/engine/device/device-executor.ts',
+  'src/main/engine/device/device-protocol.ts',
+  'src/main/engine/device/device-wire.ts',
+  'src/main/engine/device/device-pin.ts',
   'src/main/engine/errors.ts',
-  'src/main/engine/protocol.ts',
-  // the mount check, and the pure floor
-  'src/main/system/**',
-  'src/shared/**',
-  // Node built-ins for files, sockets and the token; zod for the open request's schema
+  // sysfs facts and the mount check; the error codes
+  'src/main/system/block-device.ts',
+  'src/main/system/where-mounted.ts',
+  'src/main/system/mountinfo.ts',
+  'src/main/system/swaps.ts',
+  'src/shared/errors.ts',
+  // files, the socket, the page-aligned memory's Buffer view; zod for the open request's schema
   'node:fs',
   'node:net',
   'node:path',
-  'node:crypto',
-  'node:os',
   'node:buffer',
-  'node:events',
-  'node:util',
   'zod',
-  // Until the helper serves the Target only (issue 11 §1) it still runs the engine worker. Delete then.
-  'src/main/engine/worker-client.ts',
-  'src/main/engine/image-options.ts',
-  'node:worker_threads',
 ];
 
 export default tseslint.config(

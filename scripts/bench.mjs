@@ -24,6 +24,7 @@ import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
 import { readBmapRanges, checkTarget } from './bench/target-check.mjs';
 import { runCardBench } from './bench/cards.mjs';
 import { cardModelMissing } from './bench/card-model.mjs';
+import { runHelperBench } from './bench/helper-path.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (/** @type {string} */ msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -174,6 +175,13 @@ async function main() {
 
   const workDir = resolve(opts.workDir ?? join(root, 'bench-work'));
   mkdirSync(workDir, { recursive: true });
+  if (opts.helper) {
+    for (const file of ['engine-worker.cjs', 'device-thread.cjs', 'helper.cjs']) {
+      if (!existsSync(join(root, 'dist', 'main', file))) fail(`dist/main/${file} is missing: run \`npm run build\` first.`);
+    }
+    await runHelperBench(opts, root, workDir, log);
+    return;
+  }
   const cli = join(root, 'dist', 'main', 'cli.cjs');
   const sureflashCli = existsSync(cli) ? cli : null;
 

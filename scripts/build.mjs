@@ -15,7 +15,6 @@ const entries = {
   'engine-worker': 'src/main/engine/worker-entry.ts',
   'device-thread': 'src/main/engine/device/device-thread.ts',
   'probe-worker': 'src/main/engine/probe-worker.ts',
-  helper: 'src/main/privilege/helper-entry.ts',
   host: 'src/main/host/host-entry.ts',
   app: 'src/main/app/main.ts',
   preload: 'src/main/app/preload.ts',
@@ -39,6 +38,24 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The privileged helper is one self-contained file: zod (its only package) is bundled in, so as root it
+// loads nothing from node_modules and requires only Node built-ins (test/unit/helper-bundle.test.ts).
+const helperEntry = 'src/main/privilege/helper-entry.ts';
+if (existsSync(join(root, helperEntry))) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: { helper: helperEntry },
+    outdir: out,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
 
 if (existsSync(join(root, 'src/renderer/index.html'))) {
   const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {

@@ -95,24 +95,9 @@ export async function ensureImageSet(workDir, log) {
       return { dir, bmap, files, info };
     }
   }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  const base = await ensureRawImage(workDir, log);
   const started = Date.now();
-
-  log('image set: writing ~470 MB of reproducible random files');
-  const payloadDir = join(dir, 'payload');
-  const payload = writePayload(payloadDir);
-
-  log('image set: mkfs.ext4 -d on a 2 GiB sparse file');
-  writeFileSync(raw, '');
-  truncateSync(raw, IMAGE_SIZE);
-  await run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'sfbench', '-U', FIXED_UUID,
-    '-E', `hash_seed=${FIXED_UUID},root_owner=0:0`, '-d', payloadDir, raw],
-  { env: { ...process.env, E2FSPROGS_FAKE_TIME: String(FIXED_TIME) } });
-  rmSync(payloadDir, { recursive: true, force: true });
-
-  log('image set: bmaptool create');
-  await run('bmaptool', ['create', '-o', bmap, raw]);
+  const payload = { bytes: base.info.payloadBytes, count: base.info.fileCount };
 
   log('image set: compressing (.gz, .zst, .xz, .zip)');
   const gzTool = have('pigz') ? ['pigz', ['-6', '-p', '2', '-c', raw]] : ['gzip', ['-6', '-c', raw]];
@@ -132,11 +117,60 @@ export async function ensureImageSet(workDir, log) {
     payloadBytes: payload.bytes,
     fileCount: payload.count,
     sizes,
-    buildSeconds: Math.round((Date.now() - started) / 1000),
+    buildSeconds: base.info.buildSeconds + Math.round((Date.now() - started) / 1000),
   };
   writeFileSync(marker, `${JSON.stringify(info, null, 2)}\n`);
   log(`image set: built in ${info.buildSeconds} s`);
   return { dir, bmap, files, info };
+}
+
+/**
+ * The raw image and its bmap only (what `--helper` needs), cached in the same directory as the full set:
+ * a later full run compresses it instead of building it again.
+ * @param {string} workDir
+ * @param {(msg: string) => void} log
+ * @returns {Promise<{ dir: string, raw: string, bmap: string, info: { imageSize: number, mappedBytes: number, payloadBytes: number, fileCount: number, buildSeconds: number } }>}
+ */
+export async function ensureRawImage(workDir, log) {
+  const dir = join(workDir, 'images', IMAGE_VERSION);
+  const marker = join(dir, 'raw.json');
+  const raw = join(dir, 'image.img');
+  const bmap = `${raw}.bmap`;
+  if (existsSync(marker) && existsSync(raw) && existsSync(bmap)) {
+    const info = JSON.parse(readFileSync(marker, 'utf8'));
+    if (info.version === IMAGE_VERSION) {
+      log(`image: cached (${raw})`);
+      return { dir, raw, bmap, info };
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+
+  log('image set: writing ~470 MB of reproducible random files');
+  const payloadDir = join(dir, 'payload');
+  const payload = writePayload(payloadDir);
+
+  log('image set: mkfs.ext4 -d on a 2 GiB sparse file');
+  writeFileSync(raw, '');
+  truncateSync(raw, IMAGE_SIZE);
+  await run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'sfbench', '-U', FIXED_UUID,
+    '-E', `hash_seed=${FIXED_UUID},root_owner=0:0`, '-d', payloadDir, raw],
+  { env: { ...process.env, E2FSPROGS_FAKE_TIME: String(FIXED_TIME) } });
+  rmSync(payloadDir, { recursive: true, force: true });
+
+  log('image set: bmaptool create');
+  await run('bmaptool', ['create', '-o', bmap, raw]);
+  const info = {
+    version: IMAGE_VERSION,
+    imageSize: IMAGE_SIZE,
+    mappedBytes: bmapMappedBytes(bmap),
+    payloadBytes: payload.bytes,
+    fileCount: payload.count,
+    buildSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  writeFileSync(marker, `${JSON.stringify(info, null, 2)}\n`);
+  return { dir, raw, bmap, info };
 }
 
 /**

@@ -13,6 +13,9 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
   --cards         instead: the card model (a FUSE card on a 20 MB/s write, 80 MB/s read bus): the dd
                   floor, bmaptool, dd and sureflash (raw and .xz, of --formats) against the floor
   --card-mbps W,R the card model's write and read speed in MB/s (default 20,80)
+  --helper        instead: the elevated path against the in-process path (the engine writing the raw
+                  image to the tmpfs loop device through the privileged helper, run as a plain child, and
+                  through its own device thread), --runs rounds in alternating order, medians and ratio
   -h, --help      this text
 
 Loop device backing files always live on /dev/shm and are removed at the end.`;
@@ -27,6 +30,7 @@ Loop device backing files always live on /dev/shm and are removed at the end.`;
  * @property {string | null} workDir
  * @property {number} nice
  * @property {boolean} cards           run the card model instead of the tmpfs loop device
+ * @property {boolean} helper          run the helper-vs-in-process comparison instead
  * @property {{ writeMBps: number, readMBps: number } | null} cardSpeeds  null: the card model's default
  * @property {boolean} help
  */
@@ -54,7 +58,7 @@ function list(value, allowed, flag) {
 export function parseOptions(argv) {
   /** @type {BenchOptions} */
   const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, nice: 0,
-    cards: false, cardSpeeds: null, help: false };
+    cards: false, cardSpeeds: null, helper: false, help: false };
   let formatsGiven = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -84,6 +88,7 @@ export function parseOptions(argv) {
         break;
       }
       case '--cards': o.cards = true; break;
+      case '--helper': o.helper = true; break;
       case '--card-mbps': {
         const [w, r, ...rest] = value().split(',').map(Number);
         if (w === undefined || r === undefined || rest.length > 0 || !(w > 0 && w <= 10_000) || !(r > 0 && r <= 10_000)) {

@@ -135,14 +135,14 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     const last = await elevated.end(started.value.jobId);
     expect(last.type === 'done' && last.report.status).toBe('verified');
     expect(commands).toHaveLength(1);
-    expect(commands[0]).toMatch(/dist\/main\/helper\.cjs' '[^']+rendezvous\.json'$/);
+    expect(commands[0]).toMatch(/dist\/main\/helper\.cjs' '[^']+rendezvous\.json' '0'$/);
 
     const refused = make(true, null, { canWrite: notWritable, launchElevated: async () => Promise.reject(new Error('User did not grant permission.')) });
     const attempt = await refused.core.flash(request());
     if (!attempt.ok) throw new Error(attempt.error.message);
+    // The card ends cancelled (the user said no), its reason in the report; nothing was written.
     const outcome = await refused.end(attempt.value.jobId);
-    expect(outcome).toMatchObject({ type: 'error', error: { code: 'ELEVATION_REFUSED' } });
-    expect(await refused.core.saveReport(attempt.value.jobId)).toMatchObject({ ok: false });
+    expect(outcome).toMatchObject({ type: 'done', report: { status: 'cancelled', cards: [{ status: 'cancelled', error: { code: 'ELEVATION_REFUSED' } }] } });
   });
 
   it('allows one job per device and cancels a running job', async () => {

@@ -40,7 +40,7 @@ describe('house/layers: each room imports only the rooms below it', () => {
     ['host', "import { runHost } from '../host/run-host';"],
     ['app', "import { createWindow } from '../app/window';"],
     ['cli', "import { parseFlashArgs } from '../cli/flash-args';"],
-    ['privilege', "import { runElevated } from '../privilege/run-elevated';"],
+    ['privilege', "import { launchHelper } from '../privilege/run-elevated';"],
     ['drives', "import { listDrives } from '../drives';"],
   ] as const;
 
@@ -113,12 +113,23 @@ describe('house/helper-imports: the privileged helper reaches only what it serve
     await expectRefused(entry, `${line}\nexport const probe = 0;\n${entryText}`, 'house/helper-imports', message);
   });
 
-  it('so is a file the helper reaches (helper-target.ts) importing child_process, while main-side privilege code may', async () => {
-    const target = 'src/main/privilege/helper-target.ts';
+  it('so is a file the helper reaches (helper-device.ts) importing child_process, while main-side privilege code may', async () => {
+    const target = 'src/main/privilege/helper-device.ts';
     const line = "import { execFile } from 'node:child_process';\nexport const probe = execFile;\n";
-    await expectRefused(target, line + readFileSync(join(root, target), 'utf8'), 'house/helper-imports', /helper-target\.ts \(reached from src\/main\/privilege\/helper-entry\.ts\) imports node:child_process/);
+    await expectRefused(target, line + readFileSync(join(root, target), 'utf8'), 'house/helper-imports', /helper-device\.ts \(reached from src\/main\/privilege\/helper-entry\.ts\) imports node:child_process/);
     const launcher = 'src/main/privilege/run-elevated.ts';
     expect(await lint(launcher, line + readFileSync(join(root, launcher), 'utf8'))).toEqual([]);
+  });
+
+  it('the helper may not reach the engine worker, worker threads, or the engine beyond its device I/O', async () => {
+    for (const [line, message] of [
+      ["import { startEngineJob } from '../engine/worker-client';", /imports src\/main\/engine\/worker-client\.ts/],
+      ["import { Worker } from 'node:worker_threads';", /imports node:worker_threads/],
+      ["import { openTarget } from '../engine/device/open-target';", /imports src\/main\/engine\/device\/open-target\.ts/],
+      ["import type { FlashJob } from '../engine/protocol';", /imports src\/main\/engine\/protocol\.ts/],
+    ] as const) {
+      await expectRefused(entry, `${line}\nexport const probe = 0;\n${entryText}`, 'house/helper-imports', message);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../src/shared/api';
 import { batchStatus, batchSummary, type BatchReport, type FlashReport } from '../../src/shared/report';
 import { EngineError } from '../../src/main/engine/errors';
+import type { DevicePin } from '../../src/main/engine/device/device-pin';
 import type { FlashJob } from '../../src/main/engine/protocol';
 import type { EngineJobHandlers } from '../../src/main/engine/worker-client';
 import { buildFlashJob, createFlashService, type EngineRun } from '../../src/main/services/flash-service';
@@ -44,6 +45,10 @@ function controllableRun(handlers: EngineJobHandlers) {
   return { run, resolve, reject };
 }
 
+const pinOf = (device: string, mode: 'copy' | 'verify'): DevicePin => ({
+  path: device, mode, rdev: 2064, size: 8e9, diskseq: '7', model: 'Card', serial: 'ABC', backingFile: null,
+});
+
 function setup(
   opts: { writable?: boolean; imageSize?: number | null; eject?: boolean; drives?: DriveInfo[]; confirm?: (d: DriveInfo) => boolean } = {},
 ) {
@@ -63,8 +68,9 @@ function setup(
     eject: async (d) => void log.push(`eject ${d.device}`),
     settings,
     canWrite: async () => opts.writable ?? true,
-    runInProcess: runner('in-process'),
-    runElevated: runner('elevated'),
+    pinDrive: async (device, mode) => (log.push(`pin ${device}`), pinOf(device, mode)),
+    elevate: async (file) => void log.push(`elevate ${file}`),
+    runEngine: runner('engine'),
     ...(opts.confirm ? { confirm: async (d: DriveInfo[]) => (log.push(`confirm ${d.map((x) => x.device).join(' ')}`), opts.confirm!(d[0] as DriveInfo)) } : {}),
   });
   const events: FlashEvent[] = [];
@@ -129,15 +135,27 @@ describe('flash service policy', () => {
     expect(runs).toHaveLength(1);
   });
 
-  it('unmounts, then runs in-process when writable, elevated otherwise', async () => {
+  it('unmounts, then runs the engine; a drive it cannot write is pinned before the confirmation and served by the helper', async () => {
     const a = setup({ writable: true });
     await a.service.start(request());
     expect(a.log).toEqual(['list', `unmount ${card.device}`]);
-    expect(a.runs[0]!.mode).toBe('in-process');
-    const b = setup({ writable: false });
+    expect(a.runs[0]!.job).toEqual(buildFlashJob(request(), [card]));
+    const b = setup({ writable: false, confirm: () => true });
     await b.service.start(request());
-    expect(b.runs[0]!.mode).toBe('elevated');
-    expect(b.runs[0]!.job).toEqual(buildFlashJob(request(), [card]));
+    expect(b.log).toEqual(['list', `pin ${card.raw}`, `confirm ${card.device}`, `unmount ${card.device}`]);
+    const job = buildFlashJob(request(), [card]);
+    job.targets[0]!.elevated = pinOf(card.raw, 'copy');
+    expect(b.runs[0]!.job).toEqual(job);
+    // The engine asks for the helper when it opens the card: main starts it for the engine's rendezvous.
+    await b.runs[0]!.handlers.onElevate!(0, '/tmp/r/rendezvous.json');
+    expect(b.log.at(-1)).toBe('elevate /tmp/r/rendezvous.json');
+    await expect(b.runs[0]!.handlers.onElevate!(1, '/tmp/r/rendezvous.json')).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+  });
+
+  it('refuses a drive whose size is not what was listed when it is pinned', async () => {
+    const { service, runs } = setup({ writable: false, drives: [{ ...card, size: 4e9 }] });
+    await expect(service.start(request())).rejects.toMatchObject({ code: 'TARGET_CHANGED' });
+    expect(runs).toEqual([]);
   });
 
   it('builds the engine job from the request', () => {

@@ -1,5 +1,11 @@
 import type { ErrorCode } from '../../shared/errors';
-import type { SerializedError } from './protocol';
+
+/** An error as it crosses a thread or process boundary. */
+export interface SerializedError {
+  kind: 'engine' | 'internal';
+  code: ErrorCode;
+  message: string;
+}
 
 /** An expected failure with a code and a message that names what is wrong. */
 export class EngineError extends Error {

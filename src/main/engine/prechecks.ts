@@ -7,7 +7,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Stats } from 'node:fs';
 import { EngineError } from './errors';
-import { splitRdev } from './device/device-executor';
+import { splitRdev } from '../system/block-device';
 
 async function sysPathOf(rdev: number): Promise<string | null> {
   const { major, minor } = splitRdev(rdev);

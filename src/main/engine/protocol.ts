@@ -3,9 +3,10 @@
  * message carries the job's `seq`; card events name their card by its index in `job.targets`; errors
  * cross serialized with a kind.
  */
-import type { ErrorCode } from '../../shared/errors';
 import type { CardIdentity } from '../../shared/identity';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { DevicePin } from './device/device-pin';
+import type { SerializedError } from './errors';
 import type { ImageAuthOptions, ImageCacheOptions } from './image-options';
 
 /** One card of a job. */
@@ -14,6 +15,11 @@ export interface TargetSpec {
   path: string;
   /** Who the card is (read from sysfs by the caller), carried into its report. */
   identity?: CardIdentity | null;
+  /**
+   * Open this card through the privileged helper (main found it not writable), pinned to the drive main
+   * listed and the user confirmed. The worker asks its parent to start the helper ('elevate').
+   */
+  elevated?: DevicePin | null;
 }
 
 /** A validated job for the engine. Policy (which targets are allowed) is decided before this point. */
@@ -51,14 +57,14 @@ export interface FlashJob {
 
 export const DEFAULT_IO_TIMEOUT_MS = 30_000;
 
-export interface SerializedError {
-  kind: 'engine' | 'internal';
-  code: ErrorCode;
-  message: string;
-}
+export type { SerializedError };
 
 /** `target` in cancel: only that card (index in job.targets); absent: the whole job. */
-export type ToWorker = { type: 'start'; seq: number; job: FlashJob } | { type: 'cancel'; seq: number; target?: number };
+export type ToWorker =
+  | { type: 'start'; seq: number; job: FlashJob }
+  | { type: 'cancel'; seq: number; target?: number }
+  /** The helper started for card `target` has ended; `error`: it could not be started (a refused prompt). */
+  | { type: 'helper-ended'; seq: number; target: number; error?: SerializedError };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -66,6 +72,8 @@ export type FromWorker =
   | { type: 'started'; seq: number; layout: FlashLayout }
   | { type: 'progress'; seq: number; target: number; progress: FlashProgress }
   | { type: 'log'; seq: number; level: LogLevel; message: string }
+  /** Card `target` needs the privileged helper: start it with administrator rights for this rendezvous file. */
+  | { type: 'elevate'; seq: number; target: number; file: string }
   /** One card finished (the others may go on). */
   | { type: 'target-done'; seq: number; target: number; report: FlashReport }
   /** The job ended; every card's report is in the batch. */

@@ -37,6 +37,11 @@ export interface JobEvents {
   progress(target: number, progress: FlashProgress): void;
   targetDone(target: number, report: FlashReport): void;
   log(level: LogLevel, message: string): void;
+  /**
+   * Card `target` is to be opened through the privileged helper: start it for this rendezvous file. Settles
+   * when the helper ended; rejects when it could not be started. Absent: no helper can be started here.
+   */
+  elevate?(target: number, file: string): Promise<void>;
 }
 
 const KiB = 1024;
@@ -94,7 +99,8 @@ function readbackError(card: Card, job: FlashJob): ApiError | null {
 function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { status: FlashStatus; error: ApiError | null } {
   const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
   const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
-  if (error) return { status: 'failed', error };
+  // Administrator rights not granted: the user stopped it before anything was written to this card.
+  if (error) return { status: error.code === 'ELEVATION_REFUSED' ? 'cancelled' : 'failed', error };
   if (card.stage?.cancelled || jobError?.code === 'CANCELLED' || !card.stage) {
     return { status: 'cancelled', error: jobError?.code === 'CANCELLED' ? jobError : { code: 'CANCELLED', message: 'cancelled by the user' } };
   }
@@ -177,12 +183,17 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       try {
         // Only writing can destroy the image; verify reads the target and may compare a file with itself.
         if (copy) await checkTargetIsNotSource(job.image, src.bmapPath, card.path);
+        const pin = job.targets[card.index]?.elevated ?? null;
+        const elevate = (file: string): Promise<void> =>
+          events.elevate?.(card.index, file) ?? Promise.reject(new EngineError('PERMISSION_DENIED', `no administrator helper can be started for ${card.path} here: run as root`));
         card.target = await openTarget(card.path, {
           mode: job.mode,
           imageSize: src.imageSize,
           requireBlockDevice: job.requireBlockDevice,
           arena,
           timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
+          elevated: pin ? { pin, elevate } : null,
+          signal,
         });
         const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
         const twin = seen.get(key);

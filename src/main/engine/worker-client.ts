@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
-import { EngineError } from './errors';
+import { EngineError, serializeError, type SerializedError } from './errors';
 import type { FlashJob, FromWorker, LogLevel, ToWorker } from './protocol';
 
 export interface EngineJobHandlers {
@@ -18,6 +18,12 @@ export interface EngineJobHandlers {
   onLog?(level: LogLevel, message: string): void;
   /** Every raw protocol message, for relays. */
   onMessage?(message: FromWorker): void;
+  /**
+   * Card `target` is to be served by the privileged helper: start it (with administrator rights) for this
+   * rendezvous file. Settles when the helper ended; rejects when it could not be started. Without this
+   * handler such a card fails with PERMISSION_DENIED.
+   */
+  onElevate?(target: number, file: string): Promise<void>;
 }
 
 export interface EngineJobHandle {
@@ -68,6 +74,14 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
         case 'log':
           handlers.onLog?.(message.level, message.message);
           break;
+        case 'elevate': {
+          const ended = (error?: SerializedError): void => {
+            if (!settled) post(error ? { type: 'helper-ended', seq, target: message.target, error } : { type: 'helper-ended', seq, target: message.target });
+          };
+          const started = handlers.onElevate?.(message.target, message.file) ?? Promise.reject(new EngineError('PERMISSION_DENIED', 'no administrator helper can be started here: run as root'));
+          started.then(() => ended(), (err: unknown) => ended(serializeError(err)));
+          break;
+        }
         case 'done':
           finish(() => resolve(message.report));
           break;

@@ -1,10 +1,11 @@
 /**
  * The engine worker thread: receives one `start` (and maybe `cancel`s, of the job or of one card), runs the
- * job and posts the typed protocol messages back. Bundled to dist/main/engine-worker.cjs.
+ * job and posts the typed protocol messages back; for a card served by the privileged helper it asks its
+ * parent to start the helper ('elevate') and hears when that helper ended ('helper-ended'). Bundled to dist/main/engine-worker.cjs.
  */
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './protocol';
-import { serializeError } from './errors';
+import { EngineError, serializeError } from './errors';
 import { runJob } from './run-job';
 
 const port = parentPort;
@@ -12,6 +13,8 @@ if (!port) throw new Error('engine-worker must run in a worker thread');
 
 const controller = new AbortController();
 const cards: AbortController[] = [];
+/** Helpers asked for and not yet ended, by card. */
+const helpers = new Map<number, { resolve(): void; reject(err: EngineError): void }>();
 let running = false;
 const post = (message: FromWorker): void => port.postMessage(message);
 
@@ -19,6 +22,13 @@ port.on('message', (message: ToWorker) => {
   if (message.type === 'cancel') {
     if (message.target === undefined) controller.abort();
     else cards[message.target]?.abort();
+    return;
+  }
+  if (message.type === 'helper-ended') {
+    const waiting = helpers.get(message.target);
+    helpers.delete(message.target);
+    if (message.error) waiting?.reject(new EngineError(message.error.code, message.error.message));
+    else waiting?.resolve();
     return;
   }
   if (running) return;
@@ -32,6 +42,11 @@ port.on('message', (message: ToWorker) => {
       progress: (target, progress) => post({ type: 'progress', seq, target, progress }),
       targetDone: (target, report) => post({ type: 'target-done', seq, target, report }),
       log: (level, text) => post({ type: 'log', seq, level, message: text }),
+      elevate: (target, file) =>
+        new Promise<void>((resolve, reject) => {
+          helpers.set(target, { resolve, reject });
+          post({ type: 'elevate', seq, target, file });
+        }),
     },
     controller.signal,
     cards.map((c) => c.signal),

@@ -1,7 +1,8 @@
 /**
  * The command line that starts the privileged helper: the same program in Node mode. Packaged Electron
- * runs `ELECTRON_RUN_AS_NODE=1 <app executable> <helper.cjs> <file>`; a development checkout runs
- * `node <helper.cjs> <file>`. Only the rendezvous file's path is passed, never the token.
+ * runs `ELECTRON_RUN_AS_NODE=1 <app executable> <helper.cjs> <file> <uid>`; a development checkout runs
+ * `node <helper.cjs> <file> <uid>`. Only the rendezvous file's path and the asking user's uid are passed,
+ * never the token. Which helper runs is fixed by where this bundle lies, never by the environment.
  */
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
@@ -20,6 +21,8 @@ export interface HelperCommandOptions {
   /** True under Electron (process.versions.electron): the executable needs ELECTRON_RUN_AS_NODE. */
   electron: boolean;
   platform: NodeJS.Platform;
+  /** The uid of the user asking (the owner the helper expects of the rendezvous); absent on Windows. */
+  uid?: number | null;
 }
 
 const UNSAFE_POSIX = /[$`\\"\r\n\0]/;
@@ -45,7 +48,8 @@ export function quoteArg(arg: string, platform: NodeJS.Platform): string {
  * and sudo start the program with a clean environment; on Windows it travels as sudo-prompt's env.
  */
 export function buildHelperCommand(file: string, options: HelperCommandOptions): HelperCommand {
-  const line = [options.execPath, options.helperPath, file].map((arg) => quoteArg(arg, options.platform)).join(' ');
+  const args = [options.execPath, options.helperPath, file, ...(options.uid === undefined || options.uid === null ? [] : [String(options.uid)])];
+  const line = args.map((arg) => quoteArg(arg, options.platform)).join(' ');
   if (!options.electron) return { command: line, env: {} };
   if (options.platform === 'win32') return { command: line, env: { ELECTRON_RUN_AS_NODE: '1' } };
   return { command: `ELECTRON_RUN_AS_NODE=1 ${line}`, env: {} };
@@ -56,8 +60,6 @@ export function buildHelperCommand(file: string, options: HelperCommandOptions):
  * source checkout (tests).
  */
 export function helperScriptPath(): string {
-  const override = process.env.SUREFLASH_HELPER;
-  if (override) return override;
   const unpacked = (file: string): string => file.replace(`${sep}app.asar${sep}`, `${sep}app.asar.unpacked${sep}`);
   const candidates = [
     unpacked(join(__dirname, 'helper.cjs')),
@@ -76,5 +78,6 @@ export function currentHelperCommand(file: string): HelperCommand {
     helperPath: helperScriptPath(),
     electron: Boolean(process.versions.electron),
     platform: process.platform,
+    uid: typeof process.getuid === 'function' ? process.getuid() : null,
   });
 }

@@ -1,91 +1,140 @@
 /**
  * The privileged helper (dist/main/helper.cjs), started with administrator rights as
- * `<node or app in Node mode> helper.cjs <rendezvous file>`. It reads and deletes the file, connects back to
- * main, proves itself with the token, receives one job, re-checks the target, runs the engine and relays
- * every engine message. It exits when the job ends or when main goes away (socket closed → cancel).
+ * `<node or app in Node mode> helper.cjs <rendezvous file> <uid>`. It serves block I/O on ONE drive and
+ * nothing else: it checks the rendezvous (helper-rendezvous.ts), connects to the engine and proves the
+ * token, takes one open request (validated with the pin's schema) and opens the drive only while it still
+ * is the pinned one (helper-device.ts); then it runs batches of reads, writes and flushes on offsets inside
+ * that drive until the engine closes or goes away. No image, bmap, decoder, child process or PATH lookup
+ * runs here, and nothing in the environment chooses what runs.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
-import { isRetryCount } from '../../shared/retry-limit';
-import { EngineError, serializeError } from '../engine/errors';
-import type { FlashJob, FromWorker } from '../engine/protocol';
-import { startEngineJob, type EngineJobHandle } from '../engine/worker-client';
-import { isRendezvousFile, type HelperAuth, type ToHelper } from './helper-messages';
-import { requireUnmountedDevice } from './helper-target';
-import { readLines, sendLine } from './line-channel';
+import { connect } from 'node:net';
+import { EngineError } from '../engine/errors';
+import type { DeviceExecutor } from '../engine/device/device-executor';
+import type { DeviceBatchResult } from '../engine/device/device-protocol';
+import { openRequestSchema } from '../engine/device/device-pin';
+import {
+  BATCH,
+  CONTROL,
+  MAX_BATCH_META,
+  MAX_CONTROL,
+  RESULT,
+  FrameReader,
+  WireError,
+  controlFrame,
+  decodeBatch,
+  encodeResult,
+  frameHeader,
+  parseControl,
+} from '../engine/device/device-wire';
+import { helperMemory, openPinnedDevice, runBatch } from './helper-device';
+import { HelperRefusal, invokingUid, takeRendezvous } from './helper-rendezvous';
 
-function isJob(value: unknown): value is FlashJob {
-  const job = value as FlashJob | null;
-  return (
-    typeof job === 'object' && job !== null && (job.mode === 'copy' || job.mode === 'verify') && typeof job.image === 'string' &&
-    Array.isArray(job.targets) && job.targets.length > 0 && job.targets.every((t) => typeof t?.path === 'string') && typeof job.readback === 'boolean' && typeof job.verifySource === 'boolean' &&
-    isRetryCount(job.retries)
-  );
-}
+const say = (message: string): void => void process.stderr.write(`sureflash helper: ${message}\n`);
 
-async function readRendezvous(file: string): Promise<{ socketPath: string; token: string }> {
-  const text = await readFile(file, 'utf8');
-  await rm(file, { force: true });
-  const parsed: unknown = JSON.parse(text);
-  if (!isRendezvousFile(parsed)) throw new Error('the rendezvous file is malformed');
-  return parsed;
-}
+/** Serves the engine at `socketPath` until it closes; resolves with the exit code. */
+function serve(socketPath: string, token: string, buffer: number): Promise<number> {
+  return new Promise((resolve) => {
+    const memory = helperMemory();
+    const spare = Buffer.alloc(16);
+    let state: 'waiting' | 'opening' | 'open' | 'done' = 'waiting';
+    let executor: DeviceExecutor | null = null;
 
-function serve(socket: Socket): void {
-  let handle: EngineJobHandle | null = null;
-  let received = false;
-  let cancelled = false;
-  const refuse = (err: unknown): void => {
-    const message: FromWorker = { type: 'error', seq: 0, error: serializeError(err) };
-    sendLine(socket, message);
-    socket.end();
-  };
-  const run = async (job: FlashJob): Promise<void> => {
-    for (const t of job.targets) await requireUnmountedDevice(t.path);
-    if (socket.destroyed) return;
-    if (cancelled) throw new EngineError('CANCELLED', 'Cancelled before writing started; the drive was not changed.');
-    handle = startEngineJob({ ...job, requireBlockDevice: true }, { onMessage: (message: FromWorker) => sendLine(socket, message) });
-    await handle.done.catch(() => undefined); // the 'error' message was already relayed
-    socket.end();
-  };
-  readLines(
-    socket,
-    (raw) => {
-      const message = raw as ToHelper;
-      if (message?.type === 'cancel') {
-        cancelled = true;
-        handle?.cancel();
-      } else if (message?.type === 'job' && !received) {
-        received = true;
-        if (!isJob(message.job)) return refuse(new EngineError('USAGE', 'The helper received a malformed job.'));
-        run(message.job).catch(refuse);
+    const finish = (code: number, why?: string): void => {
+      if (state === 'done') return;
+      state = 'done';
+      executor?.close();
+      executor = null;
+      if (why) say(why);
+      socket.end();
+      socket.destroySoon();
+      resolve(code);
+    };
+
+    const respond = (id: number, result: DeviceBatchResult): void => {
+      const meta = encodeResult(id, result);
+      socket.write(Buffer.concat([frameHeader(RESULT, meta.length, 0), meta]));
+    };
+
+    const control = (message: unknown): void => {
+      const type = (message as { type?: unknown } | null)?.type;
+      if (type === 'close') {
+        executor?.close();
+        executor = null;
+        socket.write(controlFrame({ type: 'closed' }));
+        return finish(0);
       }
-    },
-    () => socket.destroy(),
-  );
-  socket.on('close', () => {
-    // Main went away: stop writing; the process exits once the engine worker is gone (or soon after, at worst).
-    handle?.cancel();
-    setTimeout(() => process.exit(1), 30_000).unref();
+      if (state !== 'waiting' || type !== 'open') throw new WireError(`unexpected ${String(type)}`);
+      const request = openRequestSchema.safeParse(message);
+      if (!request.success) throw new WireError(`a malformed open request (${request.error.issues[0]?.message ?? 'invalid'})`);
+      state = 'opening';
+      const { pin } = request.data;
+      openPinnedDevice(pin, memory).then(
+        (opened) => {
+          if (state !== 'opening') return opened.close();
+          executor = opened;
+          state = 'open';
+          socket.write(controlFrame({ type: 'opened', info: opened.info }));
+        },
+        (err: unknown) => {
+          const error = err instanceof EngineError ? err : new EngineError('TARGET_INVALID', `cannot open ${pin.path}: ${String(err)}`);
+          socket.write(controlFrame({ type: 'refused', code: error.code, message: error.message }));
+          finish(1, `refused: ${error.message}`);
+        },
+      );
+    };
+
+    const reader = new FrameReader({
+      limits: (kind) => {
+        if (kind === CONTROL) return { meta: MAX_CONTROL, data: 0 };
+        return kind === BATCH && state === 'open' ? { meta: MAX_BATCH_META, data: 0 } : null;
+      },
+      place: () => [],
+      frame: (kind, meta) => {
+        if (kind === CONTROL) return control(parseControl(meta));
+        const { id, base, ops } = decodeBatch(meta);
+        respond(id, runBatch(executor as DeviceExecutor, memory, buffer, base, ops));
+      },
+    });
+
+    const socket = connect({
+      path: socketPath,
+      // Frames are read into their places as they come (headers, then meta), one pass, bounded.
+      onread: {
+        buffer: () => (state === 'done' ? spare : reader.next()),
+        callback: (n: number) => {
+          if (state === 'done') return false;
+          try {
+            reader.got(n);
+          } catch (err) {
+            finish(1, `refused the engine's message: ${err instanceof Error ? err.message : String(err)}`);
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    socket.on('connect', () => socket.write(controlFrame({ type: 'auth', token })));
+    socket.on('error', (err) => finish(1, `the connection to the engine failed: ${err.message}`));
+    // The engine closed (its job ended, it gave up on a stalled card, or it went away): close the drive.
+    socket.on('close', () => finish(executor || state === 'done' ? 0 : 1, executor ? undefined : 'the engine closed the connection before a drive was opened'));
   });
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  if (process.platform !== 'linux') throw new HelperRefusal(`the helper serves Linux block devices only in this version, not ${process.platform}`);
   const file = process.argv[2];
-  if (!file) throw new Error('usage: helper.cjs <rendezvous file>');
-  const { socketPath, token } = await readRendezvous(file);
-  const socket = connect(socketPath);
-  socket.on('error', (err) => {
-    process.stderr.write(`sureflash helper: ${err.message}\n`);
-    process.exitCode = 1;
-  });
-  socket.once('connect', () => {
-    sendLine(socket, { type: 'auth', token } satisfies HelperAuth);
-    serve(socket);
-  });
+  if (!file) throw new HelperRefusal('usage: helper.cjs <rendezvous file> <uid of the user who asked>');
+  const uid = invokingUid(process.argv[3], process.env);
+  const { socketPath, token, buffer } = await takeRendezvous(file, uid);
+  return serve(socketPath, token, buffer);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`sureflash helper: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  },
+);

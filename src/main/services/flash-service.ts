@@ -1,8 +1,10 @@
 /**
  * The flash service: main's policy gate and job bookkeeping. It re-enumerates drives, refuses anything main
- * did not list or the drive rules do not allow, unmounts the target and hands a validated FlashJob to the
- * engine (in-process worker when this process can write the device, else the elevated helper). It never
- * touches bytes itself.
+ * did not list or the drive rules do not allow, pins each drive this process cannot write (device number,
+ * size, identity) before the user confirms, unmounts the targets and hands a validated FlashJob to the
+ * engine worker. A pinned card is opened through the privileged helper: when the engine asks, this service
+ * starts the helper for it (the OS password prompt), and the helper serves that one drive's block I/O to
+ * the engine. It never touches bytes itself.
  */
 import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
@@ -13,12 +15,13 @@ import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
 import type { ImageCacheOptions } from '../engine/image-options';
+import type { DevicePin } from '../engine/device/device-pin';
 import type { FlashJob } from '../engine/protocol';
 import { isHttpUrl } from '../engine/source/http/url-parts';
 import type { EngineJobHandlers } from '../engine/worker-client';
 import type { FlashService, SettingsService } from './types';
 
-/** A running engine job, wherever it runs (worker thread or elevated helper). */
+/** A running engine job. */
 export interface EngineRun {
   /** Cancels the whole job, or only card `target` (its index in job.targets). */
   cancel(target?: number): void;
@@ -39,8 +42,12 @@ export interface FlashServiceDeps {
   settings: SettingsService;
   /** True when this process may open the device for writing (no elevation needed). */
   canWrite(device: string): Promise<boolean>;
-  runInProcess: EngineRunner;
-  runElevated: EngineRunner;
+  /** The pin of a drive to be served by the privileged helper (what it is now, before the user confirms). */
+  pinDrive(device: string, mode: 'copy' | 'verify'): Promise<DevicePin>;
+  /** Starts the privileged helper for a rendezvous file the engine wrote; settles when the helper ended. */
+  elevate(file: string): Promise<void>;
+  /** Starts the engine worker. */
+  runEngine: EngineRunner;
   /**
    * Main's own confirmation, after every check passed and before anything is touched (the Electron shell
    * shows a native dialog naming the drives): the renderer cannot confirm on the user's behalf.
@@ -159,16 +166,30 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         const allowed = checkFlashAllowed(drive, { imageSize: image.imageSize, imagePath, showHidden: true, allDrives: all }, request.acknowledged);
         if (!allowed.ok && !(mode === 'verify' && allowed.code === 'TARGET_READ_ONLY')) throw new EngineError(allowed.code, allowed.message);
       }
+      // Drives this process cannot write are served by the helper, pinned to what they are now, as confirmed.
+      const writable = await Promise.all(drives.map((d) => (mode === 'verify' ? Promise.resolve(true) : deps.canWrite(d.raw))));
+      const pins = await Promise.all(drives.map((d, i) => (writable[i] ? null : deps.pinDrive(d.raw, mode))));
+      pins.forEach((pin, i) => {
+        const drive = drives[i] as DriveInfo;
+        if (pin && drive.size !== null && pin.size !== drive.size) {
+          throw new EngineError('TARGET_CHANGED', `${drive.device} is not the drive that was listed (its size changed): list the drives again.`);
+        }
+      });
       if (deps.confirm && !(await deps.confirm(drives, image, mode))) {
         throw new EngineError('NOT_CONFIRMED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
       }
       for (const drive of drives) await deps.unmount(drive);
       const job = buildFlashJob({ ...request, imagePath }, drives, (await deps.cacheOptions?.()) ?? null);
       if (deps.ioTimeoutMs !== undefined) job.ioTimeoutMs = deps.ioTimeoutMs;
-      const writable = await Promise.all(drives.map((d) => (mode === 'verify' ? Promise.resolve(true) : deps.canWrite(d.raw))));
-      const runner = writable.every(Boolean) ? deps.runInProcess : deps.runElevated;
+      job.targets.forEach((t, i) => {
+        if (pins[i]) t.elevated = pins[i];
+      });
       const cardsDone: Promise<FlashReport>[] = [];
-      const run = runner(job, {
+      const run = deps.runEngine(job, {
+        onElevate: (target, file) => {
+          if (!pins[target]) return Promise.reject(new EngineError('TARGET_NOT_ALLOWED', `card ${target + 1} was not to be served by the helper`));
+          return deps.elevate(file);
+        },
         onStarted: (layout) =>
           emit({
             type: 'started',

@@ -1,17 +1,18 @@
 /**
  * Wires the main-side services from their parts: drives (enumeration, polling, unmount, eject), the image
- * probe, settings in the user data folder, and the flash service with both engine runners (in-process
- * worker, elevated helper). Electron-free: the Electron shell and the browser host both call this.
+ * probe, settings in the user data folder, and the flash service with the engine worker and the launcher of
+ * the privileged helper. Electron-free: the Electron shell and the browser host both call this.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createDriveService } from '../drives/drive-service';
 import { listDrives } from '../drives/list-drives';
 import { ejectDrive, unmountDrive } from '../drives/unmount';
+import { pinDevice } from '../engine/device/device-pin';
 import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
-import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
-import { createFlashService, type EngineRunner } from './flash-service';
+import { launchHelper, type ElevatedLauncher } from '../privilege/run-elevated';
+import { createFlashService } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
@@ -70,8 +71,6 @@ export function createMainServices(options: MainServicesOptions): MainServices &
   });
   const cache = createCacheService(options.userDataDir, settings);
   const images = { probe: async (path: string) => probeImage(path, { cache: await cache.jobOptions() }) };
-  const runElevatedJob: EngineRunner = (job, handlers) =>
-    runElevated(job, handlers, options.launchElevated ? { launch: options.launchElevated } : {});
   const flash = createFlashService({
     listDrives: enumerate,
     probeImage: images.probe,
@@ -82,8 +81,9 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     eject: (drive) => ejectDrive(drive),
     settings,
     canWrite: options.canWrite ?? canWriteDevice,
-    runInProcess: (job, handlers) => startEngineJob(job, handlers),
-    runElevated: runElevatedJob,
+    pinDrive: pinDevice,
+    elevate: (file) => launchHelper(file, options.launchElevated ? { launch: options.launchElevated } : {}),
+    runEngine: (job, handlers) => startEngineJob(job, handlers),
     ...(options.confirmFlash ? { confirm: options.confirmFlash } : {}),
     log,
   });

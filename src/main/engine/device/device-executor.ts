@@ -4,6 +4,7 @@
  * another write of the same sector. Every op is checked to lie inside the device and the memory.
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { splitRdev } from '../../system/block-device';
 import type { DeviceBatchResult, DeviceInfo, DeviceOp, DeviceOpenRequest } from './device-protocol';
 
 const PAGE = 4096;
@@ -19,11 +20,6 @@ export class DeviceFault extends Error {
 }
 
 const alignDown = (n: number, to: number): number => Math.floor(n / to) * to;
-
-/** Linux: major and minor of a device number. */
-export function splitRdev(rdev: number): { major: number; minor: number } {
-  return { major: Math.floor(rdev / 256) & 0xfff, minor: (rdev & 0xff) | ((Math.floor(rdev / 4096) & 0xfff00) >>> 0) };
-}
 
 /** Size in bytes and logical sector size of a block device, from sysfs. */
 export function blockDeviceGeometry(rdev: number): { size: number; sectorSize: number } {

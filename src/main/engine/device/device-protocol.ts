@@ -1,8 +1,9 @@
 /**
  * What the engine asks of a device, and what comes back: open one device (or file), then batches of plain
- * block I/O on offsets inside it. The same messages serve the in-process device thread and the elevated
- * helper, so root only ever sees this narrow protocol. Buffers are addressed by byte offsets (`at`) into a
- * memory both sides can see: a shared WebAssembly.Memory in-process, the message's own bytes over a socket.
+ * block I/O on offsets inside it. The same ops serve the in-process device thread and the elevated helper,
+ * so root only ever sees this narrow protocol. Buffers are addressed by byte offsets (`at`) into the job's
+ * shared WebAssembly.Memory; over the helper's wire an op carries no `at`: its bytes cross through the
+ * transfer buffer (device-wire.ts) and the helper lays them out in memory of its own.
  */
 
 /** How to open the target. Policy was decided before: this only says what to open and how to pin it. */

@@ -4,14 +4,16 @@
  * file (never created under /dev: a card that did not enumerate must not become a file in RAM).
  */
 import { constants, type Stats } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors';
 import { describeSize } from '../engine-format';
 import type { SharedArena } from '../chunk/shared-arena';
+import { blockDeviceFacts } from '../../system/block-device';
 import { whereMounted } from '../../system/where-mounted';
-import { splitRdev } from './device-executor';
 import { openDeviceThread, type Target } from './device-client';
+import type { DevicePin } from './device-pin';
+import { openRemoteTarget, type Elevate } from './remote-target';
 
 export interface OpenTargetOptions {
   mode: 'copy' | 'verify';
@@ -20,44 +22,14 @@ export interface OpenTargetOptions {
   requireBlockDevice?: boolean;
   arena: SharedArena;
   timeoutMs: number;
-}
-
-/** What sysfs says about a block device. */
-export interface BlockDeviceFacts {
-  sysPath: string;
-  size: number;
-  sectorSize: number;
-  readOnly: boolean;
-  writeCache: string | null;
+  /** Open the device through the privileged helper, pinned to the drive main listed and the user confirmed. */
+  elevated?: { pin: DevicePin; elevate: Elevate } | null;
+  /** Cancels waiting for the helper. */
+  signal?: AbortSignal;
 }
 
 /** Most alignment the engine's buffers give (their slots start on 4 KiB pages). */
 const MAX_SECTOR = 4096;
-
-async function readSys(path: string): Promise<string | null> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch {
-    return null;
-  }
-}
-
-export async function blockDeviceFacts(rdev: number): Promise<BlockDeviceFacts | null> {
-  const { major, minor } = splitRdev(rdev);
-  const base = `/sys/dev/block/${major}:${minor}`;
-  const sectors = await readSys(`${base}/size`);
-  if (sectors === null) return null;
-  const sysPath = await realpath(base);
-  // Partitions keep their queue (and write cache) in the parent disk's directory.
-  const queueDir = (await readSys(`${base}/partition`)) !== null ? `${dirname(sysPath)}/queue` : `${base}/queue`;
-  return {
-    sysPath,
-    size: Number(sectors) * 512,
-    sectorSize: Number((await readSys(`${queueDir}/logical_block_size`)) ?? 512) || 512,
-    readOnly: (await readSys(`${base}/ro`)) === '1',
-    writeCache: await readSys(`${queueDir}/write_cache`),
-  };
-}
 
 function statError(err: unknown, path: string): EngineError {
   const code = (err as NodeJS.ErrnoException | null)?.code;
@@ -84,6 +56,7 @@ export async function openTarget(path: string, options: OpenTargetOptions): Prom
     }
     if (!missing || options.mode === 'verify' || options.requireBlockDevice) throw statError(err, path);
   }
+  if (options.elevated && !st?.isBlockDevice()) throw new EngineError('TARGET_INVALID', `target ${path} is not a block device: the administrator helper serves drives only`);
   if (st?.isDirectory()) throw new EngineError('TARGET_INVALID', `target ${path} is a directory; give a device or a file path`);
   if (st && !st.isBlockDevice() && !st.isFile()) throw new EngineError('TARGET_INVALID', `target ${path} is neither a block device nor a regular file`);
   if (options.requireBlockDevice && !st?.isBlockDevice()) throw new EngineError('TARGET_INVALID', `target ${path} is not a block device`);
@@ -125,6 +98,14 @@ async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptio
   }
   if (facts.sectorSize > MAX_SECTOR || (facts.sectorSize & (facts.sectorSize - 1)) !== 0) {
     throw new EngineError('TARGET_INVALID', `${path} has ${facts.sectorSize}-byte sectors, which Sureflash cannot write (it aligns to at most ${MAX_SECTOR} bytes)`);
+  }
+  if (options.elevated) {
+    const { pin, elevate } = options.elevated;
+    if (facts.partition) throw new EngineError('TARGET_INVALID', `${path} is a partition (${facts.name}): the administrator helper serves whole drives only`);
+    if (pin.path !== path || pin.rdev !== st.rdev || pin.size !== facts.size || pin.mode !== options.mode) {
+      throw new EngineError('TARGET_CHANGED', `${path} is no longer the drive that was confirmed (device number or size changed): list the drives again`);
+    }
+    return openRemoteTarget({ pin, arena: options.arena, timeoutMs: options.timeoutMs, writeCache: facts.writeCache, elevate, ...(options.signal ? { signal: options.signal } : {}) });
   }
   return openDeviceThread({
     request: { path, mode: options.mode, kind: 'block-device', expect: { rdev: st.rdev, size: facts.size } },

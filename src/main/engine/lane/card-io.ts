@@ -36,6 +36,9 @@ export class CardIo {
   readonly stats: IoStats = { bytesWritten: 0, bytesReadBack: 0, flushes: 0, writeMs: 0, readMs: 0, flushMs: 0 };
   /** A block known to read back (set once anything was verified), for telling a media error from a dead card. */
   private known: { offset: number } | null = null;
+  /** Writes on their way, and since when one has been (writeMs counts time with a write outstanding). */
+  private writesOpen = 0;
+  private writingSince = 0;
 
   constructor(
     readonly target: Target,
@@ -70,9 +73,13 @@ export class CardIo {
     let from = 0;
     while (from < spans.length) {
       const ops: DeviceOp[] = spans.slice(from).map((s) => ({ op: 'write', offset: s.start, length: s.end - s.start, at: s.at }));
-      const t0 = performance.now();
-      const result = await this.target.run(ops, 'write');
-      this.stats.writeMs += performance.now() - t0;
+      if (this.writesOpen++ === 0) this.writingSince = performance.now();
+      let result;
+      try {
+        result = await this.target.run(ops, 'write');
+      } finally {
+        if (--this.writesOpen === 0) this.stats.writeMs += performance.now() - this.writingSince;
+      }
       const done = result.error ? result.error.index : ops.length;
       if (image) for (let i = 0; i < done; i++) this.stats.bytesWritten += (ops[i] as { length: number }).length;
       if (!result.error) break;

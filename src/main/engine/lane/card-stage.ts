@@ -25,6 +25,12 @@ import type { CapacityProbeReport } from '../../../shared/report';
 const MiB = 1024 * 1024;
 /** Unflushed data is flushed and read back after at most this long. */
 const MAX_UNFLUSHED_MS = 500;
+/**
+ * Writes one card may have on their way at once: the next chunk's write is issued while the previous ones
+ * are answered (a device thread or the helper runs them in order), so a round trip per chunk does not
+ * idle the card. Every one is answered before the flush that must cover them.
+ */
+const MAX_IN_FLIGHT = 4;
 const MIN_BATCH = 4 * MiB;
 const MAX_BATCH = 16 * MiB;
 
@@ -106,6 +112,8 @@ export class CardStage {
   private probeState: ProbeState | null = null;
   private touched = false;
   private readonly held = new Set<Held>();
+  /** Writes issued and not yet answered, oldest first. */
+  private inFlight: Promise<void>[] = [];
   /** Chunks (by seq) that settled with blocks that never held: the final pass does not try them again. */
   private readonly failedChunks = new Set<number>();
 
@@ -147,6 +155,12 @@ export class CardStage {
     } catch (err) {
       error = err instanceof EngineError ? err : new EngineError('INTERNAL', `the card stage failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
+      // No chunk goes back to the pool while a write of it may still be on its way.
+      const drained = await this.drainWrites().then(
+        () => null,
+        (err: unknown) => (err instanceof EngineError ? err : new EngineError('INTERNAL', String(err))),
+      );
+      if (drained && !error && !o.signal.aborted) error = drained;
       this.releaseAll();
     }
     if (copy && (this.touched || (!error && !o.signal.aborted))) {
@@ -229,12 +243,15 @@ export class CardStage {
     }
     h.written = spans;
     await this.prepareFile();
-    const { failed } = await o.io.write(this.placed(chunk, chunk.slot, spans));
-    h.mediaErrors.push(...failed);
+    const write = o.io.write(this.placed(chunk, chunk.slot, spans)).then(({ failed }) => void h.mediaErrors.push(...failed));
     if (!o.readback) {
+      await write;
       this.settle(h, []);
       return;
     }
+    write.catch(() => undefined); // handled where it is awaited
+    this.inFlight.push(write);
+    if (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
     if (this.unflushed.length === 0) this.oldest = performance.now();
     this.unflushed.push(h);
     this.unflushedBytes += spans.reduce((n, s) => n + s.end - s.start, 0);
@@ -294,6 +311,7 @@ export class CardStage {
   private async flushAndVerify(): Promise<void> {
     const { o } = this;
     if (this.unflushed.length === 0) return;
+    await this.drainWrites();
     const writeSpeed = o.io.stats.writeMs > 0 ? (o.io.stats.bytesWritten * 1000) / o.io.stats.writeMs : 0;
     await o.io.flush();
     const batch = this.unflushed;
@@ -496,6 +514,15 @@ export class CardStage {
     if (!o.skipIdentical) await o.io.truncate(0);
     const length = o.fileLength();
     if (length !== null) await o.io.truncate(length);
+  }
+
+  /** Waits for every write on its way; throws the first one's error (the others are still waited for). */
+  private async drainWrites(): Promise<void> {
+    let first: unknown = null;
+    while (this.inFlight.length > 0) {
+      await (this.inFlight.shift() as Promise<void>).catch((err: unknown) => void (first ??= err));
+    }
+    if (first !== null) throw first;
   }
 
   /** The card's end: a regular file gets its final length; everything written is flushed. */

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { EngineError } from '../errors';
 import type { DeviceError } from '../device/device-protocol';
-import { splitRdev } from '../device/device-executor';
+import { splitRdev } from '../../system/block-device';
 import type { TargetInfo } from '../device/device-client';
 
 const GONE = new Set(['ENXIO', 'ENODEV', 'ENOMEDIUM', 'ESHUTDOWN', 'ENOTCONN', 'ESTALE']);
