@@ -65,9 +65,12 @@ function identityText(report: FlashReport): string {
 export function cardLine(report: FlashReport): string {
   const t = report.totals;
   const bad = report.ranges.reduce((n, r) => n + (r.badBlocks ?? []).reduce((m, s) => m + s.last - s.first + 1, 0), 0);
-  const retries = t.retries > 0 ? `${t.retriedBlocks ?? 0} blocks rewritten` : 'no rewrites';
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const rewritten = t.retriedBlocks ?? t.rewrittenBlocks;
+  const retries = t.retries > 0 ? `${t.retries} ${t.retries === 1 ? 'retry' : 'retries'} (${plural(rewritten, 'block')} rewritten)` : 'no retries';
+  const skipped = report.options.skipIdentical && report.mode === 'copy' ? `, ${plural(t.writtenBlocks ?? 0, 'block')} written, ${t.skippedBlocks ?? 0} already right` : '';
   const why = report.error && report.status !== 'verified' ? ` — ${report.error.message}` : '';
-  return `${report.target.path}${identityText(report)}: ${VERDICT[report.status]}; ${retries}, ${bad} bad block${bad === 1 ? '' : 's'}, ${formatSpeed(report.averageSpeed)}${report.unsafeToUse ? '; holds a partial image: do not use it' : ''}${why}`;
+  return `${report.target.path}${identityText(report)}: ${VERDICT[report.status]}; ${retries}, ${plural(bad, 'bad block')}${skipped}, ${formatSpeed(report.averageSpeed)}${report.unsafeToUse ? '; holds a partial image: do not use it' : ''}${why}`;
 }
 
 const proven = (status: FlashReport['status']): boolean => status === 'verified' || status === 'written-unverified';

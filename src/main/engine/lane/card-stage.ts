@@ -128,7 +128,7 @@ export class CardStage {
         const t0 = performance.now();
         o.meter.setPhase('probing');
         this.touched = true;
-        this.probeState = await runCapacityProbe(o.io, o.markerRegion, o.probe.ranges, o.probe.imageSize, o.meter);
+        this.probeState = await runCapacityProbe(o.io, o.markerRegion, o.probe.ranges, o.probe.imageSize, o.meter, o.skipIdentical);
         probe = this.probeState?.report ?? null;
         timings.probeMs = performance.now() - t0;
         o.meter.setPhase('writing');
