@@ -173,6 +173,39 @@ describeCardCli('many cards at once: each card proven on its own', () => {
     expect(batch.summary).toMatchObject({ cards: 3, verified: 2, failed: 1 });
   }, 180_000);
 
+  it('a card that stalls mid-flash drops out as DEVICE_STALLED after --io-timeout; the others finish while it hangs', async () => {
+    const image = await makeRandomImage('stalled.img', 32 * MiB, 24 * MiB);
+    const bus = { writeMBps: 20, readMBps: 80 };
+    const cards = [await card({ size: 64 * MiB, bus }), await card({ size: 64 * MiB, bus }), await card({ size: 64 * MiB, bus })];
+    const [good1, stuck, good2] = cards as [Card, Card, Card];
+    let summaryPrinted: () => void = () => undefined;
+    const printed = new Promise<void>((resolve) => { summaryPrinted = resolve; });
+    const running = runCli(['copy', '--bmap', image.bmap, '--io-timeout', '3', '-q', image.path, ...cards.map((c) => c.loop)], {
+      onSpawn: (child) => {
+        let err = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          if (/cards verified/.test(err)) summaryPrinted();
+        });
+      },
+    });
+    await stuck.waitFor((s) => s.bytesWritten >= 4 * MiB, 'the card to take 4 MiB', 60_000);
+    await stuck.stall();
+    // The verdicts come while the card still hangs; only then is it let go, so the process can end.
+    await Promise.race([printed, running]);
+    expect((await stuck.stats()).stalled).toBe(true);
+    await stuck.resume();
+    const result = await running;
+    const batch = expectBatch(result, 1, cards);
+    const [r1, rs, r2] = batch.cards as [FlashReport, FlashReport, FlashReport];
+    expect(rs.status).toBe('failed');
+    expect(rs.error?.code).toBe('DEVICE_STALLED');
+    for (const [report, c] of [[r1, good1], [r2, good2]] as const) {
+      expect(report.status, `${c.loop}: ${report.error?.message ?? ''}`).toBe('verified');
+      await expectMediaHolds(c, image);
+    }
+  }, 180_000);
+
   it('a lying write-cache card among healthy ones: retried exactly as alone, all Verified, every medium right', async () => {
     const image = await makeImage('cached.img', CACHED_LAYOUT);
     // Blocks 300 (evicted mid-copy) and 7000 (in the last range) reach the media damaged once.
