@@ -6,6 +6,7 @@
 import type { BatchReport, FlashReport } from '../../shared/report';
 import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
+import { reportIdentity } from '../drives/report-identity';
 import { startEngineJob } from '../engine/worker-client';
 import { EngineError } from '../engine/errors';
 import { parseFlashArgs } from './flash-args';
@@ -78,6 +79,8 @@ const proven = (status: FlashReport['status']): boolean => status === 'verified'
 export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], io: FlashIo): Promise<number> {
   const { job, reportPath, quiet } = parseFlashArgs(mode, argv);
   const names = job.targets.map((t) => t.path);
+  // Who each card is (from sysfs), for its report and its summary line.
+  for (const target of job.targets) target.identity ??= await reportIdentity(target.path);
   let reportFile: ReportFile | null = null;
   if (reportPath) {
     try {
