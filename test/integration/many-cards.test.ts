@@ -137,6 +137,10 @@ describeCardCli('many cards at once: each card proven on its own', () => {
       await expectMediaHolds(c, image);
     }
 
+    // Each card's identity, from sysfs (a loop device: its bus and its own devpath as the slot).
+    for (const [i, report] of batch.cards.entries()) {
+      expect(report.target.identity).toMatchObject({ bus: 'loop', slot: expect.stringContaining(cards[i]!.loop.replace('/dev/', '/')) });
+    }
     // One summary line per card: device, verdict, rewrites, bad blocks, speed; and a progress line per card.
     expect(cardLine(result, good1)).toMatch(/^\/dev\/loop\d+: Verified; no retries, 0 bad blocks, [\d.]+ [kMG]?B\/s$/);
     expect(cardLine(result, good2)).toMatch(/: Verified; no retries, 0 bad blocks, /);
