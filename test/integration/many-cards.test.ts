@@ -149,6 +149,17 @@ describeCardCli('many cards at once: each card proven on its own', () => {
     for (const c of cards) expect(result.stderr).toContain(`${c.loop}: writing + reading back: `);
   }, 180_000);
 
+  it('a DEST that fails its pre-checks (no such device) gets its own report; the card beside it is flashed', async () => {
+    const image = await makeImage('precheck.img', LAYOUT);
+    const c = await card({ size: 16 * MiB });
+    const result = await runCli(['copy', '--bmap', image.bmap, '-q', image.path, c.loop, '/dev/sdzz9']);
+    expect(result.code, describeRun(result)).toBe(1);
+    const batch = result.batch as BatchReport;
+    expect(batch.cards.map((r) => [r.target.path, r.status, r.error?.code])).toEqual([[c.loop, 'verified', undefined], ['/dev/sdzz9', 'failed', 'TARGET_NOT_FOUND']]);
+    await expectMediaHolds(c, image);
+    expect(result.stderr).toMatch(/^\/dev\/sdzz9: Failed; .* — device \/dev\/sdzz9 does not exist/m);
+  }, 180_000);
+
   it('a card removed mid-flash ends DEVICE_LOST in its own report; the others go on and end Verified', async () => {
     // 24 MiB on a 20 MB/s bus: over a second of writing, time to pull the card.
     const image = await makeRandomImage('removed.img', 32 * MiB, 24 * MiB);
