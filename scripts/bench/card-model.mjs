@@ -35,6 +35,7 @@ const CARD_NICE = -10;
  * @property {number} size
  * @property {{ writeMBps: number, readMBps: number }} speeds
  * @property {() => CardBus} bus  the bus counters so far
+ * @property {() => number} bytesWritten  bytes written to the card so far (the fixture's write counter)
  * @property {() => void} blank   every stored byte zero (between runs; the fixture has no discard)
  * @property {() => void} stop    detach, unmount, remove (also run at exit and on signals)
  */
@@ -96,6 +97,7 @@ export async function startCardModel({ size, speeds = CARD_SPEEDS, parent = '/de
     size,
     speeds,
     bus: () => JSON.parse(readFileSync(join(control, 'stats'), 'utf8')).bus,
+    bytesWritten: () => JSON.parse(readFileSync(join(control, 'stats'), 'utf8')).bytesWritten,
     blank: () => writeFileSync(join(control, 'command'), 'blank'),
     stop,
   };

@@ -11,7 +11,8 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
   --work-dir DIR  cached images, reports and results.json (default bench-work/ in the repo)
   --nice N        run every measured command at niceness N, e.g. -10 on a busy machine (default 0)
   --cards         instead: the card model (a FUSE card on a 20 MB/s write, 80 MB/s read bus): the dd
-                  floor, bmaptool, dd and sureflash (raw and .xz, of --formats) against the floor
+                  floor, bmaptool, dd and sureflash (raw and .xz, of --formats) against the floor, four
+                  cards at once, --skip-identical re-flashes; then a bmap of 50,000 ranges on /dev/shm
   --card-mbps W,R the card model's write and read speed in MB/s (default 20,80)
   --helper        instead: the elevated path against the in-process path (the engine writing the raw
                   image to the tmpfs loop device through the privileged helper, run as a plain child, and

@@ -9,7 +9,8 @@
  * @property {'match' | 'mismatch'} [target]  the loop device's mapped ranges against the bmap checksums
  * @property {number} [processWall]  whole-process seconds when `wall` times only the call (etcher-sdk)
  * @property {number} [bytesWritten] bytes the tool says it wrote (etcher-sdk)
- * @property {{ status?: string, decoder?: string, timings?: object, totals?: object } | null} [report] Sureflash's report, abridged
+ * @property {{ status?: string, decoder?: string, timings?: object, totals?: object, cards?: object[] } | null} [report] Sureflash's report, abridged
+ * @property {number} [cardWrites] bytes the card model was asked to write during the sample (its write counter)
  * @property {{ writeSeconds: number, readSeconds: number, writeMBps: number, readMBps: number }} [floor] the card model's dd floor, by part
  * @property {import('./card-model.mjs').CardBus} [card] the card model's bus counters during the sample
  */

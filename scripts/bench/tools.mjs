@@ -19,6 +19,7 @@ import { ETCHER_FLASH_SCRIPT } from './etcher.mjs';
  * @typedef {object} SampleContext
  * @property {string} workDir
  * @property {string} device       the loop device
+ * @property {string[]} [devices]  several loop devices at once (a sureflash batch), instead of `device`
  * @property {number} deviceSize
  * @property {number} nice         niceness for the measured commands (0: unchanged)
  */
@@ -56,8 +57,9 @@ export function sureflashTool(env) {
       rmSync(report, { force: true });
       const cli = /** @type {string} */ (env.sureflashCli);
       const m = await measure(ctx.workDir, [process.execPath, cli, 'copy', '--bmap', env.bmap, ...extra,
-        '--report', report, '-q', env.image, ctx.device], { nice: ctx.nice });
-      /** @type {{ status?: string, timings?: object, totals?: object, readback?: string, image?: { decoder?: string } } | undefined} */
+        '--report', report, '-q', env.image, ...(ctx.devices ?? [ctx.device])], { nice: ctx.nice });
+      /** @typedef {{ status?: string, timings?: object, totals?: object, readback?: string, image?: { decoder?: string } }} CardReport */
+      /** @type {(CardReport & { kind?: string, cards?: CardReport[] }) | undefined} */
       let parsed;
       if (existsSync(report)) {
         try {
@@ -66,10 +68,12 @@ export function sureflashTool(env) {
           parsed = undefined;
         }
       }
+      // The report file holds the batch; its first card has the timings and totals.
+      const card = parsed?.kind === 'batch' ? parsed.cards?.[0] : parsed;
       return {
         ok: m.ok, wall: m.wall, rssKiB: m.rssKiB, note: failureNote(m),
-        report: parsed ? { status: parsed.status, timings: parsed.timings, totals: parsed.totals, readback: parsed.readback,
-          decoder: parsed.image?.decoder } : null,
+        report: parsed ? { status: parsed.status, timings: card?.timings, totals: card?.totals, readback: card?.readback,
+          decoder: parsed.image?.decoder, cards: parsed.cards?.map((c) => ({ status: c.status, totals: c.totals, timings: c.timings })) } : null,
       };
     },
   };

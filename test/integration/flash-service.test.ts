@@ -73,6 +73,37 @@ describeRoot('flash service on loop devices (needs root: loop devices)', () => {
     expect((JSON.parse(readFileSync(reportPath, 'utf8')) as FlashReport).status).toBe('verified');
   });
 
+  it('flashes two devices in one job: a report per device (target-done), both proven, one batch at the end', async () => {
+    const backing2 = join(work, 'card2.bin');
+    writeFileSync(backing2, Buffer.alloc(32 * MiB, 0xa5));
+    const loop2 = await attachLoop(backing2);
+    try {
+      const { core, events, end } = make(true);
+      const started = await core.flash(request({ devices: [loop.device, loop2.device] }));
+      if (!started.ok) throw new Error(started.error.message);
+      const { jobId } = started.value;
+      const last = await end(jobId);
+      expect(last.type).toBe('done');
+      const batch = (last as Extract<FlashEvent, { type: 'done' }>).report;
+      expect(batch.kind).toBe('batch');
+      expect(batch.status).toBe('verified');
+      expect(batch.cards.map((c) => [c.target.path, c.status])).toEqual([[loop.device, 'verified'], [loop2.device, 'verified']]);
+      const mine = events.filter((e) => e.jobId === jobId);
+      const done = mine.filter((e): e is Extract<FlashEvent, { type: 'target-done' }> => e.type === 'target-done');
+      expect(done.map((e) => e.device).sort()).toEqual([loop.device, loop2.device].sort());
+      for (const device of [loop.device, loop2.device]) {
+        expect(mine.some((e) => e.type === 'progress' && e.device === device)).toBe(true);
+        for (const extent of layout.extents) {
+          const start = Math.floor(extent.offset / 4096) * 4096;
+          const onDevice = await readDirect(device, start, Math.ceil((extent.offset + extent.length - start) / 4096) * 4096);
+          expect(onDevice.subarray(extent.offset - start, extent.offset - start + extent.length).equals(patternBytes(extent.length, extent.seed)), device).toBe(true);
+        }
+      }
+    } finally {
+      await loop2.detach();
+    }
+  });
+
   it('refuses a device main did not list: a loop device without --allow-loop, and a plain file', async () => {
     const { core, events } = make(false);
     const hidden = await core.flash(request());

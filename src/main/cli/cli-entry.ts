@@ -3,6 +3,7 @@
  * and history (what the station recorded).
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
+import { MAX_TARGETS } from '../../shared/api';
 import { MAX_RETRIES } from '../../shared/retry-limit';
 import { VERSION } from '../version';
 import { UsageError } from './flash-args';
@@ -13,14 +14,16 @@ const USAGE = `Usage: sureflash <command> [options]
 Commands:
   copy   [--bmap FILE|URL | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
          [--bmap-sig FILE|URL] [--keyring FILE] [--fingerprint FPR | --no-sig-verify]
-         [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin] [-q] IMAGE DEST
+         [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin] [--skip-identical]
+         [--no-probe] [--io-timeout SECONDS] [-q] IMAGE DEST [DEST...]
          Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin; or an http(s) URL) to DEST
-         (a block device or a file).
+         (a block device or a file); several DESTs (up to ${MAX_TARGETS}) get the same image at once,
+         the image read once, each card written, read back and judged on its own.
          Only blocks the bmap maps are written; IMAGE.bmap (and shorter names) is found automatically.
          Every written range is read back from the device, bypassing caches, and compared; with
          --checksum-retry=N (N=1 when bare, at most ${MAX_RETRIES}) ranges that did not hold are rewritten up to N times.
-  verify [--bmap FILE | --nobmap] [--report FILE] [-q] IMAGE DEST
-         Read-only check of an already flashed DEST against the bmap checksums (or the image).
+  verify [--bmap FILE | --nobmap] [--report FILE] [-q] IMAGE DEST [DEST...]
+         Read-only check of already flashed DESTs against the bmap checksums (or the image).
   drives [--json] [--all] [--allow-loop]
          List drives with Sureflash's verdict on each.
   history [--card ID] [--session ID] [--csv | --json] [--db FILE]
@@ -38,7 +41,10 @@ Options:
   --no-sig-verify  do not check the bmap's signature
   --sha256 HEX     the image file's SHA-256 (else IMAGE.sha256 or SHA256SUMS next to it)
   --cache          keep a URL image's download and reuse it, verified, next time
-  --report FILE    write the JSON report of what happened, range by range
+  --skip-identical read each stretch of the card first and write only the blocks that differ
+  --no-probe       skip the capacity probe (test markers that catch counterfeit cards)
+  --io-timeout S   a card that answers no I/O for S seconds fails as stalled (default 30)
+  --report FILE    write the JSON report of what happened, range by range (one per card, in a batch)
   -q, --quiet      no progress output
   -h, --help       this help; --version prints the version
 

@@ -6,6 +6,7 @@
 import type { BatchReport, FlashReport } from '../../shared/report';
 import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
+import { reportIdentity } from '../drives/report-identity';
 import { startEngineJob } from '../engine/worker-client';
 import { EngineError } from '../engine/errors';
 import { parseFlashArgs } from './flash-args';
@@ -65,9 +66,12 @@ function identityText(report: FlashReport): string {
 export function cardLine(report: FlashReport): string {
   const t = report.totals;
   const bad = report.ranges.reduce((n, r) => n + (r.badBlocks ?? []).reduce((m, s) => m + s.last - s.first + 1, 0), 0);
-  const retries = t.retries > 0 ? `${t.retriedBlocks ?? 0} blocks rewritten` : 'no rewrites';
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const rewritten = t.retriedBlocks ?? t.rewrittenBlocks;
+  const retries = t.retries > 0 ? `${t.retries} ${t.retries === 1 ? 'retry' : 'retries'} (${plural(rewritten, 'block')} rewritten)` : 'no retries';
+  const skipped = report.options.skipIdentical && report.mode === 'copy' ? `, ${plural(t.writtenBlocks ?? 0, 'block')} written, ${t.skippedBlocks ?? 0} already right` : '';
   const why = report.error && report.status !== 'verified' ? ` — ${report.error.message}` : '';
-  return `${report.target.path}${identityText(report)}: ${VERDICT[report.status]}; ${retries}, ${bad} bad block${bad === 1 ? '' : 's'}, ${formatSpeed(report.averageSpeed)}${report.unsafeToUse ? '; holds a partial image: do not use it' : ''}${why}`;
+  return `${report.target.path}${identityText(report)}: ${VERDICT[report.status]}; ${retries}, ${plural(bad, 'bad block')}${skipped}, ${formatSpeed(report.averageSpeed)}${report.unsafeToUse ? '; holds a partial image: do not use it' : ''}${why}`;
 }
 
 const proven = (status: FlashReport['status']): boolean => status === 'verified' || status === 'written-unverified';
@@ -75,6 +79,8 @@ const proven = (status: FlashReport['status']): boolean => status === 'verified'
 export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], io: FlashIo): Promise<number> {
   const { job, reportPath, quiet } = parseFlashArgs(mode, argv);
   const names = job.targets.map((t) => t.path);
+  // Who each card is (from sysfs), for its report and its summary line.
+  for (const target of job.targets) target.identity ??= await reportIdentity(target.path);
   let reportFile: ReportFile | null = null;
   if (reportPath) {
     try {

@@ -268,7 +268,9 @@ function readRanges(raw: RawRange[], dialect: Dialect, type: ChecksumType, block
     if (attr !== undefined) {
       checksum = attr.trim();
       checkHex(checksum, type, name, `the ${dialect.rangeAttribute} of <Range> ${text}`, element.line);
-      checksum = checksum.toLowerCase();
+      // A copy of its own: a slice of the XML text would keep the whole text alive as long as the plan
+      // (megabytes for a bmap of 50,000 ranges).
+      checksum = Buffer.from(checksum.toLowerCase(), 'latin1').toString('latin1');
     }
     const previous = ranges[ranges.length - 1];
     if (previous && first < previous.first) ascending = false;

@@ -37,13 +37,43 @@ async function readAll(io: CardIo, region: ArenaRegion, offsets: number[], nonce
   });
 }
 
-/** Writes, flushes and reads back the markers; throws CounterfeitError when the card fails. Null: too small to probe. */
-export async function runCapacityProbe(io: CardIo, region: ArenaRegion, ranges: readonly PlannedRange[], imageSize: number, meter: ProgressMeter): Promise<ProbeState | null> {
+/**
+ * The markers an earlier flash of this image left on the card, read without writing anything: every one
+ * present, all of one earlier probe (one nonce), each holding its own offset and bytes. A card that wraps
+ * addresses or drops writes could not have kept them so (when they were written, a later marker overwrote
+ * an earlier one, or vanished), so they prove the capacity as a fresh probe would. Null: write new ones.
+ */
+async function earlierMarkers(io: CardIo, region: ArenaRegion, offsets: number[]): Promise<ProbeState | null> {
+  const result = await io.read(offsets.map((offset, i) => ({ start: offset, end: offset + MARKER_BYTES, at: region.at + i * MARKER_BYTES })));
+  const first = region.buf.subarray(0, MARKER_BYTES);
+  const nonce = Buffer.from(first.subarray(16, 32));
+  const expected = Buffer.alloc(MARKER_BYTES);
+  for (const [i, offset] of offsets.entries()) {
+    if (result.failed[i] || (result.delivered[i] ?? 0) < MARKER_BYTES) return null;
+    fillMarker(expected, nonce, offset);
+    if (readMarker(region.buf.subarray(i * MARKER_BYTES, (i + 1) * MARKER_BYTES), nonce, offset, expected).found !== 'ok') return null;
+  }
+  const size = io.target.info.size ?? 0;
+  return { report: judgeMarkers(io.target.info.path, size, offsets.map((offset) => ({ offset, found: 'ok' }))), offsets, nonce };
+}
+
+/**
+ * Writes, flushes and reads back the markers; throws CounterfeitError when the card fails. Null: too small to
+ * probe. `reuse` (only what differs is written): intact markers of an earlier flash pass without a write.
+ */
+export async function runCapacityProbe(io: CardIo, region: ArenaRegion, ranges: readonly PlannedRange[], imageSize: number, meter: ProgressMeter, reuse = false): Promise<ProbeState | null> {
   const size = io.target.info.size;
   if (size === null) return null;
   const offsets = planMarkers(size, ranges, imageSize).slice(0, Math.min(MAX_MARKERS, Math.floor(region.buf.length / MARKER_BYTES)));
   if (offsets.length === 0) return null;
   meter.setActivity({ kind: 'probing', markers: offsets.length });
+  if (reuse) {
+    const earlier = await earlierMarkers(io, region, offsets);
+    if (earlier) {
+      meter.setActivity(null);
+      return earlier;
+    }
+  }
   const nonce = randomBytes(16);
   offsets.forEach((offset, i) => fillMarker(region.buf.subarray(i * MARKER_BYTES, (i + 1) * MARKER_BYTES), nonce, offset));
   const { failed } = await io.write(offsets.map((offset, i) => ({ start: offset, end: offset + MARKER_BYTES, at: region.at + i * MARKER_BYTES })), false);

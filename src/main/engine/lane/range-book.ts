@@ -15,8 +15,9 @@ interface RangeEntry {
   state: RangeState;
   retries: number;
   rewrittenBlocks: number;
-  retried: BlockSpan[];
-  bad: BlockSpan[];
+  /** Null until the range has one (a bmap of 50,000 ranges must not cost 100,000 empty arrays). */
+  retried: BlockSpan[] | null;
+  bad: BlockSpan[] | null;
   writtenBlocks: number;
   skippedBlocks: number;
   mediaErrors: number;
@@ -57,8 +58,8 @@ export class RangeBook {
       state: 'pending',
       retries: 0,
       rewrittenBlocks: 0,
-      retried: [],
-      bad: [],
+      retried: null,
+      bad: null,
       writtenBlocks: 0,
       skippedBlocks: 0,
       mediaErrors: 0,
@@ -90,7 +91,7 @@ export class RangeBook {
   private setState(e: RangeEntry, state: RangeState): void {
     if (e.state === state) return;
     e.state = state;
-    this.changes.push({ index: e.planned.index, state, retries: e.retries, doneBytes: e.doneBytes, ...(state === 'failed' ? { badBlocks: mergeBlockSpans(e.bad) } : {}) });
+    this.changes.push({ index: e.planned.index, state, retries: e.retries, doneBytes: e.doneBytes, ...(state === 'failed' ? { badBlocks: mergeBlockSpans(e.bad ?? []) } : {}) });
     e.dirty = false;
   }
 
@@ -119,8 +120,8 @@ export class RangeBook {
     e.writtenBlocks += outcome.writtenBlocks;
     e.skippedBlocks += outcome.skippedBlocks;
     e.mediaErrors += outcome.mediaErrors;
-    if (e.retried.length < MAX_SPANS) e.retried.push(...outcome.retried);
-    e.bad.push(...outcome.bad);
+    if (outcome.retried.length > 0 && (e.retried?.length ?? 0) < MAX_SPANS) (e.retried ??= []).push(...outcome.retried);
+    if (outcome.bad.length > 0) (e.bad ??= []).push(...outcome.bad);
     e.dirty = true;
     if (e.state === 'retrying' && outcome.bad.length === 0 && e.open > 0) this.setState(e, 'writing');
     this.settleIfDone(e);
@@ -130,7 +131,7 @@ export class RangeBook {
     // Done when its last piece came and nothing is open; or (a grown range cut short) when all its bytes settled.
     const complete = e.seenLast || (e.doneBytes > 0 && e.doneBytes >= e.planned.end - e.planned.start);
     if (!complete || e.open > 0 || e.state === 'source-mismatch') return;
-    this.setState(e, e.bad.length > 0 ? 'failed' : this.goodState);
+    this.setState(e, (e.bad?.length ?? 0) > 0 ? 'failed' : this.goodState);
   }
 
   /** The final pass found a settled range wrong again: it is rewritten (or fails) from here. */
@@ -181,8 +182,8 @@ export class RangeBook {
     return [...this.entries.values()]
       .sort((a, b) => a.planned.index - b.planned.index)
       .map((e) => {
-        const retried = mergeBlockSpans(e.retried);
-        const bad = mergeBlockSpans(e.bad);
+        const retried = mergeBlockSpans(e.retried ?? []);
+        const bad = mergeBlockSpans(e.bad ?? []);
         return {
           index: e.planned.index,
           first: e.planned.first,

@@ -1,0 +1,28 @@
+/**
+ * A card's identity in the form reports carry (src/shared/identity.ts), read from sysfs: vendor, model and
+ * serial where the kernel gives them, an SD/MMC card's CID in a native slot, the bus and the slot. No read
+ * of the card itself (so no content fingerprint). The CLI fills each DEST's identity with it.
+ */
+import type { CardIdentity as ReportIdentity } from '../../shared/identity';
+import { identifyCard } from './card-identity';
+
+/** The identity of the block device at `path`, or null when it is not one (a regular file) or sysfs says nothing. */
+export async function reportIdentity(path: string, sysRoot?: string): Promise<ReportIdentity | null> {
+  try {
+    const id = await identifyCard(path, sysRoot ? { sysRoot } : {});
+    return {
+      cardId: id.cardId,
+      idSource: id.idSource === 'cid' || id.idSource === 'serial' || id.idSource === 'fingerprint' ? id.idSource : null,
+      vendor: id.vendor,
+      model: id.model,
+      serial: id.serial,
+      serialScope: id.serialScope,
+      cid: id.cid?.raw ?? null,
+      bus: id.bus,
+      slot: id.location.slot,
+      size: id.sizeBytes,
+    };
+  } catch {
+    return null;
+  }
+}
