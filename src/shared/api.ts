@@ -4,6 +4,7 @@
  */
 import type { ChecksumInfo, ImageOrigin, SignatureInfo } from './authenticity';
 import type { ChecksumType } from './bmap';
+import type { CardSummary, FlashRow } from './history-types';
 import type { CardIdentity } from './identity';
 import type { BatchReport, Compression, FlashLayout, FlashProgress, FlashReport } from './report';
 import type { ApiError, Result } from './result';
@@ -151,6 +152,15 @@ export interface AppInfo {
 
 export type Unsubscribe = () => void;
 
+/** One card's past, as the history database holds it: what its flashes add up to, and each flash, oldest first. */
+export interface CardHistory {
+  summary: CardSummary;
+  flashes: FlashRow[];
+}
+
+/** Most cards `historyCards` returns (latest flashed first). */
+export const MAX_HISTORY_CARDS = 500;
+
 /**
  * A question main asks the user before it acts, e.g. "Erase this drive?" before a flash. The Electron shell
  * asks it natively and never sends one; the browser host pushes it to the page that asked to flash and
@@ -188,6 +198,10 @@ export interface Api {
   /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
   pathForFile(file: File): string | null;
   getAppInfo(): Promise<Result<AppInfo>>;
+  /** The cards the history holds, latest flashed first (at most MAX_HISTORY_CARDS); empty when nothing was recorded. */
+  historyCards(): Promise<Result<CardSummary[]>>;
+  /** One card's history by its card id (or the unique start of one); null when the history has no such card. */
+  cardHistory(cardId: string): Promise<Result<CardHistory | null>>;
 }
 
 /** Request/response methods of the Api, in one list: the preload, the browser host and main's wrapper use it. */
@@ -202,6 +216,8 @@ export const API_INVOKE_METHODS = [
   'saveReport',
   'getAppInfo',
   'answerConfirm',
+  'historyCards',
+  'cardHistory',
 ] as const;
 export type ApiInvokeMethod = (typeof API_INVOKE_METHODS)[number];
 

@@ -2,7 +2,7 @@
  * A fake Api for renderer tests: the edge of the renderer. Records calls, answers with set values and
  * lets a test push drive lists and flash events as main would.
  */
-import { DEFAULT_SETTINGS, type Api, type ConfirmRequest, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
+import { DEFAULT_SETTINGS, type Api, type CardHistory, type ConfirmRequest, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
 import { batchStatus, batchSummary, type BatchReport, type FlashLayout, type FlashReport, type RangeReport } from '../../src/shared/report';
 import { ok, type Result } from '../../src/shared/result';
 
@@ -12,6 +12,8 @@ export interface FakeApi extends Api {
   pickResult: Result<ImageInfo | null>;
   flashResult: Result<{ jobId: string }>;
   droppedPath: string | null;
+  /** What cardHistory / historyCards answer. */
+  history: CardHistory[];
   pushDrives(drives: DriveInfo[]): void;
   pushFlash(event: FlashEvent): void;
   /** Asks a question as the browser host would. */
@@ -127,6 +129,7 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
     pickResult: ok(image()),
     flashResult: ok({ jobId: 'job-1' }),
     droppedPath: null,
+    history: [],
     pushDrives: (drives) => driveListeners.forEach((l) => l(drives)),
     pushFlash: (event) => flashListeners.forEach((l) => l(event)),
     pushConfirm: (request) => confirmListeners.forEach((l) => l(request)),
@@ -179,6 +182,14 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
       return () => flashListeners.delete(listener);
     },
     pathForFile: () => fake.droppedPath,
+    async historyCards() {
+      fake.calls.push({ method: 'historyCards', args: [] });
+      return ok(fake.history.map((h) => h.summary));
+    },
+    async cardHistory(cardId) {
+      fake.calls.push({ method: 'cardHistory', args: [cardId] });
+      return ok(fake.history.find((h) => h.summary.card.cardId === cardId) ?? null);
+    },
     async getAppInfo() {
       return ok({ version: '0.1.0', platform: 'linux', dataDir: '/home/user/.config/sureflash', reportsDir: null, logFile: null });
     },

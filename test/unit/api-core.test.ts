@@ -56,6 +56,13 @@ function setup(dialogs: Partial<Dialogs> = {}) {
       report: (jobId) => (jobId === 'job-1' ? report : null),
       subscribe: () => () => undefined,
     },
+    history: {
+      cards: async () => [],
+      card: async (cardId) => {
+        calls.push({ method: 'history.card', arg: cardId });
+        return null;
+      },
+    },
   };
   const internal: unknown[] = [];
   const core = createApiCore(
@@ -197,6 +204,16 @@ describe('api core', () => {
     const bad = await core.cancel({ id: 1 });
     expect(!bad.ok && bad.error.code).toBe('USAGE');
     expect(calls).toEqual([{ method: 'cancel', arg: 'job-1' }]);
+  });
+
+  it('cardHistory: passes a card id through, refuses anything that is not one before the history is read', async () => {
+    const { core, calls } = setup();
+    expect(await core.cardHistory('cid-035344534e33')).toEqual({ ok: true, value: null });
+    for (const bad of ['', 'a'.repeat(129), '../etc/passwd', "x' OR 1=1", 'fp-1%', 7, null]) {
+      const result = await core.cardHistory(bad);
+      expect(!result.ok && result.error.code, String(bad)).toBe('USAGE');
+    }
+    expect(calls).toEqual([{ method: 'history.card', arg: 'cid-035344534e33' }]);
   });
 
   it('pickImage: null on cancel, probes the chosen file otherwise', async () => {

@@ -51,6 +51,7 @@ function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlas
       report: () => null,
       subscribe: (l) => (flashListeners.add(l), () => void flashListeners.delete(l)),
     },
+    history: { cards: async () => [], card: async () => null },
     emitDrives: (d) => driveListeners.forEach((l) => l(d)),
     emitFlash: (e) => flashListeners.forEach((l) => l(e)),
   };

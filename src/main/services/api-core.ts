@@ -98,6 +98,8 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
       }
       return path;
     }),
+    historyCards: wrap('historyCards', () => services.history.cards()),
+    cardHistory: wrap('cardHistory', (cardId) => services.history.card(cardId)),
     answerConfirm: wrap('answerConfirm', async (id, accepted) => {
       if (!options.answerConfirm) throw new EngineError('USAGE', NOT_WAITING_MESSAGE);
       options.answerConfirm(id, accepted);

@@ -75,6 +75,9 @@ export const flashRequestSchema = z.strictObject({
   acknowledged: z.array(nameSchema).max(MAX_ACKNOWLEDGED, `must list at most ${MAX_ACKNOWLEDGED} warnings`),
 });
 
+/** A card id as the history lists it (hex digits and a source prefix), or the start of one. */
+export const cardIdSchema = boundedString(128).regex(/^[A-Za-z0-9:._-]+$/, 'must be a card id as the history lists it (letters, digits, ":", ".", "_", "-")');
+
 /** One argument: its name (for the error message), its schema, and whether a caller may leave it out (last ones only). */
 type ArgSpec = readonly [name: string, schema: z.ZodType] | readonly [name: string, schema: z.ZodType, optional: 'optional'];
 
@@ -96,6 +99,8 @@ export const API_ARGS = {
     ['id', nameSchema],
     ['accepted', z.boolean()],
   ],
+  historyCards: [],
+  cardHistory: [['cardId', cardIdSchema]],
 } as const satisfies Record<ApiInvokeMethod, readonly ArgSpec[]>;
 
 type ParsedSpecs<T extends readonly ArgSpec[]> = {

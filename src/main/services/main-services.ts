@@ -14,6 +14,7 @@ import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
 import { createFlashService, type EngineRunner } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
+import { createHistoryService } from './history-service';
 import type { DriveInfo, ImageInfo } from '../../shared/api';
 import type { MainServices } from './types';
 import { VERSION } from '../version';
@@ -96,5 +97,6 @@ export function createMainServices(options: MainServicesOptions): MainServices &
       logFile: options.logFile ?? null,
     }),
   };
-  return { app, drives, images, settings, flash, cache };
+  const history = createHistoryService(options.userDataDir);
+  return { app, drives, images, settings, flash, cache, history };
 }
