@@ -57,6 +57,14 @@ function install(scenario: Scenario): void {
     },
     pathForFile: () => null,
     getAppInfo: () => ok(scenario.appInfo),
+    // Station mode: never armed here (test/e2e/station.test.ts runs it against main).
+    stationStatus: () => ok({ state: 'idle', sessionId: null, station: null, options: null, image: null, untouched: [], cards: [], summary: null }),
+    onStationEvent: () => () => undefined,
+    armStation: () => Promise.resolve({ ok: false as const, error: { code: 'USAGE', message: 'Station mode is not scripted here.' } }),
+    stopStation: () => ok({ state: 'idle', sessionId: null, station: null, options: null, image: null, untouched: [], cards: [], summary: null }),
+    cancelStationCard: () => ok(null),
+    historyCards: () => ok([]),
+    cardHistory: () => ok(null),
     // Main's in-page questions: this scripted host never asks one.
     onConfirm: () => () => undefined,
     answerConfirm: () => ok(null),

@@ -8,6 +8,7 @@ import { createApiCore, NOT_WAITING_MESSAGE } from '../../src/main/services/api-
 import { API_ARGS } from '../../src/main/services/api-validation';
 import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/app/register-api';
 import { pushEvents } from '../../src/main/app/push-events';
+import { unavailableStationApi } from '../../src/main/services/station-api';
 import { createSettingsService } from '../../src/main/services/settings-service';
 import type { MainServices } from '../../src/main/services/types';
 
@@ -52,6 +53,7 @@ function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlas
       subscribe: (l) => (flashListeners.add(l), () => void flashListeners.delete(l)),
     },
     history: { cards: async () => [], card: async () => null },
+    station: unavailableStationApi(),
     emitDrives: (d) => driveListeners.forEach((l) => l(d)),
     emitFlash: (e) => flashListeners.forEach((l) => l(e)),
   };

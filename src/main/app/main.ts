@@ -11,7 +11,7 @@ import { pushEvents } from './push-events';
 import { registerApi, trustedSenderCheck } from './register-api';
 import { createMainServices } from '../services/main-services';
 import type { MainServices } from '../services/types';
-import { electronConfirmFlash, electronDialogs } from './dialogs';
+import { electronConfirmFlash, electronConfirmStation, electronDialogs } from './dialogs';
 import { createFlashFeedback } from './flash-feedback';
 import { guardContents, guardSession, windowOptions } from './window';
 
@@ -79,6 +79,7 @@ function start(): void {
     userDataDir: app.getPath('userData'),
     log,
     confirmFlash: electronConfirmFlash(() => win),
+    confirmStation: electronConfirmStation(() => win),
   });
   const core = createApiCore(services, electronDialogs(() => win, app.getPath('documents')), {
     onInternalError: (method, err) => log('error', `${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),

@@ -15,7 +15,8 @@ import { createFlashService, type EngineRunner } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
 import { createHistoryService } from './history-service';
-import type { DriveInfo, ImageInfo } from '../../shared/api';
+import { unavailableStationApi } from './station-api';
+import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import type { MainServices } from './types';
 import { VERSION } from '../version';
 
@@ -43,6 +44,8 @@ export interface MainServicesOptions {
   canWrite?(device: string): Promise<boolean>;
   /** Main's confirmation before a drive is erased (Electron: a native dialog); absent in the browser host. */
   confirmFlash?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
+  /** Main's question before the station is armed (Electron: a native dialog; the browser host: in the page). */
+  confirmStation?(request: StationRequest, imageName: string, present: DriveInfo[]): Promise<boolean>;
 }
 
 /** True when this process may open `device` for writing without elevation. */
@@ -98,5 +101,6 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     }),
   };
   const history = createHistoryService(options.userDataDir);
-  return { app, drives, images, settings, flash, cache, history };
+  const station = unavailableStationApi();
+  return { app, drives, images, settings, flash, cache, history, station };
 }
