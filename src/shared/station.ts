@@ -65,7 +65,7 @@ export type StationRefusalCode =
   | 'TOO_SMALL'
   | 'TOO_LARGE'
   | 'OTHER_SLOT'
-  | 'BUSY';
+  | 'NOT_ALLOWED';
 
 /** A drive the station will not touch, and why (worst reason first). */
 export interface StationRefusal {
