@@ -110,11 +110,11 @@ export function stationSummary(
     writtenUnverified: count('written-unverified'),
     lost: count('lost'),
     health,
-    allVerified: cards.length > 0 && verified === cards.length,
+    allVerified: verified === cards.length,
   };
 }
 
-/** The CLI's exit code for a session: 0 when every card taken was verified (and at least one was), else 1. */
+/** The CLI's exit code for a session: 0 when every card taken was verified (none taken: nothing failed), else 1. */
 export function stationExitCode(summary: StationSummary): 0 | 1 {
   return summary.allVerified ? 0 : 1;
 }

@@ -176,7 +176,7 @@ export interface StationSummary {
   writtenUnverified: number;
   lost: number;
   health: { keep: number; watch: number; retire: number };
-  /** True when at least one card was taken and every card taken ended verified. */
+  /** True when every card taken ended verified (also when none was taken: nothing failed). */
   allVerified: boolean;
 }
 
