@@ -65,7 +65,7 @@ export type StationRefusalCode =
   | 'TOO_SMALL'
   | 'TOO_LARGE'
   | 'OTHER_SLOT'
-  | 'BUSY';
+  | 'NOT_ALLOWED';
 
 /** A drive the station will not touch, and why (worst reason first). */
 export interface StationRefusal {
@@ -176,7 +176,7 @@ export interface StationSummary {
   writtenUnverified: number;
   lost: number;
   health: { keep: number; watch: number; retire: number };
-  /** True when at least one card was taken and every card taken ended verified. */
+  /** True when every card taken ended verified (also when none was taken: nothing failed). */
   allVerified: boolean;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app,
- * and history (what the station recorded).
+ * station (flash every card inserted afterwards) and history (what was recorded).
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
 import { MAX_RETRIES } from '../../shared/retry-limit';
@@ -26,6 +26,13 @@ Commands:
   history [--card ID] [--session ID] [--csv | --json] [--db FILE]
          The cards flashed so far (identity, flashes, health, trend), one card's past, or a station
          session; --csv / --json export it.
+  station [--bmap FILE | --nobmap] [--checksum-retry N] [--skip-identical] [--log FILE.jsonl]
+         [--max-cards K] [--max-size SIZE] [--slot PATH]... [--no-probe] [--no-readback]
+         [--name NAME] [--history-db FILE | --no-history] [--allow-loop] IMAGE
+         Arm a flashing station: every card inserted afterwards (never a drive present when armed,
+         a system drive or one over the size limit) is flashed, read back, logged, recorded in the
+         history and given a health verdict. Ctrl-C stops taking cards; a second Ctrl-C cancels
+         the running ones. 'sureflash station --help' for every option.
   cache  ls [--json] | clear
          List or remove the images kept by copy --cache.
 
@@ -55,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sureflash ${VERSION}\n`);
     return 0;
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  if ((rest.includes('-h') || rest.includes('--help')) && command !== 'station') {
     process.stdout.write(USAGE);
     return 0;
   }
@@ -72,13 +79,18 @@ async function main(argv: string[]): Promise<number> {
       const { runDrivesCommand } = await import('./drives-command');
       return runDrivesCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'station': {
+      // Loaded on demand: drivelist and better-sqlite3 are needed by this command only.
+      const { runStationCommand } = await import('./station-command');
+      return runStationCommand(rest, { stdout: process.stdout, stderr: process.stderr, signals: process });
+    }
     case 'history': {
       // Loaded on demand, like drives: better-sqlite3's native module is needed by this command only.
       const { runHistoryCommand } = await import('./history-command');
       return runHistoryCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives, history, cache)`);
+      throw new UsageError(`unknown command "${command}" (commands: copy, verify, station, drives, history, cache)`);
   }
 }
 
