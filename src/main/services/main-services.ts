@@ -15,7 +15,12 @@ import { createFlashService, type EngineRunner } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
 import { createHistoryService } from './history-service';
-import { unavailableStationApi } from './station-api';
+import { createStationApi } from './station-api';
+import { identifyMedium, mediaSequence } from '../drives/card-media';
+import { historyFile } from '../history/data-dir';
+import { createFlashHistory } from '../history/flash-recorder';
+import { createStationService } from '../station/station-service';
+import { join } from 'node:path';
 import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import type { MainServices } from './types';
 import { VERSION } from '../version';
@@ -101,6 +106,25 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     }),
   };
   const history = createHistoryService(options.userDataDir);
-  const station = unavailableStationApi();
+  // The station: its cards run in this process's engine (one job per card), so it takes drives this
+  // process may write (root lists only loop devices in the browser host); each card goes into the history
+  // the CLI reads, and one JSON line per card into the day's log in the data folder.
+  const stationService = createStationService({
+    listDrives: enumerate,
+    probeImage: async (path, probeOptions) => probeImage(path, { ...probeOptions, cache: await cache.jobOptions() }),
+    identify: (device, fingerprint) => identifyMedium(device, fingerprint),
+    mediaKey: (device) => mediaSequence(device),
+    unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
+    runEngine: (job, handlers) => startEngineJob(job, handlers),
+    history: createFlashHistory(historyFile(options.userDataDir)),
+    log,
+  });
+  const station = createStationApi({
+    station: stationService,
+    listDrives: enumerate,
+    logDir: join(options.userDataDir, 'station-logs'),
+    ...(options.confirmStation ? { confirm: options.confirmStation } : {}),
+    ...(options.ioTimeoutMs !== undefined ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
+  });
   return { app, drives, images, settings, flash, cache, history, station };
 }

@@ -3,6 +3,7 @@
  * page), then arms the station service with what a page may choose; main picks the log file (one JSON
  * line per card, in the app's data folder, one file per day). Stop, cancel and the status pass through.
  */
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DriveInfo, StationRequest, Unsubscribe } from '../../shared/api';
 import type { StationEvent, StationOptions, StationStatus } from '../../shared/station';
@@ -63,6 +64,8 @@ export function createStationApi(deps: StationApiDeps): StationApi {
       if (deps.confirm && !(await deps.confirm(request, basename(request.imagePath), await deps.listDrives()))) {
         throw new EngineError('NOT_CONFIRMED', 'The station was not armed: nothing will be written.');
       }
+      // No folder for the log: the station still runs and records the history (the log file is a copy).
+      const logDir = deps.logDir === null ? null : await mkdir(deps.logDir, { recursive: true, mode: 0o700 }).then(() => deps.logDir, () => null);
       const options: StationOptions = {
         imagePath: request.imagePath,
         retries: request.retries,
@@ -72,7 +75,7 @@ export function createStationApi(deps: StationApiDeps): StationApi {
         maxCards: request.maxCards,
         slots: request.slots,
         maxSizeBytes: request.maxSizeBytes,
-        logFile: deps.logDir === null ? null : stationLogFile(deps.logDir, now()),
+        logFile: logDir === null ? null : stationLogFile(logDir, now()),
         ...(request.bmapPath !== undefined ? { bmapPath: request.bmapPath } : {}),
         ...(deps.ioTimeoutMs !== undefined ? { ioTimeoutMs: deps.ioTimeoutMs } : {}),
       };
