@@ -19,8 +19,10 @@ export function when(iso: string): string {
 
 const RESULTS: Record<string, string> = { verified: 'Verified', failed: 'Failed', cancelled: 'Cancelled', 'written-unverified': 'Written, not checked' };
 
+const BUS_NAMES: Record<string, string> = { usb: 'USB drive', mmc: 'SD card', loop: 'Loop device', sata: 'SATA disk', nvme: 'NVMe disk', virtio: 'Virtual disk', scsi: 'SCSI disk' };
+
 function cardTitle(card: CardRecord): string {
-  const name = [card.vendor, card.model].filter(Boolean).join(' ') || 'Card';
+  const name = [card.vendor, card.model].filter(Boolean).join(' ') || (card.bus ? BUS_NAMES[card.bus] : undefined) || 'Card';
   return `${name}${card.sizeBytes ? `, ${formatBytes(card.sizeBytes)}` : ''}`;
 }
 
@@ -69,6 +71,7 @@ export function CardHistoryDialog() {
             <div>
               <TruncatedText className="history-card" text={cardTitle(data.summary.card)} />
               <p className="muted">Known {ID_SOURCES[data.summary.card.idSource] ?? 'by its identity'}.</p>
+              <TruncatedText className="muted history-id" text={`Card id ${data.summary.card.cardId}`} />
             </div>
             <dl className="facts" aria-label="Card totals">
               <dt>Flashes</dt>

@@ -30,9 +30,10 @@ function stateLine(status: StationStatus, running: number): string {
   }
 }
 
-function StationBar() {
+function StationBar({ onArmAgain }: { onArmAgain(): void }) {
   const status = useApp((s) => s.station.status);
   const stop = useApp((s) => s.stopStation);
+  const openStation = useApp((s) => s.openStation);
   const running = status.cards.filter((c) => c.state === 'flashing').length;
   const options = status.options;
   const limits = options
@@ -61,6 +62,16 @@ function StationBar() {
             Cancel running cards
           </button>
         )}
+        {status.state === 'stopped' && (
+          <>
+            <button type="button" onClick={() => openStation(false)}>
+              Leave station mode
+            </button>
+            <button type="button" className="primary" onClick={onArmAgain}>
+              Arm again
+            </button>
+          </>
+        )}
       </div>
     </div>
   );
@@ -69,20 +80,26 @@ function StationBar() {
 function Untouched() {
   const untouched = useApp((s) => s.station.status.untouched);
   const refused = useApp((s) => s.station.refused);
+  const [open, setOpen] = useState(false);
   return (
     <div className="station-notes">
-      <details className="untouched">
-        <summary data-testid="station-untouched">
+      <p className="untouched-line">
+        <span data-testid="station-untouched">
           {untouched.length === 0 ? 'No drive was present when the station was armed' : `Never touched: ${untouched.length} ${untouched.length === 1 ? 'drive' : 'drives'} present when armed`}
-        </summary>
+        </span>
         {untouched.length > 0 && (
-          <ul className="untouched-list" aria-label="Drives never touched">
-            {untouched.map((r) => (
-              <li key={r.device}>{refusalLine(r)}</li>
-            ))}
-          </ul>
+          <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+            {open ? 'Hide' : 'Show'}
+          </button>
         )}
-      </details>
+      </p>
+      {open && untouched.length > 0 && (
+        <ul className="untouched-list" aria-label="Drives never touched">
+          {untouched.map((r) => (
+            <li key={r.device}>{refusalLine(r)}</li>
+          ))}
+        </ul>
+      )}
       {refused.length > 0 && (
         <ul className="refused-list" aria-label="Drives not taken">
           {refused.map((r) => (
@@ -98,9 +115,9 @@ function Untouched() {
 
 function Summary() {
   const summary = useApp((s) => s.station.status.summary);
-  const openStation = useApp((s) => s.openStation);
   if (!summary) return null;
-  const counts = summaryCounts(summary);
+  // "All 2 cards verified" says it all unless some need watching or retiring.
+  const counts = summaryCounts(summary).filter((c) => !(summary.allVerified && c.endsWith(' verified')));
   const good = summary.allVerified;
   return (
     <div className={`station-summary ${good ? 'summary-good' : summary.taken === 0 ? 'summary-none' : 'summary-bad'}`}>
@@ -108,9 +125,6 @@ function Summary() {
         {summaryHeadline(summary)}
       </p>
       {counts.length > 0 && <p className="station-summary-counts">{counts.join(' · ')}</p>}
-      <button type="button" onClick={() => openStation(false)}>
-        Leave station mode
-      </button>
     </div>
   );
 }
@@ -121,15 +135,8 @@ function StationRun({ onArmAgain }: { onArmAgain(): void }) {
   const error = useApp((s) => s.stationError);
   return (
     <section className="station-run" aria-label="Station">
-      <StationBar />
-      {status.state === 'stopped' && (
-        <div className="station-stopped">
-          <Summary />
-          <button type="button" className="primary" onClick={onArmAgain}>
-            Arm again
-          </button>
-        </div>
-      )}
+      <StationBar onArmAgain={onArmAgain} />
+      {status.state === 'stopped' && <Summary />}
       <Untouched />
       {(error || warnings.length > 0) && (
         <div className="error" role="alert">

@@ -48,7 +48,9 @@ function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; c
   const words = tileWords(card, { taking, cancelling });
   const label = slotLabel(tile.slot, card);
   const percent = card?.state === 'flashing' ? Math.floor(card.progress?.percent ?? 0) : null;
-  const cardId = card?.identity?.cardId ?? null;
+  // The history keeps a finished card under the identity main recorded it with (a content fingerprint changes with the image).
+  const identity = card?.result?.identity ?? card?.identity ?? null;
+  const cardId = identity?.cardId ?? null;
   return (
     <li className={`slot-tile tone-${words.tone}`} aria-label={`${label}: ${tileLine(words)}`} data-slot={tile.key} data-card={card?.card}>
       <div className="slot-head">
@@ -57,7 +59,11 @@ function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; c
       </div>
       <p className="slot-verdict" role="status" aria-live="polite">
         <Icon name={TONE_ICONS[words.tone]} />
-        <span>{tileLine(words)}</span>
+        <span>
+          {words.headline}
+          {words.action && ' '}
+          {words.action && <span className="slot-action">— {words.action}</span>}
+        </span>
       </p>
       {percent !== null && (
         <div className="bar" role="progressbar" aria-label={`Card ${card?.card ?? ''} done`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>
@@ -68,7 +74,7 @@ function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; c
       {card && (
         <>
           <TruncatedText className="slot-card" text={`${cardName(card)} · ${formatBytes(card.size)} · ${card.device}`} />
-          <TruncatedText className="slot-identity" text={identityLine(card.identity)} />
+          <TruncatedText className="slot-identity" text={identityLine(identity)} />
           <Health card={card} />
           <div className="slot-foot">
             {card.result && <span className="slot-figures">Retries {card.result.summary.retries} · bad blocks {card.result.summary.badBlocks}</span>}
@@ -94,8 +100,9 @@ export function StationTiles() {
   const state = view.status.state;
   const tiles = stationSlots(view);
   const taking = state === 'armed';
-  // While armed there is always a tile that says where the next card goes.
-  const shown: SlotTile[] = taking && !tiles.some((t) => t.card === null) ? [...tiles, { key: 'next', slot: null, card: null }] : tiles;
+  // While armed without configured slots, a tile says where the next card goes (configured slots have their own).
+  const configured = (view.status.options?.slots.length ?? 0) > 0;
+  const shown: SlotTile[] = taking && !configured && !tiles.some((t) => t.card === null) ? [...tiles, { key: 'next', slot: null, card: null }] : tiles;
   if (shown.length === 0) return null;
   return (
     <ul className="slot-tiles" aria-label="Slots">
