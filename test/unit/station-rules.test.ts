@@ -149,6 +149,9 @@ describe('sureflash station arguments', () => {
     expect(allowLoop).toBe(true);
     expect(history).toBe('h.sqlite');
     expect(parseStationArgs(['--nobmap', '--no-history', 'os.img'])).toMatchObject({ options: { bmapPath: null }, history: false });
+    expect(parseStationArgs(['--checksum-retry', '3', 'os.img']).options.retries).toBe(3);
+    expect(parseStationArgs(['--checksum-retry=2', 'os.img']).options.retries).toBe(2);
+    expect(parseStationArgs(['--checksum-retry', '7']).options).toMatchObject({ retries: 1, imagePath: '7' });
   });
 
   it('refuses what makes no sense, as usage errors', () => {
