@@ -13,7 +13,8 @@ const USAGE = `Usage: sureflash <command> [options]
 Commands:
   copy   [--bmap FILE|URL | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
          [--bmap-sig FILE|URL] [--keyring FILE] [--fingerprint FPR | --no-sig-verify]
-         [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin] [-q] IMAGE DEST
+         [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin]
+         [--history-db FILE | --no-history] [-q] IMAGE DEST...
          Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin; or an http(s) URL) to DEST
          (a block device or a file).
          Only blocks the bmap maps are written; IMAGE.bmap (and shorter names) is found automatically.
@@ -46,6 +47,9 @@ Options:
   --sha256 HEX     the image file's SHA-256 (else IMAGE.sha256 or SHA256SUMS next to it)
   --cache          keep a URL image's download and reuse it, verified, next time
   --report FILE    write the JSON report of what happened, range by range
+  --history-db F   record the cards copy writes in this history file (default: the app's history,
+                   which 'sureflash history' shows); only block devices are recorded
+  --no-history     do not record this copy in the history
   -q, --quiet      no progress output
   -h, --help       this help; --version prints the version
 

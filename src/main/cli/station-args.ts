@@ -19,7 +19,7 @@ Arm a flashing station: every card inserted from now on (that the drive rules al
 IMAGE, read back, recorded and given a health verdict (Keep, Watch, Retire). Drives present now are
 never touched. Ctrl-C stops taking cards and lets the running ones finish; a second Ctrl-C cancels them.
   --bmap FILE         the bmap (default: found next to IMAGE); --nobmap writes the whole image
-  --checksum-retry N  rewrite ranges that did not hold up to N times (0-${MAX_RETRIES}, default 0)
+  --checksum-retry N  rewrite ranges that did not hold up to N times (0-${MAX_RETRIES}; bare: 1; default 0)
   --skip-identical    write only the blocks a card does not already hold
   --log FILE          append one JSON line per card to FILE
   --max-cards K       flash at most K cards at a time (1-${MAX_TARGETS}, default ${DEFAULT_MAX_CARDS})
@@ -62,11 +62,25 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
   return Number(value);
 }
 
+/** `--checksum-retry N`, `--checksum-retry=N`, or bare (1, like bmaptool's). */
+function normaliseRetry(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (arg !== '--checksum-retry') out.push(arg);
+    else if (/^\d+$/.test(argv[i + 1] ?? '') && i + 2 < argv.length) {
+      out.push(`--checksum-retry=${argv[i + 1]}`);
+      i += 1;
+    } else out.push('--checksum-retry=1');
+  }
+  return out;
+}
+
 export function parseStationArgs(argv: string[]): StationCommand {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv.map((a) => (a === '--checksum-retry' ? '--checksum-retry=1' : a)),
+      args: normaliseRetry(argv),
       allowPositionals: true,
       strict: true,
       options: {

@@ -239,6 +239,8 @@ export async function runStationCommand(argv: string[], io: StationIo, deps: Sta
       io.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\nThe station was not armed: nothing was written.\n`);
       return 1;
     }
+    // Ctrl-C while the image was being checked: stop as soon as the station is armed.
+    if (interrupts > 0) station.stop();
     const summary = await station.whenStopped();
     return summary ? stationExitCode(summary) : 1;
   } finally {

@@ -36,6 +36,10 @@ export async function identifyMedium(device: string, fingerprint: boolean, sysRo
   const reader = deviceReader(device);
   try {
     return await identifyCard(device, { sysRoot, read: reader.read });
+  } catch (err) {
+    // A device this process may not read (the app before elevation): the sysfs identity without the fingerprint.
+    if (err instanceof Error && 'code' in err && ['EACCES', 'EPERM', 'EIO', 'ENXIO'].includes(String(err.code))) return identifyCard(device, { sysRoot });
+    throw err;
   } finally {
     await reader.close();
   }

@@ -8,18 +8,19 @@ import { access } from 'node:fs/promises';
 import { createDriveService } from '../drives/drive-service';
 import { listDrives } from '../drives/list-drives';
 import { ejectDrive, unmountDrive } from '../drives/unmount';
+import { identifyMedium, mediaSequence } from '../drives/card-media';
 import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
+import { historyFile } from '../history/data-dir';
+import { createFlashHistory } from '../history/flash-recorder';
+import { createStationService } from '../station/station-service';
+import type { StationEngineRun, StationService } from '../station/types';
 import { runElevated, type ElevatedLauncher } from '../privilege/run-elevated';
-import { createFlashService, type EngineRunner } from './flash-service';
+import { createFlashService, type EngineRun, type EngineRunner } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
 import { createHistoryService } from './history-service';
 import { createStationApi } from './station-api';
-import { identifyMedium, mediaSequence } from '../drives/card-media';
-import { historyFile } from '../history/data-dir';
-import { createFlashHistory } from '../history/flash-recorder';
-import { createStationService } from '../station/station-service';
 import { join } from 'node:path';
 import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import type { MainServices } from './types';
@@ -51,6 +52,28 @@ export interface MainServicesOptions {
   confirmFlash?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
   /** Main's question before the station is armed (Electron: a native dialog; the browser host: in the page). */
   confirmStation?(request: StationRequest, imageName: string, present: DriveInfo[]): Promise<boolean>;
+  /** Record every flash in the history (userDataDir/history.sqlite); default true. */
+  history?: boolean;
+  /** Pause between the station's drive polls (default 1 s). */
+  stationIntervalMs?: number;
+}
+
+/**
+ * A run that starts once `start` resolves (the choice between this process and the elevated helper is
+ * asynchronous); a cancel before that is passed on when it starts.
+ */
+function deferredRun(start: Promise<EngineRun>): StationEngineRun {
+  const cancels: (number | undefined)[] = [];
+  let run: EngineRun | null = null;
+  const done = start.then((started) => {
+    run = started;
+    for (const target of cancels) started.cancel(target);
+    return started.done;
+  });
+  return {
+    cancel: (target) => (run ? run.cancel(target) : void cancels.push(target)),
+    done,
+  };
 }
 
 /** True when this process may open `device` for writing without elevation. */
@@ -63,7 +86,7 @@ export async function canWriteDevice(device: string): Promise<boolean> {
   }
 }
 
-export function createMainServices(options: MainServicesOptions): MainServices & { cache: CacheService } {
+export function createMainServices(options: MainServicesOptions): MainServices & { cache: CacheService; stationService: StationService } {
   const log = options.log ?? (() => undefined);
   const settings = createSettingsService(options.userDataDir);
   // One enumeration for the list the user sees and for the flash service's re-check before writing.
@@ -81,6 +104,9 @@ export function createMainServices(options: MainServicesOptions): MainServices &
   const images = { probe: async (path: string) => probeImage(path, { cache: await cache.jobOptions() }) };
   const runElevatedJob: EngineRunner = (job, handlers) =>
     runElevated(job, handlers, options.launchElevated ? { launch: options.launchElevated } : {});
+  const canWrite = options.canWrite ?? canWriteDevice;
+  const flashHistory = options.history === false ? null : createFlashHistory(historyFile(options.userDataDir));
+  const identify = (device: string, fingerprint: boolean) => identifyMedium(device, fingerprint);
   const flash = createFlashService({
     listDrives: enumerate,
     probeImage: images.probe,
@@ -90,10 +116,29 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),
     settings,
-    canWrite: options.canWrite ?? canWriteDevice,
+    canWrite,
     runInProcess: (job, handlers) => startEngineJob(job, handlers),
     runElevated: runElevatedJob,
     ...(options.confirmFlash ? { confirm: options.confirmFlash } : {}),
+    history: flashHistory,
+    identify,
+    log,
+  });
+  // The station: one engine job per card, in this process when it may write the card, else elevated.
+  const stationService = createStationService({
+    listDrives: enumerate,
+    probeImage: async (path, probe) => probeImage(path, { ...probe, cache: null }),
+    identify,
+    mediaKey: (device) => mediaSequence(device),
+    unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
+    runEngine: (job, handlers) =>
+      deferredRun(
+        Promise.all(job.targets.map((t) => canWrite(t.path))).then((writable) =>
+          writable.every(Boolean) ? startEngineJob(job, handlers) : runElevatedJob(job, handlers),
+        ),
+      ),
+    history: flashHistory,
+    ...(options.stationIntervalMs !== undefined ? { pollIntervalMs: options.stationIntervalMs } : {}),
     log,
   });
   const app = {
@@ -106,19 +151,7 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     }),
   };
   const history = createHistoryService(options.userDataDir);
-  // The station: its cards run in this process's engine (one job per card), so it takes drives this
-  // process may write (root lists only loop devices in the browser host); each card goes into the history
-  // the CLI reads, and one JSON line per card into the day's log in the data folder.
-  const stationService = createStationService({
-    listDrives: enumerate,
-    probeImage: async (path, probeOptions) => probeImage(path, { ...probeOptions, cache: await cache.jobOptions() }),
-    identify: (device, fingerprint) => identifyMedium(device, fingerprint),
-    mediaKey: (device) => mediaSequence(device),
-    unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
-    runEngine: (job, handlers) => startEngineJob(job, handlers),
-    history: createFlashHistory(historyFile(options.userDataDir)),
-    log,
-  });
+  // What a window may do with the station: main asks first, and logs each card into the day's file in the data folder.
   const station = createStationApi({
     station: stationService,
     listDrives: enumerate,
@@ -126,5 +159,5 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     ...(options.confirmStation ? { confirm: options.confirmStation } : {}),
     ...(options.ioTimeoutMs !== undefined ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
   });
-  return { app, drives, images, settings, flash, cache, history, station };
+  return { app, drives, images, settings, flash, cache, history, station, stationService };
 }

@@ -9,18 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import type { DriveInfo, ImageInfo, Unsubscribe } from '../../shared/api';
-import { MAX_TARGETS } from '../../shared/api';
+import type { DriveInfo, Unsubscribe } from '../../shared/api';
 import type { CardIdentity } from '../../shared/card-identity';
-import { stationFlashSummary } from '../../shared/flash-outcome';
-import { reportIdentityOf } from '../../shared/identity';
 import type { FlashReport } from '../../shared/report';
-import { MAX_RETRIES } from '../../shared/retry-limit';
 import type {
   StationCard,
-  StationCardResult,
   StationEvent,
-  StationFlashSummary,
   StationImage,
   StationOptions,
   StationRefusal,
@@ -28,10 +22,11 @@ import type {
   StationStatus,
   StationSummary,
 } from '../../shared/station';
-import { judgeStationDrive, mediumKey, stationLogRecord, stationSummary } from '../../shared/station-rules';
+import { judgeStationDrive, mediumKey, stationSummary } from '../../shared/station-rules';
+import type { ApiError } from '../../shared/result';
 import { EngineError } from '../engine/errors';
-import type { FlashJob } from '../engine/protocol';
-import { isHttpUrl } from '../engine/source/http/url-parts';
+import { recordCard } from './card-record';
+import { refuseUntrusted, stationJob, validateStationOptions } from './station-arming';
 import type { StationEngineRun, StationService, StationServiceDeps } from './types';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -70,80 +65,6 @@ interface Session {
   stopped: Promise<StationSummary>;
   resolveStopped: (summary: StationSummary) => void;
 }
-
-function validate(options: StationOptions): void {
-  const usage = (text: string): never => {
-    throw new EngineError('USAGE', text);
-  };
-  if (typeof options.imagePath !== 'string' || options.imagePath.trim() === '') usage('Choose the image the station flashes.');
-  if (options.imagePath === '-' || isHttpUrl(options.imagePath)) {
-    usage('A station reads its image again for every card: give a local image file (download it first).');
-  }
-  if (!Number.isInteger(options.maxCards) || options.maxCards < 1 || options.maxCards > MAX_TARGETS) {
-    usage(`The station flashes 1 to ${MAX_TARGETS} cards at a time, not ${String(options.maxCards)}.`);
-  }
-  if (!Number.isInteger(options.retries) || options.retries < 0 || options.retries > MAX_RETRIES) {
-    usage(`Retries are 0 to ${MAX_RETRIES}, not ${String(options.retries)}.`);
-  }
-  if (options.skipIdentical && !options.readback) usage('Skip-identical reads the card: it cannot be combined with no readback.');
-  if (options.maxSizeBytes !== null && !(Number.isFinite(options.maxSizeBytes) && options.maxSizeBytes > 0)) {
-    usage(`The size limit must be a positive number of bytes, not ${String(options.maxSizeBytes)}.`);
-  }
-  if (!Array.isArray(options.slots) || options.slots.some((s) => typeof s !== 'string' || !s.startsWith('/'))) {
-    usage('A slot is a sysfs device path starting with "/" (see `sureflash drives --json`, identity.location.slot).');
-  }
-}
-
-/** Refuses an image whose bmap signature or published sha256 says it must not be written (as a flash would). */
-function refuseUntrusted(info: ImageInfo, options: StationOptions): void {
-  const sig = info.signature;
-  if (!options.auth?.noSigVerify) {
-    if (sig.status === 'invalid') throw new EngineError('SIGNATURE_INVALID', `The bmap of ${info.name} does not match its signature: the station is not armed.`);
-    if (sig.status === 'unknown-key') {
-      throw new EngineError('SIGNATURE_UNKNOWN_KEY', `The bmap of ${info.name} is signed by a key that is not trusted here${sig.fingerprint ? ` (${sig.fingerprint})` : ''}: the station is not armed.`);
-    }
-  }
-  if (info.checksum.status === 'mismatch') {
-    throw new EngineError('CHECKSUM_MISMATCH', `${info.name} does not match its published sha256 (${info.checksum.source ?? 'sha256'}): the station is not armed.`);
-  }
-}
-
-/** The job for one card. */
-export function stationJob(options: StationOptions, image: StationImage, drive: DriveInfo, identity: CardIdentity | null): FlashJob {
-  const job: FlashJob = {
-    mode: 'copy',
-    image: image.path,
-    targets: [{ path: drive.raw, identity: identity ? reportIdentityOf(identity) : null }],
-    readback: options.readback,
-    verifySource: true,
-    retries: options.retries,
-    skipIdentical: options.skipIdentical,
-    probe: options.probe,
-    decoder: 'auto',
-    requireBlockDevice: true,
-  };
-  if (options.bmapPath === null) job.noBmap = true;
-  else if (image.bmapPath !== null) job.bmapPath = image.bmapPath;
-  if (options.auth && Object.keys(options.auth).length > 0) job.auth = { ...options.auth };
-  if (options.ioTimeoutMs !== undefined) job.ioTimeoutMs = options.ioTimeoutMs;
-  return job;
-}
-
-const emptySummary = (startedAt: string, error: { code: string; message: string }): StationFlashSummary => ({
-  startedAt,
-  finishedAt: new Date().toISOString(),
-  durationMs: null,
-  retries: 0,
-  rewrittenBlocks: 0,
-  badBlocks: 0,
-  skippedBlocks: 0,
-  probe: null,
-  bytesWritten: 0,
-  averageSpeed: null,
-  writeSpeed: null,
-  unsafeToUse: true,
-  error: error as StationFlashSummary['error'],
-});
 
 export function createStationService(deps: StationServiceDeps): StationService {
   const listeners = new Set<(event: StationEvent) => void>();
@@ -210,7 +131,7 @@ export function createStationService(deps: StationServiceDeps): StationService {
   };
 
   /** Records a finished card (history, log) and tells the listeners. */
-  const finishCard = async (s: Session, r: Running, report: FlashReport | null, failure: { code: string; message: string } | null): Promise<void> => {
+  const finishCard = async (s: Session, r: Running, report: FlashReport | null, failure: ApiError | null): Promise<void> => {
     const card = r.card;
     const lost = r.vanished || report?.error?.code === 'DEVICE_LOST' || failure?.code === 'DEVICE_LOST';
     const verdict = lost ? 'lost' : (report?.status ?? 'failed');
@@ -220,32 +141,20 @@ export function createStationService(deps: StationServiceDeps): StationService {
     if (!lost && report && report.totals.bytesWritten > 0 && identity?.idSource === 'fingerprint') {
       identity = (await identify(card.device, true)) ?? identity;
     }
-    const recorded: StationCardResult['recorded'] = { historyId: null, historyError: null, logged: false, logError: null };
-    let health: StationCardResult['health'] = null;
-    if (report) {
-      const batchSpeeds = s.cards
-        .filter((c) => c !== card && c.result?.summary.writeSpeed)
-        .map((c) => c.result?.summary.writeSpeed as number);
-      if (deps.history) {
-        const done = deps.history.record({ report, identity, sessionId: s.id, station: s.station, batchSpeeds });
-        health = done.health;
-        recorded.historyId = done.historyId;
-        recorded.historyError = done.error;
-        if (done.error) warn(s, `card ${card.card} (${card.device}): ${done.error}`);
-      }
-    }
-    const summary = report ? stationFlashSummary(report) : emptySummary(card.takenAt, failure ?? { code: 'INTERNAL', message: 'the engine gave no report' });
-    const result: StationCardResult = { card: card.card, device: card.device, slot: card.slot, identity, verdict, health, summary, report, recorded };
-    if (s.options.logFile) {
-      const line = `${JSON.stringify(stationLogRecord(result, { sessionId: s.id, station: s.station, image: s.image }, new Date().toISOString()))}\n`;
-      try {
-        await appendLog(s.options.logFile, line);
-        recorded.logged = true;
-      } catch (err) {
-        recorded.logError = `the log line was not written to ${s.options.logFile}: ${message(err)}`;
-        warn(s, `card ${card.card} (${card.device}): ${recorded.logError}`);
-      }
-    }
+    const batchSpeeds = s.cards
+      .filter((c) => c !== card && (c.state === 'verified' || c.state === 'written-unverified'))
+      .map((c) => c.result?.summary.writeSpeed)
+      .filter((speed): speed is number => typeof speed === 'number' && speed > 0);
+    const { result, warnings } = await recordCard(card, { verdict, identity, report, failure }, {
+      sessionId: s.id,
+      station: s.station,
+      image: s.image,
+      logFile: s.options.logFile,
+      history: deps.history,
+      appendLog,
+      batchSpeeds,
+    });
+    for (const warning of warnings) warn(s, `card ${card.card} (${card.device}): ${warning}`);
     card.state = verdict;
     card.identity = identity;
     card.result = result;
@@ -384,7 +293,7 @@ export function createStationService(deps: StationServiceDeps): StationService {
     }
     arming = true;
     try {
-      validate(options);
+      validateStationOptions(options);
       const imagePath = await realpath(options.imagePath).catch(() => {
         throw new EngineError('IMAGE_NOT_FOUND', `${options.imagePath} does not exist: choose the image file.`);
       });
