@@ -19,6 +19,8 @@ const allowLoop = app.commandLine.hasSwitch('allow-loop') || process.argv.includ
 const rendererUrl = pathToFileURL(join(app.getAppPath(), 'dist', 'renderer', 'index.html')).href;
 const preloadPath = join(__dirname, 'preload.cjs');
 let win: BrowserWindow | null = null;
+/** Stands for the armed station among the running jobs (it is stopped, not cancelled by id). */
+const STATION_JOB = 'station';
 let quitting = false;
 
 const log = (level: 'info' | 'warn' | 'error', message: string): void => {
@@ -59,13 +61,14 @@ function confirmCloseWhileFlashing(window: BrowserWindow, services: MainServices
         quitting = true;
         const jobs = running();
         if (jobs.length === 0) return app.quit();
-        const off = services.flash.subscribe(() => {
-          if (running().length === 0) {
-            off();
-            app.quit();
-          }
-        });
-        jobs.forEach((jobId) => services.flash.cancel(jobId));
+        const offs: (() => void)[] = [];
+        const quitWhenIdle = (): void => {
+          if (running().length > 0) return;
+          offs.forEach((off) => off());
+          app.quit();
+        };
+        offs.push(services.flash.subscribe(quitWhenIdle), services.station.subscribe(quitWhenIdle));
+        jobs.forEach((jobId) => (jobId === STATION_JOB ? services.station.stop(true) : services.flash.cancel(jobId)));
       });
   });
 }
@@ -97,7 +100,9 @@ function start(): void {
     },
   );
   services.flash.subscribe((event) => feedback.handle(event));
-  const running = (): string[] => services.flash.running?.() ?? feedback.activeJobs();
+  // An armed station counts as running: closing the window stops it and cancels its cards.
+  const stationRuns = (): boolean => ['armed', 'stopping', 'cancelling'].includes(services.station.status().state);
+  const running = (): string[] => [...(services.flash.running?.() ?? feedback.activeJobs()), ...(stationRuns() ? [STATION_JOB] : [])];
 
   win = createWindow();
   confirmCloseWhileFlashing(win, services, running);
