@@ -94,7 +94,7 @@ describeRoot('station mode through the UI in Chromium', () => {
     await question.getByText(mentionsDevice(present.device)).waitFor();
     await question.getByRole('button', { name: 'Arm station' }).click();
     await question.waitFor({ state: 'detached' });
-    await page.getByTestId('station-state').getByText('Armed: insert a card').waitFor();
+    await page.getByTestId('station-state').getByText('Armed: waiting for cards').waitFor();
     expect(await page.getByTestId('station-untouched').textContent()).toMatch(/^Never touched: \d+ drives? present when armed$/);
     // One tile per configured slot, both waiting.
     expect(await page.getByRole('list', { name: 'Slots' }).getByRole('status').allTextContents()).toEqual(['Waiting', 'Waiting']);

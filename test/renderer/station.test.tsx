@@ -138,7 +138,7 @@ describe('station view', () => {
   it('one tile per card: Flashing 43 %, Verified — remove, Failed — retire, with identity, health and reasons; a sound on each verdict', async () => {
     const { api, user, announced } = mount();
     await armThroughTheForm(api, user);
-    expect(screen.getByTestId('station-state').textContent).toBe('Armed: insert a card');
+    expect(screen.getByTestId('station-state').textContent).toBe('Armed: waiting for cards');
     expect(screen.getByTestId('station-untouched').textContent).toBe('Never touched: 2 drives present when armed');
     expect(screen.getAllByRole('status').map((s) => s.textContent)).toEqual(['Waiting']);
 

@@ -18,7 +18,7 @@ import { TruncatedText, fileNameTail } from './truncated-text';
 function stateLine(status: StationStatus, running: number): string {
   switch (status.state) {
     case 'armed':
-      return running > 0 ? `Armed: ${running} ${running === 1 ? 'card' : 'cards'} flashing` : 'Armed: insert a card';
+      return running > 0 ? `Armed: ${running} ${running === 1 ? 'card' : 'cards'} flashing` : 'Armed: waiting for cards';
     case 'stopping':
       return `Stopping: ${running} ${running === 1 ? 'card' : 'cards'} finishing, no new cards`;
     case 'cancelling':
