@@ -23,6 +23,33 @@ export function slotLabel(slot: string | null, card: StationCard | null): string
 
 const TONE_ICONS: Record<TileWords['tone'], IconName> = { waiting: 'drive', busy: 'flash', good: 'verified', warn: 'warning', bad: 'failed' };
 
+/**
+ * The verdict line, breaking only where it reads well: never between a number and its "%", never between
+ * the dash and the word after it ("Verified" / "— remove").
+ */
+function VerdictWords({ words }: { words: TileWords }) {
+  const percent = /^(.*?) (\d+ %)$/.exec(words.headline);
+  const [first, ...rest] = (words.action ?? '').split(' ');
+  return (
+    <span>
+      {percent ? (
+        <>
+          {percent[1]} <span className="nowrap">{percent[2]}</span>
+        </>
+      ) : (
+        words.headline
+      )}
+      {words.action && (
+        <>
+          {' '}
+          <span className="nowrap">— {first}</span>
+          {rest.length > 0 && ` ${rest.join(' ')}`}
+        </>
+      )}
+    </span>
+  );
+}
+
 function Health({ card }: { card: StationCard }) {
   const health = card.result?.health ?? null;
   if (!health) return null;
@@ -59,11 +86,7 @@ function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; c
       </div>
       <p className="slot-verdict" role="status" aria-live="polite">
         <Icon name={TONE_ICONS[words.tone]} />
-        <span>
-          {words.headline}
-          {words.action && ' '}
-          {words.action && <span className="slot-action">— {words.action}</span>}
-        </span>
+        <VerdictWords words={words} />
       </p>
       {percent !== null && (
         <div className="bar" role="progressbar" aria-label={`Card ${card?.card ?? ''} done`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>

@@ -49,7 +49,7 @@ export function tileWords(card: StationCard | null, options: { taking: boolean; 
     case 'verified':
       return health === 'retire'
         ? { tone: 'bad', headline: 'Verified', action: 'retire', detail: 'It holds the image, but the card is worn out' }
-        : { tone: 'good', headline: 'Verified', action: 'remove', detail: health === 'watch' ? 'Holds the image; keep an eye on this card' : 'Holds the image' };
+        : { tone: 'good', headline: 'Verified', action: 'remove', detail: health === 'watch' ? 'Holds the image; watch this card' : 'Holds the image' };
     case 'failed':
       return { tone: 'bad', headline: 'Failed', action: health === 'retire' ? 'retire' : 'do not use', detail: error ? guiText(error.message) : 'The card does not hold the image' };
     case 'lost':
