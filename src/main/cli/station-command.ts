@@ -118,7 +118,8 @@ class LiveTable {
   private redraw(): void {
     this.erase();
     if (this.rows.size === 0) return;
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : 100;
+    const width = Math.max(40, columns - 1);
     const lines = [...this.rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row.slice(0, width));
     this.out.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;
@@ -211,7 +212,9 @@ export async function runStationCommand(argv: string[], io: StationIo, deps: Sta
         print(
           event.cancelling
             ? `[${clock()}] cancelling the ${event.running} running card${event.running === 1 ? '' : 's'} (they will hold a partial image)`
-            : `[${clock()}] stopping: no new cards; ${event.running} running card${event.running === 1 ? '' : 's'} will finish (Ctrl-C again cancels them)`,
+            : event.running === 0
+              ? `[${clock()}] stopping: no card is running`
+              : `[${clock()}] stopping: no new cards; ${event.running} running card${event.running === 1 ? '' : 's'} will finish (Ctrl-C again cancels them)`,
         );
         break;
       case 'stopped':
