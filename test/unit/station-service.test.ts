@@ -222,6 +222,13 @@ describe('station service', () => {
     expect(t.events.some((e) => e.type === 'warning' && e.message.includes('disk full'))).toBe(true);
   });
 
+  it('refuses to arm when the log file cannot be written', async () => {
+    const t = setup();
+    live = t.station;
+    await expect(t.station.arm(options({ logFile: '/proc/no-such-dir/cards.jsonl' }))).rejects.toMatchObject({ code: 'REPORT_UNWRITABLE' });
+    expect(t.station.status().state).toBe('idle');
+  });
+
   it('refuses a second arming while armed, and a URL image, before touching anything', async () => {
     const t = setup();
     live = t.station;

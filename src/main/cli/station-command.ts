@@ -15,6 +15,7 @@ import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
 import { appDataDir, historyFile } from '../history/data-dir';
 import { createFlashHistory } from '../history/flash-recorder';
+import { openHistory } from '../history/history-store';
 import { createStationService } from '../station/station-service';
 import type { StationServiceDeps } from '../station/types';
 import { UsageError } from './flash-args';
@@ -139,6 +140,14 @@ export async function runStationCommand(argv: string[], io: StationIo, deps: Sta
   const command = parseStationArgs(argv);
   const historyPath = command.history === false ? null : (command.history ?? historyFile(appDataDir()));
   const history = historyPath === null ? null : createFlashHistory(historyPath);
+  if (historyPath !== null) {
+    // Said before any card: a history that cannot be opened records nothing (the verdicts are not affected).
+    try {
+      openHistory(historyPath).close();
+    } catch (err) {
+      io.stderr.write(`sureflash: warning: ${err instanceof Error ? err.message : String(err)}: the cards will not be recorded in the history\n`);
+    }
+  }
   const station = createStationService({
     listDrives: deps.listDrives ?? (() => listDrives({ allowLoop: command.allowLoop })),
     probeImage: (path, options) => probeImage(path, options),

@@ -302,6 +302,12 @@ export function createStationService(deps: StationServiceDeps): StationService {
         ...(options.auth ? { auth: { ...options.auth } } : {}),
       });
       refuseUntrusted(info, options);
+      if (options.logFile) {
+        // The log must take lines before the first card is taken, not fail on the first one.
+        await appendLog(options.logFile, '').catch((err: unknown) => {
+          throw new EngineError('REPORT_UNWRITABLE', `The log file ${options.logFile} cannot be written (${message(err)}): the station is not armed.`);
+        });
+      }
       const image: StationImage = { path: imagePath, name: info.name || basename(imagePath), imageSize: info.imageSize, bmapPath: options.bmapPath === null ? null : (info.bmap?.path ?? null) };
       const drives = await deps.listDrives();
       const known = new Map<string, string>();
