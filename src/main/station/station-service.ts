@@ -134,7 +134,7 @@ export function createStationService(deps: StationServiceDeps): StationService {
   const finishCard = async (s: Session, r: Running, report: FlashReport | null, failure: ApiError | null): Promise<void> => {
     const card = r.card;
     const lost = r.vanished || report?.error?.code === 'DEVICE_LOST' || failure?.code === 'DEVICE_LOST';
-    const verdict = lost ? 'lost' : (report?.status ?? 'failed');
+    const verdict = lost ? 'lost' : (report?.status ?? (failure?.code === 'CANCELLED' ? 'cancelled' : 'failed'));
     // A card still in its slot is recorded under what it holds now (its fingerprint then names the image it
     // carries, so the same card flashed again is found again); a lost one under what it was when taken.
     let identity = card.identity;
