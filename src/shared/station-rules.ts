@@ -55,6 +55,9 @@ const refusal = (drive: DriveInfo, code: StationRefusalCode, message: string): S
  */
 export function judgeStationDrive(drive: DriveInfo, slot: string | null, ctx: StationTakeContext): StationRefusal | null {
   if (drive.isSystem) return refusal(drive, 'SYSTEM_DRIVE', 'System drive: a station never touches it.');
+  if (!isOnSlots(slot, ctx.slots)) {
+    return refusal(drive, 'OTHER_SLOT', `Not on a slot the station serves (${slot ?? 'slot unknown'}).`);
+  }
   const verdict = evaluateDrive(drive, { imagePath: ctx.imagePath, imageSize: ctx.imageSize, showHidden: true, allDrives: ctx.allDrives });
   const order: StationRefusalCode[] = ['VIRTUAL', 'UNKNOWN_SIZE', 'READ_ONLY', 'SOURCE_DRIVE'];
   for (const code of order) {
@@ -67,9 +70,6 @@ export function judgeStationDrive(drive: DriveInfo, slot: string | null, ctx: St
   }
   const small = verdict.reasons.find((r) => r.code === 'TOO_SMALL');
   if (small) return refusal(drive, 'TOO_SMALL', small.message);
-  if (!isOnSlots(slot, ctx.slots)) {
-    return refusal(drive, 'OTHER_SLOT', `Not on a slot the station serves (${slot ?? 'slot unknown'}).`);
-  }
   const other = verdict.reasons.find((r) => r.severity === 'error');
   if (other) return refusal(drive, 'NOT_ALLOWED', other.message);
   return null;

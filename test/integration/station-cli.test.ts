@@ -247,7 +247,7 @@ describeRoot(
       }
     }, 240_000);
 
-    it('three flashes of the same card (sureflash copy) show up in sureflash history with the trend', async () => {
+    it('three flashes of the same card (sureflash copy) show up in sureflash history with the trend; an unwritable history changes no verdict', async () => {
       const history = join(dir, 'three.sqlite');
       const device = await attachAt(78, await cardFile('same.bin'));
       for (let i = 0; i < 3; i += 1) {
@@ -268,6 +268,12 @@ describeRoot(
       expect(quiet.code).toBe(0);
       const json = JSON.parse((await runCli(['history', '--db', history, '--json'])).stdout) as HistoryExport;
       expect(json.flashes).toHaveLength(3);
+      // A history that cannot be written is a warning: the copy still verifies and exits 0.
+      await fsp.writeFile(join(dir, 'not-a-folder'), 'x');
+      const unwritable = await runCli(['copy', ...bmapArgs, '--history-db', join(dir, 'not-a-folder', 'h.sqlite'), image, device]);
+      expect(unwritable.code, describeRun(unwritable)).toBe(0);
+      expect(unwritable.report?.status).toBe('verified');
+      expect(unwritable.stderr).toMatch(/sureflash: warning: \/dev\/loop78: the history could not be read: .*not-a-folder/);
     }, 240_000);
   },
   { loop: true, fuse: true },

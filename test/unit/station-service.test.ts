@@ -50,7 +50,7 @@ interface FakeRun {
   finish(status: FlashReport['status'], over?: { code?: string; bad?: number }): void;
 }
 
-function setup(opts: { historyFails?: boolean } = {}) {
+function setup(opts: { historyFails?: boolean; unmountGate?: Promise<void> } = {}) {
   let drives: DriveInfo[] = [system];
   const runs: FakeRun[] = [];
   const recorded: string[] = [];
@@ -73,7 +73,10 @@ function setup(opts: { historyFails?: boolean } = {}) {
     probeImage: async () => imageInfo,
     identify: async (device) => identity(device),
     mediaKey: async () => null,
-    unmount: async (d) => void unmounted.push(d.device),
+    unmount: async (d) => {
+      unmounted.push(d.device);
+      await opts.unmountGate;
+    },
     runEngine: (job, handlers) => {
       let resolve!: (b: BatchReport) => void;
       const done = new Promise<BatchReport>((r) => (resolve = r));
@@ -209,6 +212,23 @@ describe('station service', () => {
     expect(t.station.status().state).toBe('stopped');
   });
 
+  it('a card cancelled before its job started ends cancelled, and no job is started', async () => {
+    let open!: () => void;
+    const t = setup({ unmountGate: new Promise<void>((r) => (open = r)) });
+    live = t.station;
+    await t.station.arm(options());
+    t.setDrives([system, drive(2)]);
+    await t.next('card-taken');
+    while (t.unmounted.length === 0) await new Promise((r) => setTimeout(r, 2));
+    t.station.stop();
+    t.station.stop();
+    open();
+    const done = await t.next('card-done');
+    expect(done.result).toMatchObject({ verdict: 'cancelled', summary: { error: { code: 'CANCELLED' } } });
+    expect(t.runs).toHaveLength(0);
+    expect((await t.station.whenStopped())?.cancelled).toBe(1);
+  });
+
   it('a history that cannot be written is a warning; the verdict stands', async () => {
     const t = setup({ historyFails: true });
     live = t.station;
@@ -220,6 +240,13 @@ describe('station service', () => {
     expect(done.result.verdict).toBe('verified');
     expect(done.result.recorded).toMatchObject({ historyId: null, historyError: expect.stringContaining('disk full') });
     expect(t.events.some((e) => e.type === 'warning' && e.message.includes('disk full'))).toBe(true);
+  });
+
+  it('refuses to arm when the log file cannot be written', async () => {
+    const t = setup();
+    live = t.station;
+    await expect(t.station.arm(options({ logFile: '/proc/no-such-dir/cards.jsonl' }))).rejects.toMatchObject({ code: 'REPORT_UNWRITABLE' });
+    expect(t.station.status().state).toBe('idle');
   });
 
   it('refuses a second arming while armed, and a URL image, before touching anything', async () => {

@@ -15,6 +15,7 @@ import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
 import { appDataDir, historyFile } from '../history/data-dir';
 import { createFlashHistory } from '../history/flash-recorder';
+import { openHistory } from '../history/history-store';
 import { createStationService } from '../station/station-service';
 import type { StationServiceDeps } from '../station/types';
 import { UsageError } from './flash-args';
@@ -118,7 +119,8 @@ class LiveTable {
   private redraw(): void {
     this.erase();
     if (this.rows.size === 0) return;
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : 100;
+    const width = Math.max(40, columns - 1);
     const lines = [...this.rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row.slice(0, width));
     this.out.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;
@@ -138,6 +140,14 @@ export async function runStationCommand(argv: string[], io: StationIo, deps: Sta
   const command = parseStationArgs(argv);
   const historyPath = command.history === false ? null : (command.history ?? historyFile(appDataDir()));
   const history = historyPath === null ? null : createFlashHistory(historyPath);
+  if (historyPath !== null) {
+    // Said before any card: a history that cannot be opened records nothing (the verdicts are not affected).
+    try {
+      openHistory(historyPath).close();
+    } catch (err) {
+      io.stderr.write(`sureflash: warning: ${err instanceof Error ? err.message : String(err)}: the cards will not be recorded in the history\n`);
+    }
+  }
   const station = createStationService({
     listDrives: deps.listDrives ?? (() => listDrives({ allowLoop: command.allowLoop })),
     probeImage: (path, options) => probeImage(path, options),
@@ -211,7 +221,9 @@ export async function runStationCommand(argv: string[], io: StationIo, deps: Sta
         print(
           event.cancelling
             ? `[${clock()}] cancelling the ${event.running} running card${event.running === 1 ? '' : 's'} (they will hold a partial image)`
-            : `[${clock()}] stopping: no new cards; ${event.running} running card${event.running === 1 ? '' : 's'} will finish (Ctrl-C again cancels them)`,
+            : event.running === 0
+              ? `[${clock()}] stopping: no card is running`
+              : `[${clock()}] stopping: no new cards; ${event.running} running card${event.running === 1 ? '' : 's'} will finish (Ctrl-C again cancels them)`,
         );
         break;
       case 'stopped':

@@ -134,7 +134,7 @@ export function createStationService(deps: StationServiceDeps): StationService {
   const finishCard = async (s: Session, r: Running, report: FlashReport | null, failure: ApiError | null): Promise<void> => {
     const card = r.card;
     const lost = r.vanished || report?.error?.code === 'DEVICE_LOST' || failure?.code === 'DEVICE_LOST';
-    const verdict = lost ? 'lost' : (report?.status ?? 'failed');
+    const verdict = lost ? 'lost' : (report?.status ?? (failure?.code === 'CANCELLED' ? 'cancelled' : 'failed'));
     // A card still in its slot is recorded under what it holds now (its fingerprint then names the image it
     // carries, so the same card flashed again is found again); a lost one under what it was when taken.
     let identity = card.identity;
@@ -302,6 +302,12 @@ export function createStationService(deps: StationServiceDeps): StationService {
         ...(options.auth ? { auth: { ...options.auth } } : {}),
       });
       refuseUntrusted(info, options);
+      if (options.logFile) {
+        // The log must take lines before the first card is taken, not fail on the first one.
+        await appendLog(options.logFile, '').catch((err: unknown) => {
+          throw new EngineError('REPORT_UNWRITABLE', `The log file ${options.logFile} cannot be written (${message(err)}): the station is not armed.`);
+        });
+      }
       const image: StationImage = { path: imagePath, name: info.name || basename(imagePath), imageSize: info.imageSize, bmapPath: options.bmapPath === null ? null : (info.bmap?.path ?? null) };
       const drives = await deps.listDrives();
       const known = new Map<string, string>();
