@@ -275,6 +275,27 @@ describe('station view', () => {
     expect(flashes[0]?.textContent).toContain('retries 3 · rewritten 3 · bad blocks 3 · 20.0 MB/s · Retire');
     await user.click(dialog.getByRole('button', { name: 'Close' }));
     expect(screen.queryByRole('dialog', { name: 'Card history' })).toBeNull();
+
+    // Every card the history holds, from the station screen: one button per card, back to the list from a card.
+    await user.click(screen.getByRole('button', { name: 'Card history' }));
+    const list = within(await screen.findByRole('dialog', { name: 'Card history' }));
+    const button = await list.findByRole('button', { name: `SanDisk Ultra, 32 GB: ${cardId}` });
+    expect(api.calls).toContainEqual({ method: 'historyCards', args: [] });
+    expect(button.textContent).toMatch(/^SanDisk Ultra, 32 GBRetire3 flashes, last 2026-12-0\d \d\d:\d\d Failed · 3 bad blocks · retries worsening, speed stable$/);
+    await user.click(button);
+    await list.findByTestId('history-flashes');
+    await user.click(list.getByRole('button', { name: 'All cards' }));
+    expect(await list.findByRole('button', { name: `SanDisk Ultra, 32 GB: ${cardId}` })).toBeTruthy();
+  });
+
+  it('the card list says so when nothing was recorded yet', async () => {
+    const { user } = mount();
+    await user.click(await screen.findByRole('button', { name: 'Station mode' }));
+    await user.click(screen.getByRole('button', { name: 'Card history' }));
+    const list = within(await screen.findByRole('dialog', { name: 'Card history' }));
+    expect((await list.findByText(/^No card has been recorded yet/)).textContent).toBe(
+      'No card has been recorded yet: the station and every flash of the app record the cards they write.',
+    );
   });
 
   it('a window opened while the station runs shows it at once', async () => {

@@ -2,7 +2,7 @@
  * A card's past from the flash history: who it is, how often it was flashed, retries and bad blocks in all,
  * its health with the reasons, the trend, and each flash (newest first).
  */
-import type { CardRecord, FlashRow } from '../../shared/history-types';
+import type { CardRecord, CardSummary, FlashRow } from '../../shared/history-types';
 import { formatBytes, formatSpeed } from '../../shared/format';
 import { healthName, healthReasons } from '../model/station-words';
 import { useApp } from '../store/store-context';
@@ -49,9 +49,45 @@ function FlashLine({ row }: { row: FlashRow }) {
   );
 }
 
+const TRENDS: Record<string, string> = { improving: 'improving', stable: 'stable', worsening: 'worsening' };
+
+/** "retries worsening, speed stable", or null when there is no trend yet. */
+function trendWords(card: CardSummary): string | null {
+  const { retries, speed } = card.trend;
+  if (retries === 'unknown' && speed === 'unknown') return null;
+  return [TRENDS[retries] ? `retries ${retries}` : null, TRENDS[speed] ? `speed ${speed}` : null].filter(Boolean).join(', ');
+}
+
+/** Every card the history holds, latest flashed first: one button each. */
+function CardList({ cards }: { cards: CardSummary[] }) {
+  const open = useApp((s) => s.showCardHistory);
+  if (cards.length === 0) return <p>No card has been recorded yet: the station and every flash of the app record the cards they write.</p>;
+  return (
+    <ul className="history-cards" aria-label="Cards">
+      {cards.map((card) => {
+        const trend = trendWords(card);
+        return (
+          <li key={card.card.cardId} className={card.health ? `health-${card.health}` : undefined}>
+            <button type="button" className="history-card-button" onClick={() => void open(card.card.cardId)} aria-label={`${cardTitle(card.card)}: ${card.card.cardId}`}>
+              <TruncatedText className="history-card-name" text={cardTitle(card.card)} />
+              <span className="history-card-health">{card.health ? healthName(card.health) : '—'}</span>
+              <span className="history-card-facts">
+                {card.flashes} {card.flashes === 1 ? 'flash' : 'flashes'}, last {when(card.lastAt)} {RESULTS[card.lastStatus] ?? card.lastStatus}
+                {card.totals.badBlocks > 0 ? ` · ${card.totals.badBlocks} bad blocks` : ''}
+                {trend ? ` · ${trend}` : ''}
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 export function CardHistoryDialog() {
   const panel = useApp((s) => s.historyPanel);
   const close = useApp((s) => s.showCardHistory);
+  const showCards = useApp((s) => s.showHistoryCards);
   if (panel === null) return null;
   const data = panel.history;
   const lastHealth = data ? ([...data.flashes].reverse().find((f) => f.health !== null)?.health ?? null) : null;
@@ -65,7 +101,8 @@ export function CardHistoryDialog() {
             {panel.error}
           </p>
         )}
-        {!panel.loading && !panel.error && data === null && <p>This card has no flashes in the history yet.</p>}
+        {panel.cardId === null && panel.cards && <CardList cards={panel.cards} />}
+        {panel.cardId !== null && !panel.loading && !panel.error && data === null && <p>This card has no flashes in the history yet.</p>}
         {data && (
           <>
             <div>
@@ -106,6 +143,11 @@ export function CardHistoryDialog() {
         )}
       </div>
       <div className="dialog-buttons">
+        {panel.cardId !== null && panel.cards !== null && (
+          <button type="button" onClick={() => void showCards()}>
+            All cards
+          </button>
+        )}
         <button type="button" className="primary" onClick={() => void close(null)}>
           Close
         </button>

@@ -80,6 +80,7 @@ function StationBar({ onArmAgain }: { onArmAgain(): void }) {
 function Untouched() {
   const untouched = useApp((s) => s.station.status.untouched);
   const refused = useApp((s) => s.station.refused);
+  const showCards = useApp((s) => s.showHistoryCards);
   const [open, setOpen] = useState(false);
   return (
     <div className="station-notes">
@@ -92,6 +93,9 @@ function Untouched() {
             {open ? 'Hide' : 'Show'}
           </button>
         )}
+        <button type="button" className="link" onClick={() => void showCards()}>
+          Card history
+        </button>
       </p>
       {open && untouched.length > 0 && (
         <ul className="untouched-list" aria-label="Drives never touched">

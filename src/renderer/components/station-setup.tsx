@@ -42,6 +42,7 @@ export function StationSetup() {
   const arm = useApp((s) => s.armStation);
   const arming = useApp((s) => s.stationArming);
   const error = useApp((s) => s.stationError);
+  const showCards = useApp((s) => s.showHistoryCards);
   const [maxCards, setMaxCards] = useState(String(DEFAULT_STATION_FORM.maxCards));
   const [maxSizeGb, setMaxSizeGb] = useState(String(DEFAULT_STATION_FORM.maxSizeGb));
   const [skipIdentical, setSkipIdentical] = useState(settings.skipIdentical);
@@ -62,7 +63,12 @@ export function StationSetup() {
   return (
     <section className="station-setup" aria-labelledby="station-setup-title">
       <div className="station-intro">
-        <h2 id="station-setup-title">Station mode</h2>
+        <div className="station-intro-head">
+          <h2 id="station-setup-title">Station mode</h2>
+          <button type="button" className="link" onClick={() => void showCards()}>
+            Card history
+          </button>
+        </div>
         <p>Arm it once, then insert cards: each one is flashed, read back, recorded, and given a health verdict.</p>
       </div>
       <div className="station-columns">

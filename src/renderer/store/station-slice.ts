@@ -3,6 +3,7 @@
  * from its events), arming, stopping and cancelling through the Api, a sound or notification on each
  * verdict, and the card history view. Merged into the app store (app-store.ts) as one slice.
  */
+import type { CardSummary } from '../../shared/history-types';
 import { MAX_STATION_CARDS, type Api, type CardHistory, type ConfirmRequest, type ImageInfo, type Settings, type StationRequest } from '../../shared/api';
 import { LARGE_DRIVE_BYTES } from '../../shared/drive-rules';
 import type { StationEvent, StationStatus } from '../../shared/station';
@@ -23,11 +24,13 @@ export interface StationForm {
 
 export const DEFAULT_STATION_FORM: StationForm = { maxCards: 4, maxSizeGb: LARGE_DRIVE_BYTES / 1e9, slots: [], skipIdentical: false };
 
-/** The card history view: which card, and what main answered. */
+/** The card history view: every card recorded (cardId null), or one card; and what main answered. */
 export interface HistoryPanel {
-  cardId: string;
+  cardId: string | null;
   loading: boolean;
   history: CardHistory | null;
+  /** The list of cards, once it was asked for (kept while one card is shown, for "All cards"). */
+  cards: CardSummary[] | null;
   error: string | null;
 }
 
@@ -49,8 +52,10 @@ export interface StationSlice {
   /** Stops taking cards; `cancel` also cancels the running ones. */
   stopStation(cancel: boolean): Promise<void>;
   cancelStationCard(card: number): Promise<void>;
-  /** Opens the history of a card (null closes it). */
+  /** Opens the history of a card (null closes the history view). */
   showCardHistory(cardId: string | null): Promise<void>;
+  /** Opens the list of every card the history holds. */
+  showHistoryCards(): Promise<void>;
 }
 
 /** What the slice reads from the rest of the app state. */
@@ -171,10 +176,18 @@ export function createStationSlice(
         set({ historyPanel: null });
         return;
       }
-      set({ historyPanel: { cardId, loading: true, history: null, error: null } });
+      const cards = get().historyPanel?.cards ?? null;
+      set({ historyPanel: { cardId, loading: true, history: null, cards, error: null } });
       const result = await api.cardHistory(cardId);
       if (get().historyPanel?.cardId !== cardId) return;
-      set({ historyPanel: result.ok ? { cardId, loading: false, history: result.value, error: null } : { cardId, loading: false, history: null, error: result.error.message } });
+      set({ historyPanel: { cardId, loading: false, cards, history: result.ok ? result.value : null, error: result.ok ? null : result.error.message } });
+    },
+
+    async showHistoryCards() {
+      set({ historyPanel: { cardId: null, loading: true, history: null, cards: null, error: null } });
+      const result = await api.historyCards();
+      if (get().historyPanel === null || get().historyPanel?.cardId !== null) return;
+      set({ historyPanel: { cardId: null, loading: false, history: null, cards: result.ok ? result.value : null, error: result.ok ? null : result.error.message } });
     },
   };
 }
