@@ -123,6 +123,13 @@ describeRoot('station mode through the UI in Chromium', () => {
     expect(await history.getByTestId('history-bad-blocks').textContent()).toBe('0');
     const historyProblems = await shootEverySize(page, 'history');
     await history.getByRole('button', { name: 'Close' }).click();
+    // Every card the history holds: the two just flashed.
+    await page.getByRole('button', { name: 'Card history' }).click();
+    const cardList = page.getByRole('dialog', { name: 'Card history' }).getByRole('list', { name: 'Cards' });
+    await expect.poll(() => cardList.getByRole('listitem').count(), { timeout: 10_000 }).toBe(2);
+    expect(await cardList.getByRole('listitem').allTextContents()).toEqual([expect.stringMatching(/Keep1 flash, last .* Verified$/), expect.stringMatching(/Keep1 flash, last .* Verified$/)]);
+    const listProblems = await shootEverySize(page, 'history-cards');
+    await page.getByRole('dialog', { name: 'Card history' }).getByRole('button', { name: 'Close' }).click();
 
     // Stop: nothing runs, so the station stops at once with its summary.
     await page.getByRole('button', { name: 'Stop station' }).click();
@@ -130,6 +137,6 @@ describeRoot('station mode through the UI in Chromium', () => {
     const stoppedProblems = await shootEverySize(page, 'stopped');
     expect(sha256(await readDirect(present.device, 0, 32 * MiB))).toBe(presentBefore);
 
-    expect([...setupProblems, ...tileProblems, ...historyProblems, ...stoppedProblems]).toEqual([]);
+    expect([...setupProblems, ...tileProblems, ...historyProblems, ...listProblems, ...stoppedProblems]).toEqual([]);
   });
 });
