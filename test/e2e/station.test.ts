@@ -139,4 +139,26 @@ describeRoot('station mode through the UI in Chromium', () => {
 
     expect([...setupProblems, ...tileProblems, ...historyProblems, ...listProblems, ...stoppedProblems]).toEqual([]);
   });
+
+  it('stops when the page that armed it goes away', async () => {
+    const { path: image } = await ui.makeImage('station-gone.img', { size: 4 * MiB, extents: [{ offset: 0, length: MiB }] });
+    // A slot no loop device is attached to: this station can take nothing.
+    const [unused] = freeLoopDevices(1, 900 + Math.floor(Math.random() * 90));
+    const page = await ui.openApp();
+    await ui.host.pick(image);
+    await page.getByRole('button', { name: 'Station mode' }).click();
+    await page.getByRole('button', { name: 'Select image' }).click();
+    await page.getByTestId('station-image').waitFor();
+    await page.getByRole('textbox', { name: 'Only these slots (optional)' }).fill(`/devices/virtual/block/${(unused ?? '/dev/loop999').replace('/dev/', '')}`);
+    await page.getByRole('button', { name: 'Arm station' }).click();
+    const question = page.getByRole('dialog', { name: 'Arm the station?' });
+    await question.getByRole('button', { name: 'Arm station' }).click();
+    await page.getByTestId('station-state').getByText('Armed: waiting for cards').waitFor();
+    await page.close();
+    await expect.poll(() => ui.host.stderr(), { timeout: 20_000 }).toMatch(/went away while the station was armed: stopping it and cancelling its running cards/);
+    // A new page finds it stopped, not armed: it opens on the three steps.
+    const again = await ui.openApp();
+    await again.getByRole('heading', { name: 'Image' }).waitFor();
+    expect(await again.getByTestId('station-state').count()).toBe(0);
+  });
 });

@@ -221,6 +221,10 @@ describe('station view', () => {
     expect(screen.getByRole('button', { name: 'Arm station' })).toBeTruthy();
     await user.click(screen.getByRole('button', { name: 'Back' }));
     expect(screen.getByRole('heading', { name: 'Image' })).toBeTruthy();
+    // Station mode opened again starts at the form, not at the old summary.
+    await user.click(screen.getByRole('button', { name: 'Station mode' }));
+    expect(screen.getByRole('button', { name: 'Arm station' })).toBeTruthy();
+    expect(screen.queryByTestId('station-summary')).toBeNull();
   });
 
   it("a card's history: flashes, retries, bad blocks, health with reasons and the trend", async () => {

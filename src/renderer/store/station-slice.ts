@@ -133,8 +133,10 @@ export function createStationSlice(
     },
 
     openStation(open) {
-      if (!open && isStationRunning(get().station.status)) return;
-      set({ stationOpen: open, stationError: null });
+      const running = isStationRunning(get().station.status);
+      if (!open && running) return;
+      // Opened anew: the arming form, not the summary of a session that ended before.
+      set(open && !running ? { stationOpen: true, stationError: null, station: emptyStation } : { stationOpen: open, stationError: null });
     },
 
     async armStation(form) {
