@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { artifactPath } from '../helpers/browser';
+import { startCard } from '../helpers/card';
 import { attachLoop, freeLoopDevices, readDirect } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 import { layoutProblems } from './layout-check';
-import { expectMappedBlocksEqual, MiB, mentionsDevice, useUiHarness } from './ui-harness';
+import { expectMappedBlocksEqual, MiB, mentionsDevice, setRetries, useUiHarness } from './ui-harness';
 
 const SIZES = [
   { width: 1280, height: 800 },
@@ -162,3 +163,47 @@ describeRoot('station mode through the UI in Chromium', () => {
     expect(await again.getByTestId('station-state').count()).toBe(0);
   });
 });
+
+describeRoot(
+  'station mode with a worn card (the FUSE card fixture) through the UI in Chromium',
+  () => {
+    const ui = useUiHarness();
+
+    it('a card with a dead block ends "Failed — retire", with the reason on its tile and in its history', async () => {
+      const { path: image } = await ui.makeImage('station-worn.img', { size: 8 * MiB, extents: [{ offset: 0, length: 2 * MiB }] });
+      const worn = await startCard({ size: 16 * MiB, faults: [{ block: 100, count: -1 }], loop: false });
+      ui.defer(() => worn.stop());
+      const [device] = freeLoopDevices(1, 700 + 10 * Math.floor(Math.random() * 20));
+      if (device === undefined) throw new Error('no free loop device number');
+
+      const page = await ui.openApp();
+      await setRetries(page, 1);
+      await ui.host.pick(image);
+      await page.getByRole('button', { name: 'Station mode' }).click();
+      await page.getByRole('button', { name: 'Select image' }).click();
+      await page.getByTestId('station-image').waitFor();
+      await page.getByRole('textbox', { name: 'Only these slots (optional)' }).fill(`/devices/virtual/block/${device.replace('/dev/', '')}`);
+      await page.getByRole('button', { name: 'Arm station' }).click();
+      await page.getByRole('dialog', { name: 'Arm the station?' }).getByRole('button', { name: 'Arm station' }).click();
+      await page.getByTestId('station-state').getByText('Armed: waiting for cards').waitFor();
+
+      const loop = await attachLoop(worn.file, { device });
+      ui.defer(() => loop.detach());
+      const tile = page.getByRole('list', { name: 'Slots' }).getByRole('listitem').first();
+      await tile.getByRole('status').getByText(/^Failed — retire$/).waitFor({ timeout: 150_000 });
+      expect(await tile.textContent()).toMatch(/Health: Retire/);
+      expect(await tile.getByRole('list', { name: 'Health reasons' }).textContent()).toMatch(/did not hold data after all retries/);
+      const problems = await shootEverySize(page, 'worn');
+
+      await tile.getByRole('button', { name: 'History of card 1' }).click();
+      const history = page.getByRole('dialog', { name: 'Card history' });
+      await history.getByTestId('history-health').getByText('Retire').waitFor();
+      expect(Number(await history.getByTestId('history-bad-blocks').textContent())).toBeGreaterThan(0);
+      await history.getByRole('button', { name: 'Close' }).click();
+      await page.getByRole('button', { name: 'Stop station' }).click();
+      await page.getByTestId('station-summary').getByText('0 of 1 card verified').waitFor();
+      expect(problems).toEqual([]);
+    });
+  },
+  { fuse: true },
+);
