@@ -52,9 +52,17 @@ function confirmCloseWhileFlashing(window: BrowserWindow, services: MainServices
         buttons: ['Keep flashing', 'Stop and quit'],
         defaultId: 0,
         cancelId: 0,
-        title: 'A flash is running',
-        message: 'A drive is being flashed.',
-        detail: 'If you quit now, the drive keeps a partial image and will not start. Flash it again before use.',
+        ...(running().includes(STATION_JOB)
+          ? {
+              title: 'The station is armed',
+              message: 'The station is armed and may be flashing cards.',
+              detail: 'If you quit now, the station stops, and a card it is flashing keeps a partial image: flash it again before use.',
+            }
+          : {
+              title: 'A flash is running',
+              message: 'A drive is being flashed.',
+              detail: 'If you quit now, the drive keeps a partial image and will not start. Flash it again before use.',
+            }),
       })
       .then(({ response }) => {
         if (response !== 1) return;
