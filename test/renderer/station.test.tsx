@@ -188,6 +188,20 @@ describe('station view', () => {
     expect(announced).toEqual([]);
   });
 
+  it('Stop on a tile asks first, then cancels that card only', async () => {
+    const { api, user } = mount();
+    await armThroughTheForm(api, user);
+    act(() => {
+      api.pushStation(taken(1, '/dev/sdb'));
+      api.pushStation(taken(2, '/dev/sdc'));
+    });
+    await user.click(screen.getByRole('button', { name: 'Stop card 2' }));
+    const ask = within(screen.getByRole('alertdialog', { name: 'Stop flashing /dev/sdc?' }));
+    expect(ask.getByText(/^The other cards go on\./)).toBeTruthy();
+    await user.click(ask.getByRole('button', { name: 'Stop' }));
+    expect(api.calls.filter((c) => c.method === 'cancelStationCard')).toEqual([{ method: 'cancelStationCard', args: [2] }]);
+  });
+
   it('a drive that appears and is not taken is named with the reason', async () => {
     const { api, user } = mount();
     await armThroughTheForm(api, user);
@@ -207,6 +221,12 @@ describe('station view', () => {
     expect(screen.getByTestId('station-state').textContent).toBe('Stopping: 1 card finishing, no new cards');
     expect(screen.queryByRole('button', { name: 'Stop station' })).toBeNull();
     await user.click(screen.getByRole('button', { name: 'Cancel running cards' }));
+    // Cancelling leaves a partial image: asked first, and "Keep flashing" keeps it going.
+    const ask = within(screen.getByRole('alertdialog', { name: 'Stop flashing?' }));
+    await user.click(ask.getByRole('button', { name: 'Keep flashing' }));
+    expect(api.calls).not.toContainEqual({ method: 'stopStation', args: [true] });
+    await user.click(screen.getByRole('button', { name: 'Cancel running cards' }));
+    await user.click(within(screen.getByRole('alertdialog', { name: 'Stop flashing?' })).getByRole('button', { name: 'Stop' }));
     expect(api.calls).toContainEqual({ method: 'stopStation', args: [true] });
     act(() => {
       api.pushStation({ type: 'stopping', sessionId: SESSION, running: 1, cancelling: true });

@@ -11,6 +11,7 @@ import { guiText } from '../model/gui-text';
 import { refusalLine, summaryCounts, summaryHeadline } from '../model/station-words';
 import { isStationRunning } from '../store/station-state';
 import { useApp } from '../store/store-context';
+import { CancelDialog } from './confirm-dialogs';
 import { StationSetup } from './station-setup';
 import { StationTiles } from './station-tiles';
 import { TruncatedText, fileNameTail } from './truncated-text';
@@ -34,6 +35,7 @@ function StationBar({ onArmAgain }: { onArmAgain(): void }) {
   const status = useApp((s) => s.station.status);
   const stop = useApp((s) => s.stopStation);
   const openStation = useApp((s) => s.openStation);
+  const [asking, setAsking] = useState(false);
   const running = status.cards.filter((c) => c.state === 'flashing').length;
   const options = status.options;
   const limits = options
@@ -58,9 +60,20 @@ function StationBar({ onArmAgain }: { onArmAgain(): void }) {
           </button>
         )}
         {status.state === 'stopping' && (
-          <button type="button" className="danger step-button" onClick={() => void stop(true)}>
+          <button type="button" className="danger step-button" onClick={() => setAsking(true)}>
             Cancel running cards
           </button>
+        )}
+        {asking && status.state === 'stopping' && (
+          <CancelDialog
+            device={null}
+            several={running > 1}
+            onClose={() => setAsking(false)}
+            onConfirm={() => {
+              setAsking(false);
+              void stop(true);
+            }}
+          />
         )}
         {status.state === 'stopped' && (
           <>

@@ -3,11 +3,13 @@
  * "Flashing 43 %", "Verified — remove", "Failed — retire" in large type and the tile's colour, the card's
  * identity, its health verdict with the reasons, its history, and Stop for a card being flashed.
  */
+import { useState } from 'react';
 import type { StationCard } from '../../shared/station';
 import { formatBytes } from '../../shared/format';
 import { cardName, healthName, healthReasons, identityLine, tileLine, tileWords, type TileWords } from '../model/station-words';
 import { stationSlots, type SlotTile } from '../store/station-state';
 import { useApp } from '../store/store-context';
+import { CancelDialog } from './confirm-dialogs';
 import { Icon, type IconName } from './icon';
 import { TruncatedText } from './truncated-text';
 
@@ -70,6 +72,7 @@ function Health({ card }: { card: StationCard }) {
 
 function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; cancelling: boolean }) {
   const cancelCard = useApp((s) => s.cancelStationCard);
+  const [asking, setAsking] = useState(false);
   const showHistory = useApp((s) => s.showCardHistory);
   const card = tile.card;
   const words = tileWords(card, { taking, cancelling });
@@ -107,9 +110,20 @@ function Tile({ tile, taking, cancelling }: { tile: SlotTile; taking: boolean; c
               </button>
             )}
             {card.state === 'flashing' && (
-              <button type="button" className="small" onClick={() => void cancelCard(card.card)} disabled={cancelling} aria-label={`Stop card ${card.card}`}>
+              <button type="button" className="small" onClick={() => setAsking(true)} disabled={cancelling} aria-label={`Stop card ${card.card}`}>
                 Stop
               </button>
+            )}
+            {asking && card.state === 'flashing' && (
+              <CancelDialog
+                device={card.device}
+                several
+                onClose={() => setAsking(false)}
+                onConfirm={() => {
+                  setAsking(false);
+                  void cancelCard(card.card);
+                }}
+              />
             )}
           </div>
         </>
