@@ -16,7 +16,7 @@ const rooms = (...names) => names.map(room);
 const LAYERS = [
   {
     files: [room('engine')],
-    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege', 'drives'), 'electron'],
+    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege', 'drives', 'station', 'history'), 'electron'],
     message: 'The engine imports only src/shared, src/main/system and its own files: pass what it needs in.',
   },
   {
@@ -26,8 +26,18 @@ const LAYERS = [
   },
   {
     files: [room('drives')],
-    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege'), 'electron'],
+    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege', 'station', 'history'), 'electron'],
     message: 'drives is below services: it imports src/shared, src/main/system and its own files only.',
+  },
+  {
+    files: [room('history')],
+    forbid: [...rooms('engine', 'drives', 'station', 'services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege'), 'electron'],
+    message: 'history stands on src/shared and src/main/system only: the SQLite store and the recorder, handed what to record.',
+  },
+  {
+    files: [room('station')],
+    forbid: [...rooms('services', 'api', 'ipc', 'host', 'app', 'cli', 'privilege'), 'electron'],
+    message: 'The station stands on the engine, drives and history, below services and the CLI: it is handed its engine runner.',
   },
   {
     files: [room('privilege')],

@@ -4,9 +4,11 @@
  */
 import type { ChecksumInfo, ImageOrigin, SignatureInfo } from './authenticity';
 import type { ChecksumType } from './bmap';
+import type { CardSummary, FlashRow } from './history-types';
 import type { CardIdentity } from './identity';
 import type { BatchReport, Compression, FlashLayout, FlashProgress, FlashReport } from './report';
 import type { ApiError, Result } from './result';
+import type { StationEvent, StationOptions, StationStatus } from './station';
 
 /** Facts about one drive as enumerated by main (drivelist), before any verdict. */
 export interface DriveInfo {
@@ -152,6 +154,29 @@ export interface AppInfo {
 export type Unsubscribe = () => void;
 
 /**
+ * What the GUI arms a station with: StationOptions without what a page must not choose (a log file to
+ * append to, key files): main logs each session into the app's data folder and checks the image as a flash does.
+ */
+export type StationRequest = Pick<StationOptions, 'imagePath' | 'retries' | 'skipIdentical' | 'readback' | 'probe' | 'maxCards' | 'slots' | 'maxSizeBytes'> & {
+  /** Explicit bmap path; omitted = discover next to the image; null = write without bmap. */
+  bmapPath?: string | null;
+};
+
+/** Most cards a station flashes at once. */
+export const MAX_STATION_CARDS = MAX_TARGETS;
+/** Most slots a station may be restricted to. */
+export const MAX_STATION_SLOTS = 64;
+
+/** One card's past, as the history database holds it: what its flashes add up to, and each flash, oldest first. */
+export interface CardHistory {
+  summary: CardSummary;
+  flashes: FlashRow[];
+}
+
+/** Most cards `historyCards` returns (latest flashed first). */
+export const MAX_HISTORY_CARDS = 500;
+
+/**
  * A question main asks the user before it acts, e.g. "Erase this drive?" before a flash. The Electron shell
  * asks it natively and never sends one; the browser host pushes it to the page that asked to flash and
  * waits for `answerConfirm` (no answer in time is a refusal).
@@ -188,6 +213,23 @@ export interface Api {
   /** Path of a dropped file (Electron: webUtils.getPathForFile); null where the host cannot know it. */
   pathForFile(file: File): string | null;
   getAppInfo(): Promise<Result<AppInfo>>;
+  /**
+   * Arms station mode on an image: every drive present now is never touched; every drive inserted afterwards
+   * that the drive rules allow is flashed, proven and recorded. Main asks the user first (natively, or in the
+   * page through onConfirm).
+   */
+  armStation(request: StationRequest): Promise<Result<StationStatus>>;
+  /** Stops taking cards and lets the running ones finish; with `cancel`, also cancels the running ones. */
+  stopStation(cancel?: boolean): Promise<Result<StationStatus>>;
+  /** Cancels one running card of the station (its number in the session); the station goes on. */
+  cancelStationCard(card: number): Promise<Result<null>>;
+  /** The station as it is now (idle when never armed): a page starts from this, then follows onStationEvent. */
+  stationStatus(): Promise<Result<StationStatus>>;
+  onStationEvent(listener: (event: StationEvent) => void): Unsubscribe;
+  /** The cards the history holds, latest flashed first (at most MAX_HISTORY_CARDS); empty when nothing was recorded. */
+  historyCards(): Promise<Result<CardSummary[]>>;
+  /** One card's history by its card id (or the unique start of one); null when the history has no such card. */
+  cardHistory(cardId: string): Promise<Result<CardHistory | null>>;
 }
 
 /** Request/response methods of the Api, in one list: the preload, the browser host and main's wrapper use it. */
@@ -202,11 +244,22 @@ export const API_INVOKE_METHODS = [
   'saveReport',
   'getAppInfo',
   'answerConfirm',
+  'historyCards',
+  'cardHistory',
+  'armStation',
+  'stopStation',
+  'cancelStationCard',
+  'stationStatus',
 ] as const;
 export type ApiInvokeMethod = (typeof API_INVOKE_METHODS)[number];
 
 /** Push channels from main to the renderer. */
-export const API_EVENTS = { drives: 'sureflash:drives', flash: 'sureflash:flash-event', confirm: 'sureflash:confirm' } as const;
+export const API_EVENTS = {
+  drives: 'sureflash:drives',
+  flash: 'sureflash:flash-event',
+  confirm: 'sureflash:confirm',
+  station: 'sureflash:station-event',
+} as const;
 export type ApiEvent = keyof typeof API_EVENTS;
 
 /** What each push event carries. */
@@ -214,10 +267,11 @@ export interface ApiEventPayloads {
   drives: DriveInfo[];
   flash: FlashEvent;
   confirm: ConfirmRequest;
+  station: StationEvent;
 }
 
 /** The Api method that subscribes to each push event. */
-export const API_EVENT_LISTENERS = { drives: 'onDrives', flash: 'onFlashEvent', confirm: 'onConfirm' } as const;
+export const API_EVENT_LISTENERS = { drives: 'onDrives', flash: 'onFlashEvent', confirm: 'onConfirm', station: 'onStationEvent' } as const;
 
 /** Channel name of an invoke method (Electron ipc). */
 export const invokeChannel = (method: ApiInvokeMethod): string => `sureflash:${method}`;

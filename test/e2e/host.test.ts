@@ -289,9 +289,9 @@ describe('browser host', () => {
           page.on('pageerror', (err) => problems.push(err.message));
           await page.goto(host.url);
           await page.getByRole('heading', { name: 'Image' }).waitFor();
-          // Keyboard: after the header's Settings and About, the first Tab stop is "Select image", with a visible
-          // focus ring that is not the colour of "retrying".
-          for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
+          // Keyboard: after the header's Station mode, Settings and About, the first Tab stop is "Select image",
+          // with a visible focus ring that is not the colour of "retrying".
+          for (let i = 0; i < 4; i += 1) await page.keyboard.press('Tab');
           const focused = page.getByRole('button', { name: 'Select image' });
           expect(await focused.evaluate((el) => el === document.activeElement)).toBe(true);
           expect(await focused.evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');

@@ -6,6 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import type { AppInfo, DriveInfo, FlashEvent, FlashRequest, ImageInfo, Settings } from '../../src/shared/api';
+import type { StationEvent } from '../../src/shared/station';
 
 export interface Scenario {
   drives: DriveInfo[];
@@ -16,7 +17,7 @@ export interface Scenario {
 
 interface ScriptedWindow {
   sureflash?: unknown;
-  __scripted?: { push(event: FlashEvent): void; pushDrives(drives: DriveInfo[]): void; requests: FlashRequest[] };
+  __scripted?: { push(event: FlashEvent): void; pushDrives(drives: DriveInfo[]): void; pushStation(event: StationEvent): void; requests: FlashRequest[] };
 }
 
 /** Runs in the page: defines window.sureflash over the scenario and window.__scripted to drive it. */
@@ -24,12 +25,14 @@ function install(scenario: Scenario): void {
   const w = window as unknown as ScriptedWindow;
   const driveListeners = new Set<(drives: DriveInfo[]) => void>();
   const flashListeners = new Set<(event: FlashEvent) => void>();
+  const stationListeners = new Set<(event: StationEvent) => void>();
   let settings = { ...scenario.settings };
   const requests: FlashRequest[] = [];
   const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value });
   w.__scripted = {
     push: (event) => flashListeners.forEach((l) => l(event)),
     pushDrives: (drives) => driveListeners.forEach((l) => l(drives)),
+    pushStation: (event) => stationListeners.forEach((l) => l(event)),
     requests,
   };
   w.sureflash = {
@@ -57,6 +60,17 @@ function install(scenario: Scenario): void {
     },
     pathForFile: () => null,
     getAppInfo: () => ok(scenario.appInfo),
+    // Station mode: never armed by a call here (test/e2e/station.test.ts runs it against main); pushStation plays its events.
+    stationStatus: () => ok({ state: 'idle', sessionId: null, station: null, options: null, image: null, untouched: [], cards: [], summary: null }),
+    onStationEvent: (l: (event: StationEvent) => void) => {
+      stationListeners.add(l);
+      return () => stationListeners.delete(l);
+    },
+    armStation: () => Promise.resolve({ ok: false as const, error: { code: 'USAGE', message: 'Station mode is not scripted here.' } }),
+    stopStation: () => ok({ state: 'idle', sessionId: null, station: null, options: null, image: null, untouched: [], cards: [], summary: null }),
+    cancelStationCard: () => ok(null),
+    historyCards: () => ok([]),
+    cardHistory: () => ok(null),
     // Main's in-page questions: this scripted host never asks one.
     onConfirm: () => () => undefined,
     answerConfirm: () => ok(null),
@@ -74,6 +88,15 @@ export async function pushEvents(page: Page, events: FlashEvent[]): Promise<void
     const scripted = (window as unknown as ScriptedWindow).__scripted;
     if (!scripted) throw new Error('the scripted Api is not installed');
     for (const event of list) scripted.push(event);
+  }, events);
+}
+
+/** Pushes station events into the page as main would. */
+export async function pushStationEvents(page: Page, events: StationEvent[]): Promise<void> {
+  await page.evaluate((list) => {
+    const scripted = (window as unknown as ScriptedWindow).__scripted;
+    if (!scripted) throw new Error('the scripted Api is not installed');
+    for (const event of list) scripted.pushStation(event);
   }, events);
 }
 

@@ -98,7 +98,8 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
       ? [timeProgram, ['-f', '%M', '-o', rssPath, process.execPath, cliBin, ...cliArgs]]
       : [process.execPath, [cliBin, ...cliArgs]];
     const child = spawn(command, argv, {
-      env: { ...process.env, ...options.env },
+      // The app's data folder (the flash history copy records into) lives in the scratch dir unless the test names one.
+      env: { ...process.env, XDG_CONFIG_HOME: join(scratch, 'config'), ...options.env },
       stdio: [options.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(options.user ?? {}),
     });

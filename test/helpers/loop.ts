@@ -67,6 +67,8 @@ export interface LoopOptions {
   directIo?: boolean;
   /** Attach read-only: `--read-only`. */
   readOnly?: boolean;
+  /** Attach to this device (e.g. /dev/loop230, created when missing) instead of the first free one. */
+  device?: string;
 }
 
 /** An attached loop device. `detach()` is idempotent and never throws for an already-gone device. */
@@ -126,13 +128,14 @@ async function detachDevice(device: string): Promise<void> {
 
 /** Attaches `file` to the first free loop device (`losetup --find --show`). Detached at process exit if not before. */
 export async function attachLoop(file: string, options: LoopOptions = {}): Promise<LoopDevice> {
-  const args = ['--find', '--show'];
+  const args = options.device === undefined ? ['--find', '--show'] : [];
   if (options.sectorSize !== undefined) args.push('--sector-size', String(options.sectorSize));
   if (options.directIo === true) args.push('--direct-io=on');
   if (options.readOnly === true) args.push('--read-only');
+  if (options.device !== undefined) args.push(options.device);
   args.push(file);
   const result = await run('losetup', args);
-  const device = result.stdout.trim();
+  const device = options.device ?? result.stdout.trim();
   if (result.code !== 0 || !device.startsWith('/dev/loop')) {
     throw new Error(`losetup ${args.join(' ')} failed: ${result.stderr.trim() || result.stdout.trim()}`);
   }
@@ -140,6 +143,19 @@ export async function attachLoop(file: string, options: LoopOptions = {}): Promi
   attached.add(device);
   janitors.set(device, spawnJanitor(detachIfOurs, [device, realpathSync(file)]));
   return { device, file, detach: () => detachDevice(device) };
+}
+
+/**
+ * `count` loop devices that have no backing file now, numbered from `from` up (far above the ones
+ * `losetup --find` hands out), so a test can name their slots before it attaches them.
+ */
+export function freeLoopDevices(count: number, from = 200): string[] {
+  const found: string[] = [];
+  for (let n = from; found.length < count && n < from + 1000; n += 1) {
+    const device = `/dev/loop${n}`;
+    if (!isLoopAttached(device)) found.push(device);
+  }
+  return found;
 }
 
 /** Detaches every loop device this process attached and has not detached yet. */

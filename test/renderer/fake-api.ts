@@ -2,9 +2,10 @@
  * A fake Api for renderer tests: the edge of the renderer. Records calls, answers with set values and
  * lets a test push drive lists and flash events as main would.
  */
-import { DEFAULT_SETTINGS, type Api, type ConfirmRequest, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
+import { DEFAULT_SETTINGS, type Api, type CardHistory, type StationRequest, type ConfirmRequest, type DriveInfo, type FlashEvent, type FlashRequest, type ImageInfo, type JobTarget, type Settings } from '../../src/shared/api';
 import { batchStatus, batchSummary, type BatchReport, type FlashLayout, type FlashReport, type RangeReport } from '../../src/shared/report';
 import { ok, type Result } from '../../src/shared/result';
+import type { StationEvent, StationStatus } from '../../src/shared/station';
 
 export interface FakeApi extends Api {
   calls: { method: string; args: unknown[] }[];
@@ -12,6 +13,13 @@ export interface FakeApi extends Api {
   pickResult: Result<ImageInfo | null>;
   flashResult: Result<{ jobId: string }>;
   droppedPath: string | null;
+  /** What cardHistory / historyCards answer. */
+  history: CardHistory[];
+  stationRequests: StationRequest[];
+  /** What armStation answers (default: armed, as main would, with its "armed" event pushed first). */
+  armResult: Result<StationStatus> | null;
+  stationState: StationStatus;
+  pushStation(event: StationEvent): void;
   pushDrives(drives: DriveInfo[]): void;
   pushFlash(event: FlashEvent): void;
   /** Asks a question as the browser host would. */
@@ -120,6 +128,7 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
   const driveListeners = new Set<(drives: DriveInfo[]) => void>();
   const flashListeners = new Set<(event: FlashEvent) => void>();
   const confirmListeners = new Set<(request: ConfirmRequest) => void>();
+  const stationListeners = new Set<(event: StationEvent) => void>();
   let settings: Settings = { ...DEFAULT_SETTINGS };
   const fake: FakeApi = {
     calls: [],
@@ -127,6 +136,11 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
     pickResult: ok(image()),
     flashResult: ok({ jobId: 'job-1' }),
     droppedPath: null,
+    history: [],
+    stationRequests: [],
+    armResult: null,
+    stationState: { state: 'idle', sessionId: null, station: null, options: null, image: null, untouched: [], cards: [], summary: null },
+    pushStation: (event) => stationListeners.forEach((l) => l(event)),
     pushDrives: (drives) => driveListeners.forEach((l) => l(drives)),
     pushFlash: (event) => flashListeners.forEach((l) => l(event)),
     pushConfirm: (request) => confirmListeners.forEach((l) => l(request)),
@@ -179,6 +193,33 @@ export function createFakeApi(initialDrives: DriveInfo[] = []): FakeApi {
       return () => flashListeners.delete(listener);
     },
     pathForFile: () => fake.droppedPath,
+    async armStation(request) {
+      fake.stationRequests.push(request);
+      return fake.armResult ?? ok(fake.stationState);
+    },
+    async stopStation(cancel) {
+      fake.calls.push({ method: 'stopStation', args: cancel === undefined ? [] : [cancel] });
+      return ok(fake.stationState);
+    },
+    async cancelStationCard(card) {
+      fake.calls.push({ method: 'cancelStationCard', args: [card] });
+      return ok(null);
+    },
+    async stationStatus() {
+      return ok(fake.stationState);
+    },
+    onStationEvent(listener) {
+      stationListeners.add(listener);
+      return () => stationListeners.delete(listener);
+    },
+    async historyCards() {
+      fake.calls.push({ method: 'historyCards', args: [] });
+      return ok(fake.history.map((h) => h.summary));
+    },
+    async cardHistory(cardId) {
+      fake.calls.push({ method: 'cardHistory', args: [cardId] });
+      return ok(fake.history.find((h) => h.summary.card.cardId === cardId) ?? null);
+    },
     async getAppInfo() {
       return ok({ version: '0.1.0', platform: 'linux', dataDir: '/home/user/.config/sureflash', reportsDir: null, logFile: null });
     },

@@ -8,6 +8,8 @@ import { createApiCore, defaultReportName, NOT_WAITING_MESSAGE } from '../../src
 import { API_ARGS } from '../../src/main/services/api-validation';
 import { EngineError } from '../../src/main/engine/errors';
 import type { Dialogs, MainServices } from '../../src/main/services/types';
+import { IDLE_STATION } from '../../src/main/services/station-api';
+import type { StationRequest } from '../../src/shared/api';
 
 const dir = mkdtempSync(join(tmpdir(), 'sureflash-api-core-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +56,26 @@ function setup(dialogs: Partial<Dialogs> = {}) {
       },
       cancel: (jobId) => void calls.push({ method: 'cancel', arg: jobId }),
       report: (jobId) => (jobId === 'job-1' ? report : null),
+      subscribe: () => () => undefined,
+    },
+    history: {
+      cards: async () => [],
+      card: async (cardId) => {
+        calls.push({ method: 'history.card', arg: cardId });
+        return null;
+      },
+    },
+    station: {
+      arm: async (request) => {
+        calls.push({ method: 'station.arm', arg: request });
+        return { ...IDLE_STATION, state: 'armed' };
+      },
+      stop: (cancel) => {
+        calls.push({ method: 'station.stop', arg: cancel });
+        return IDLE_STATION;
+      },
+      cancelCard: (card) => void calls.push({ method: 'station.cancelCard', arg: card }),
+      status: () => IDLE_STATION,
       subscribe: () => () => undefined,
     },
   };
@@ -197,6 +219,60 @@ describe('api core', () => {
     const bad = await core.cancel({ id: 1 });
     expect(!bad.ok && bad.error.code).toBe('USAGE');
     expect(calls).toEqual([{ method: 'cancel', arg: 'job-1' }]);
+  });
+
+  it('cardHistory: passes a card id through, refuses anything that is not one before the history is read', async () => {
+    const { core, calls } = setup();
+    expect(await core.cardHistory('cid-035344534e33')).toEqual({ ok: true, value: null });
+    for (const bad of ['', 'a'.repeat(129), '../etc/passwd', "x' OR 1=1", 'fp-1%', 7, null]) {
+      const result = await core.cardHistory(bad);
+      expect(!result.ok && result.error.code, String(bad)).toBe('USAGE');
+    }
+    expect(calls).toEqual([{ method: 'history.card', arg: 'cid-035344534e33' }]);
+  });
+
+  const station = (over: Partial<StationRequest> = {}): StationRequest => ({
+    imagePath: image, retries: 3, skipIdentical: false, readback: true, probe: true, maxCards: 4, slots: [], maxSizeBytes: null, ...over,
+  });
+
+  it('armStation: passes a valid request through, re-checks the image file in main', async () => {
+    const { core, calls } = setup();
+    const slot = '/devices/pci0000:00/0000:00:14.0/usb2/2-1';
+    expect(await core.armStation(station({ slots: [slot], maxSizeBytes: 64e9, bmapPath: bmap }))).toMatchObject({ ok: true, value: { state: 'armed' } });
+    expect(calls).toEqual([{ method: 'station.arm', arg: station({ slots: [slot], maxSizeBytes: 64e9, bmapPath: bmap }) }]);
+    const missing = await core.armStation(station({ imagePath: join(dir, 'nope.img') }));
+    expect(!missing.ok && missing.error.code).toBe('IMAGE_NOT_FOUND');
+  });
+
+  it.each([
+    ['a URL image (a station re-reads its image for every card)', { imagePath: 'https://example.com/os.img' }],
+    ['a relative image', { imagePath: 'os.img' }],
+    ['no cards at a time', { maxCards: 0 }],
+    ['more cards at a time than a job takes', { maxCards: 17 }],
+    ['retries out of range', { retries: 11 }],
+    ['a slot that is not a sysfs path', { slots: ['/dev/sdb'] }],
+    ['a slot twice', { slots: ['/devices/a', '/devices/a'] }],
+    ['a size limit that is no whole number', { maxSizeBytes: 1.5e9 + 0.5 }],
+    ['a log file chosen by the page', { logFile: '/etc/cron.d/x' }],
+  ])('armStation refuses %s before the station sees it', async (_what, over) => {
+    const { core, calls } = setup();
+    const result = await core.armStation({ ...station(), ...over });
+    expect(!result.ok && result.error.code).toBe('USAGE');
+    expect(calls).toEqual([]);
+  });
+
+  it('stopStation: finish by default, cancel when asked; cancelStationCard takes a card number', async () => {
+    const { core, calls } = setup();
+    await core.stopStation();
+    await core.stopStation(true);
+    await core.cancelStationCard(2);
+    expect((await core.cancelStationCard('2')).ok).toBe(false);
+    expect((await core.stopStation('yes')).ok).toBe(false);
+    expect(calls).toEqual([
+      { method: 'station.stop', arg: false },
+      { method: 'station.stop', arg: true },
+      { method: 'station.cancelCard', arg: 2 },
+    ]);
   });
 
   it('pickImage: null on cancel, probes the chosen file otherwise', async () => {

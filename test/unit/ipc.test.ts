@@ -8,8 +8,10 @@ import { createApiCore, NOT_WAITING_MESSAGE } from '../../src/main/services/api-
 import { API_ARGS } from '../../src/main/services/api-validation';
 import { isRendererUrl, registerApi, trustedSenderCheck, type TrustedWindow } from '../../src/main/app/register-api';
 import { pushEvents } from '../../src/main/app/push-events';
+import { unavailableStationApi } from '../../src/main/services/station-api';
 import { createSettingsService } from '../../src/main/services/settings-service';
 import type { MainServices } from '../../src/main/services/types';
+import type { StationEvent } from '../../src/shared/station';
 
 // The only fake here is Electron itself: ipcMain, frames and windows are plain objects with the same shape.
 const dir = mkdtempSync(join(tmpdir(), 'sureflash-ipc-'));
@@ -37,9 +39,10 @@ const win: TrustedWindow & { destroyed: boolean } = {
 };
 const event = (senderFrame: WebFrameMain | null, senderId = 7) => ({ senderFrame, sender: { id: senderId } }) as unknown as IpcMainInvokeEvent;
 
-function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlash(e: FlashEvent): void } {
+function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlash(e: FlashEvent): void; emitStation(e: StationEvent): void } {
   const driveListeners = new Set<(d: DriveInfo[]) => void>();
   const flashListeners = new Set<(e: FlashEvent) => void>();
+  const stationListeners = new Set<(e: StationEvent) => void>();
   return {
     app: { info: async () => ({ version: '0', platform: 'linux', dataDir: dir, reportsDir: null, logFile: null }) },
     drives: { list: async () => [], subscribe: (l) => (driveListeners.add(l), () => void driveListeners.delete(l)) },
@@ -51,6 +54,9 @@ function services(): MainServices & { emitDrives(d: DriveInfo[]): void; emitFlas
       report: () => null,
       subscribe: (l) => (flashListeners.add(l), () => void flashListeners.delete(l)),
     },
+    history: { cards: async () => [], card: async () => null },
+    station: { ...unavailableStationApi(), subscribe: (l) => (stationListeners.add(l), () => void stationListeners.delete(l)) },
+    emitStation: (e) => stationListeners.forEach((l) => l(e)),
     emitDrives: (d) => driveListeners.forEach((l) => l(d)),
     emitFlash: (e) => flashListeners.forEach((l) => l(e)),
   };
@@ -151,11 +157,14 @@ describe('pushEvents', () => {
     s.emitDrives([]);
     const flashEvent: FlashEvent = { type: 'error', jobId: 'j', error: { code: 'CANCELLED', message: 'x' } };
     s.emitFlash(flashEvent);
+    const stationEvent: StationEvent = { type: 'waiting', sessionId: 's', running: 0, maxCards: 2 };
+    s.emitStation(stationEvent);
     destroyed = true;
     s.emitDrives([]);
     destroyed = false;
     off();
     s.emitFlash(flashEvent);
-    expect(sent).toEqual([[API_EVENTS.drives, []], [API_EVENTS.flash, flashEvent]]);
+    s.emitStation(stationEvent);
+    expect(sent).toEqual([[API_EVENTS.drives, []], [API_EVENTS.flash, flashEvent], [API_EVENTS.station, stationEvent]]);
   });
 });

@@ -81,6 +81,17 @@ describe('house/layers: each room imports only the rooms below it', () => {
     await expectRefused('src/main/host/lint-probe.ts', "import { BrowserWindow } from 'electron';" + use('BrowserWindow'), 'house/layers', /The browser host runs without Electron/);
   });
 
+  it('history stands on shared and system only; the station imports no services, CLI or privilege', async () => {
+    await expectRefused('src/main/history/lint-probe.ts', "import { listDrives } from '../drives/list-drives';" + use('listDrives'), 'house/layers', /history stands on src\/shared/);
+    await expectRefused('src/main/history/lint-probe.ts', "import type { StationService } from '../station/types';" + use('0'), 'house/layers', /history stands on src\/shared/);
+    await expectRefused('src/main/station/lint-probe.ts', "import { createFlashService } from '../services/flash-service';" + use('createFlashService'), 'house/layers', /The station stands on the engine/);
+    await expectRefused('src/main/station/lint-probe.ts', "import { runElevated } from '../privilege/run-elevated';" + use('runElevated'), 'house/layers', /The station stands on the engine/);
+    await expectRefused('src/main/station/lint-probe.ts', "import { parseFlashArgs } from '../cli/flash-args';" + use('parseFlashArgs'), 'house/layers', /The station stands on the engine/);
+    await expectRefused('src/main/drives/lint-probe.ts', "import type { StationService } from '../station/types';" + use('0'), 'house/layers', /drives is below services/);
+    const text = "import { createFlashHistory } from '../history/flash-recorder';\nimport { listDrives } from '../drives/list-drives';\nimport { EngineError } from '../engine/errors';" + use('createFlashHistory', 'listDrives', 'EngineError');
+    expect(await lint('src/main/station/lint-probe.ts', text)).toEqual([]);
+  });
+
   it('src/main/system imports Node built-ins and itself only', async () => {
     await expectRefused('src/main/system/lint-probe.ts', "import { EngineError } from '../engine/errors';" + use('EngineError'), 'house/layers', /ground floor/);
     await expectRefused('src/main/system/lint-probe.ts', "import { z } from 'zod';" + use('z'), 'house/layers', /imports zod: src\/main\/system is the ground floor/);

@@ -1,8 +1,9 @@
 /** The OS dialogs behind Dialogs (image picker, report save location), attached to our window. */
 import { dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
-import type { DriveInfo, ImageInfo } from '../../shared/api';
+import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import { CANCEL_LABEL, eraseConfirmation } from '../../shared/erase-confirmation';
+import { stationConfirmation } from '../../shared/station-confirmation';
 import type { Dialogs } from '../services/types';
 
 /** Image types the picker offers first; "All files" stays available. */
@@ -33,6 +34,27 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
       const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
       return result.canceled || !result.filePath ? null : result.filePath;
     },
+  };
+}
+
+/** Main's own question before the station is armed (words shared with the browser host). */
+export function electronConfirmStation(
+  getWindow: () => BrowserWindow | null,
+): (request: StationRequest, imageName: string, present: DriveInfo[]) => Promise<boolean> {
+  return async (request, imageName, present) => {
+    const win = getWindow();
+    const question = stationConfirmation(request, imageName, present);
+    const options: Electron.MessageBoxOptions = {
+      type: 'warning',
+      buttons: [CANCEL_LABEL, question.confirmLabel],
+      defaultId: 0,
+      cancelId: 0,
+      title: question.title,
+      message: question.message,
+      detail: question.detail,
+    };
+    const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+    return response === 1;
   };
 }
 

@@ -11,7 +11,7 @@ import { pushEvents } from './push-events';
 import { registerApi, trustedSenderCheck } from './register-api';
 import { createMainServices } from '../services/main-services';
 import type { MainServices } from '../services/types';
-import { electronConfirmFlash, electronDialogs } from './dialogs';
+import { electronConfirmFlash, electronConfirmStation, electronDialogs } from './dialogs';
 import { createFlashFeedback } from './flash-feedback';
 import { guardContents, guardSession, windowOptions } from './window';
 
@@ -19,6 +19,8 @@ const allowLoop = app.commandLine.hasSwitch('allow-loop') || process.argv.includ
 const rendererUrl = pathToFileURL(join(app.getAppPath(), 'dist', 'renderer', 'index.html')).href;
 const preloadPath = join(__dirname, 'preload.cjs');
 let win: BrowserWindow | null = null;
+/** Stands for the armed station among the running jobs (it is stopped, not cancelled by id). */
+const STATION_JOB = 'station';
 let quitting = false;
 
 const log = (level: 'info' | 'warn' | 'error', message: string): void => {
@@ -50,22 +52,31 @@ function confirmCloseWhileFlashing(window: BrowserWindow, services: MainServices
         buttons: ['Keep flashing', 'Stop and quit'],
         defaultId: 0,
         cancelId: 0,
-        title: 'A flash is running',
-        message: 'A drive is being flashed.',
-        detail: 'If you quit now, the drive keeps a partial image and will not start. Flash it again before use.',
+        ...(running().includes(STATION_JOB)
+          ? {
+              title: 'The station is armed',
+              message: 'The station is armed and may be flashing cards.',
+              detail: 'If you quit now, the station stops, and a card it is flashing keeps a partial image: flash it again before use.',
+            }
+          : {
+              title: 'A flash is running',
+              message: 'A drive is being flashed.',
+              detail: 'If you quit now, the drive keeps a partial image and will not start. Flash it again before use.',
+            }),
       })
       .then(({ response }) => {
         if (response !== 1) return;
         quitting = true;
         const jobs = running();
         if (jobs.length === 0) return app.quit();
-        const off = services.flash.subscribe(() => {
-          if (running().length === 0) {
-            off();
-            app.quit();
-          }
-        });
-        jobs.forEach((jobId) => services.flash.cancel(jobId));
+        const offs: (() => void)[] = [];
+        const quitWhenIdle = (): void => {
+          if (running().length > 0) return;
+          offs.forEach((off) => off());
+          app.quit();
+        };
+        offs.push(services.flash.subscribe(quitWhenIdle), services.station.subscribe(quitWhenIdle));
+        jobs.forEach((jobId) => (jobId === STATION_JOB ? services.station.stop(true) : services.flash.cancel(jobId)));
       });
   });
 }
@@ -79,6 +90,7 @@ function start(): void {
     userDataDir: app.getPath('userData'),
     log,
     confirmFlash: electronConfirmFlash(() => win),
+    confirmStation: electronConfirmStation(() => win),
   });
   const core = createApiCore(services, electronDialogs(() => win, app.getPath('documents')), {
     onInternalError: (method, err) => log('error', `${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
@@ -96,7 +108,9 @@ function start(): void {
     },
   );
   services.flash.subscribe((event) => feedback.handle(event));
-  const running = (): string[] => services.flash.running?.() ?? feedback.activeJobs();
+  // An armed station counts as running: closing the window stops it and cancels its cards.
+  const stationRuns = (): boolean => ['armed', 'stopping', 'cancelling'].includes(services.station.status().state);
+  const running = (): string[] => [...(services.flash.running?.() ?? feedback.activeJobs()), ...(stationRuns() ? [STATION_JOB] : [])];
 
   win = createWindow();
   confirmCloseWhileFlashing(win, services, running);

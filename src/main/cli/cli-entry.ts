@@ -1,6 +1,6 @@
 /**
  * The `sureflash` command: copy (bmaptool-compatible), verify and drives over the same engine as the app,
- * and history (what the station recorded).
+ * station (flash every card inserted afterwards) and history (what was recorded).
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
 import { MAX_TARGETS } from '../../shared/api';
@@ -15,7 +15,7 @@ Commands:
   copy   [--bmap FILE|URL | --nobmap] [--no-verify] [--no-readback] [--checksum-retry[=N]]
          [--bmap-sig FILE|URL] [--keyring FILE] [--fingerprint FPR | --no-sig-verify]
          [--sha256 HEX] [--cache] [--report FILE] [--decoder auto|builtin] [--skip-identical]
-         [--no-probe] [--io-timeout SECONDS] [-q] IMAGE DEST [DEST...]
+         [--no-probe] [--io-timeout SECONDS] [--history-db FILE | --no-history] [-q] IMAGE DEST [DEST...]
          Write IMAGE (raw, .gz, .bz2, .xz, .zst, .zip; "-" for stdin; or an http(s) URL) to DEST
          (a block device or a file); several DESTs (up to ${MAX_TARGETS}) get the same image at once,
          the image read once, each card written, read back and judged on its own.
@@ -29,6 +29,13 @@ Commands:
   history [--card ID] [--session ID] [--csv | --json] [--db FILE]
          The cards flashed so far (identity, flashes, health, trend), one card's past, or a station
          session; --csv / --json export it.
+  station [--bmap FILE | --nobmap] [--checksum-retry N] [--skip-identical] [--log FILE.jsonl]
+         [--max-cards K] [--max-size SIZE] [--slot PATH]... [--no-probe] [--no-readback]
+         [--name NAME] [--history-db FILE | --no-history] [--allow-loop] IMAGE
+         Arm a flashing station: every card inserted afterwards (never a drive present when armed,
+         a system drive or one over the size limit) is flashed, read back, logged, recorded in the
+         history and given a health verdict. Ctrl-C stops taking cards; a second Ctrl-C cancels
+         the running ones. 'sureflash station --help' for every option.
   cache  ls [--json] | clear
          List or remove the images kept by copy --cache.
 
@@ -45,6 +52,9 @@ Options:
   --no-probe       skip the capacity probe (test markers that catch counterfeit cards)
   --io-timeout S   a card that answers no I/O for S seconds fails as stalled (default 30)
   --report FILE    write the JSON report of what happened, range by range (one per card, in a batch)
+  --history-db F   record the cards copy writes in this history file (default: the app's history,
+                   which 'sureflash history' shows); only block devices are recorded
+  --no-history     do not record this copy in the history
   -q, --quiet      no progress output
   -h, --help       this help; --version prints the version
 
@@ -61,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sureflash ${VERSION}\n`);
     return 0;
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  if ((rest.includes('-h') || rest.includes('--help')) && command !== 'station') {
     process.stdout.write(USAGE);
     return 0;
   }
@@ -78,13 +88,18 @@ async function main(argv: string[]): Promise<number> {
       const { runDrivesCommand } = await import('./drives-command');
       return runDrivesCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'station': {
+      // Loaded on demand: drivelist and better-sqlite3 are needed by this command only.
+      const { runStationCommand } = await import('./station-command');
+      return runStationCommand(rest, { stdout: process.stdout, stderr: process.stderr, signals: process });
+    }
     case 'history': {
       // Loaded on demand, like drives: better-sqlite3's native module is needed by this command only.
       const { runHistoryCommand } = await import('./history-command');
       return runHistoryCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
     default:
-      throw new UsageError(`unknown command "${command}" (commands: copy, verify, drives, history, cache)`);
+      throw new UsageError(`unknown command "${command}" (commands: copy, verify, station, drives, history, cache)`);
   }
 }
 

@@ -15,6 +15,8 @@ export interface FlashCommand {
   job: FlashJob;
   reportPath: string | null;
   quiet: boolean;
+  /** Where copy records the cards it wrote: a file, null for the app's history, false for nowhere. */
+  history: string | null | false;
 }
 
 /** `--checksum-retry` bare means 1, like bmaptool's; parseArgs has no optional values, so normalise first. */
@@ -63,6 +65,8 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
         fingerprint: { type: 'string' },
         sha256: { type: 'string' },
         cache: { type: 'boolean' },
+        'history-db': { type: 'string' },
+        'no-history': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -77,6 +81,11 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
   if (mode === 'verify' && (values['checksum-retry'] !== undefined || values['no-readback'] || values['skip-identical'] || values['no-probe'])) {
     throw new UsageError('verify reads only: --checksum-retry, --no-readback, --skip-identical and --no-probe belong to copy');
   }
+  if (mode === 'verify' && (values['history-db'] !== undefined || values['no-history'])) {
+    throw new UsageError('verify records nothing in the history: --history-db and --no-history belong to copy');
+  }
+  if (values['history-db'] !== undefined && values['no-history']) throw new UsageError('--history-db and --no-history cannot be used together');
+  if (values['history-db'] === '') throw new UsageError('--history-db needs a file');
   if (values['skip-identical'] && values['no-readback']) throw new UsageError('--skip-identical reads the card; it cannot be combined with --no-readback');
   const decoder = values.decoder ?? 'auto';
   if (decoder !== 'auto' && decoder !== 'builtin') throw new UsageError(`--decoder is "auto" or "builtin", not "${decoder}"`);
@@ -106,6 +115,7 @@ export function parseFlashArgs(mode: 'copy' | 'verify', argv: string[]): FlashCo
     },
     reportPath: values.report ?? null,
     quiet: values.quiet ?? false,
+    history: mode === 'verify' || values['no-history'] ? false : (values['history-db'] ?? null),
   };
 }
 

@@ -7,8 +7,12 @@ import type { BatchReport, FlashReport } from '../../shared/report';
 import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
 import { reportIdentity } from '../drives/report-identity';
+import { reportIdentityOf } from '../../shared/identity';
 import { startEngineJob } from '../engine/worker-client';
 import { EngineError } from '../engine/errors';
+import { appDataDir, historyFile } from '../history/data-dir';
+import { createFlashHistory } from '../history/flash-recorder';
+import { identifyTargets, recordCopy } from './copy-history';
 import { parseFlashArgs } from './flash-args';
 import { ProgressDisplay, type ProgressOutput } from './progress-display';
 import { ReportFile } from './report-file';
@@ -77,9 +81,15 @@ export function cardLine(report: FlashReport): string {
 const proven = (status: FlashReport['status']): boolean => status === 'verified' || status === 'written-unverified';
 
 export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], io: FlashIo): Promise<number> {
-  const { job, reportPath, quiet } = parseFlashArgs(mode, argv);
+  const { job, reportPath, quiet, history: historyChoice } = parseFlashArgs(mode, argv);
   const names = job.targets.map((t) => t.path);
-  // Who each card is (from sysfs), for its report and its summary line.
+  // Cards (block devices) are identified before the flash and recorded after it (see copy-history.ts);
+  // without the history, each card's identity for its report and summary line comes from sysfs alone.
+  const taken = historyChoice === false ? [] : await identifyTargets(names);
+  taken.forEach((identity, i) => {
+    const target = job.targets[i];
+    if (identity && target) target.identity = reportIdentityOf(identity);
+  });
   for (const target of job.targets) target.identity ??= await reportIdentity(target.path);
   let reportFile: ReportFile | null = null;
   if (reportPath) {
@@ -128,6 +138,18 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
         reportFile.write(batch);
       } catch (err) {
         io.stderr.write(`sureflash: error: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+    if (historyChoice !== false && taken.some((t) => t !== null)) {
+      const history = createFlashHistory(historyChoice ?? historyFile(appDataDir()));
+      try {
+        const { lines, warnings } = await recordCopy(batch, taken, history);
+        if (!quiet) for (const line of lines) io.stderr.write(`sureflash: history: ${line}\n`);
+        for (const warning of warnings) io.stderr.write(`sureflash: warning: ${warning}\n`);
+      } catch (err) {
+        io.stderr.write(`sureflash: warning: the flash was not recorded in the history: ${err instanceof Error ? err.message : String(err)}\n`);
+      } finally {
+        history.close();
       }
     }
     const first = batch.cards[0];

@@ -15,6 +15,7 @@ import {
   type CardIdentity,
   type UsbDeviceInfo,
 } from '../../shared/card-identity';
+import { PROBE_MARKER_BYTES, PROBE_MARKER_MAGIC } from '../../shared/probe-marker';
 import { isKnownCardReader } from './card-reader-ids';
 import { DriveError } from './drive-error';
 
@@ -170,14 +171,24 @@ async function lunsBeside(scsiDevice: string): Promise<number> {
   }
 }
 
-/** The content fingerprint: SHA-256 of the first MiB then the last MiB (the whole card under 2 MiB). */
+/**
+ * The content fingerprint: SHA-256 of the first MiB then the last MiB (the whole card under 2 MiB). Blocks
+ * that hold a capacity-probe marker (4 KiB on the 4 KiB grid, starting with its header) count as zeros: the
+ * markers carry a new nonce every flash and would otherwise give the same card a new fingerprint each time.
+ */
 export async function fingerprintCard(read: CardReader, sizeBytes: number): Promise<string> {
   const spans = sizeBytes <= 2 * MIB ? [[0, sizeBytes]] : [[0, MIB], [sizeBytes - MIB, MIB]];
   const hash = createHash('sha256');
+  const magic = Buffer.from(PROBE_MARKER_MAGIC, 'latin1');
   for (const [offset = 0, length = 0] of spans) {
     const data = await read(offset, length);
     if (data.length !== length) {
       throw new DriveError('DEVICE_LOST', `read ${data.length} of ${length} bytes at ${offset} for the card's fingerprint: check the card`);
+    }
+    const first = Math.ceil(offset / PROBE_MARKER_BYTES) * PROBE_MARKER_BYTES;
+    for (let at = first; at + PROBE_MARKER_BYTES <= offset + length; at += PROBE_MARKER_BYTES) {
+      const block = data.subarray(at - offset, at - offset + PROBE_MARKER_BYTES);
+      if (block.subarray(0, magic.length).equals(magic)) block.fill(0);
     }
     hash.update(data);
   }

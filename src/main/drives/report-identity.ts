@@ -3,25 +3,13 @@
  * serial where the kernel gives them, an SD/MMC card's CID in a native slot, the bus and the slot. No read
  * of the card itself (so no content fingerprint). The CLI fills each DEST's identity with it.
  */
-import type { CardIdentity as ReportIdentity } from '../../shared/identity';
+import { reportIdentityOf, type CardIdentity as ReportIdentity } from '../../shared/identity';
 import { identifyCard } from './card-identity';
 
 /** The identity of the block device at `path`, or null when it is not one (a regular file) or sysfs says nothing. */
 export async function reportIdentity(path: string, sysRoot?: string): Promise<ReportIdentity | null> {
   try {
-    const id = await identifyCard(path, sysRoot ? { sysRoot } : {});
-    return {
-      cardId: id.cardId,
-      idSource: id.idSource === 'cid' || id.idSource === 'serial' || id.idSource === 'fingerprint' ? id.idSource : null,
-      vendor: id.vendor,
-      model: id.model,
-      serial: id.serial,
-      serialScope: id.serialScope,
-      cid: id.cid?.raw ?? null,
-      bus: id.bus,
-      slot: id.location.slot,
-      size: id.sizeBytes,
-    };
+    return reportIdentityOf(await identifyCard(path, sysRoot ? { sysRoot } : {}));
   } catch {
     return null;
   }

@@ -15,6 +15,7 @@ import type { DriveService } from '../services/types';
 import type { CallContext, HostClient } from './host-client';
 import type { Confirmations } from './host-confirmations';
 import type { HostJobs } from './host-jobs';
+import type { HostStation } from './host-station';
 
 /** A page that does not read its messages is dropped before its backlog grows past this. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -54,6 +55,7 @@ export interface ConnectionDeps {
   core: ApiCore;
   drives: Pick<DriveService, 'subscribe'>;
   jobs: Pick<HostJobs, 'adopt' | 'release'>;
+  station: Pick<HostStation, 'adopt' | 'release'>;
   confirmations: Pick<Confirmations, 'dropClient'>;
   context: CallContext;
   log(line: string): void;
@@ -120,6 +122,13 @@ export function createConnectionHandler(deps: ConnectionDeps): (ws: WebSocket) =
         });
         return;
       }
+      if (request.method === 'armStation') {
+        void deps.context.run(client, () => deps.core.armStation(...request.args)).then((result) => {
+          if (result.ok) deps.station.adopt(client);
+          answer({ kind: 'result', id: request.id, result });
+        });
+        return;
+      }
       void deps.context
         .run(client, () => deps.core[request.method](...request.args))
         .then((result) => answer({ kind: 'result', id: request.id, result }));
@@ -145,6 +154,7 @@ export function createConnectionHandler(deps: ConnectionDeps): (ws: WebSocket) =
       offDrives = null;
       deps.confirmations.dropClient(client);
       deps.jobs.release(client);
+      deps.station.release(client);
     });
   };
 }

@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DriveInfo, ImageInfo } from '../../shared/api';
+import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import { eraseConfirmation } from '../../shared/erase-confirmation';
+import { stationConfirmation } from '../../shared/station-confirmation';
 import { createApiCore } from '../services/api-core';
 import type { MainServices } from '../services/types';
 import { createCallContext } from './host-client';
@@ -17,6 +18,7 @@ import { createConfirmations } from './host-confirmations';
 import { createConnectionHandler } from './host-connection';
 import { createHostDialogs } from './host-dialogs';
 import { createHostJobs } from './host-jobs';
+import { createHostStation } from './host-station';
 import { drivePolicy, HOST_USAGE, parseHostOptions } from './host-options';
 import { newToken } from './host-security';
 import { startHostServer, type HostServer } from './host-server';
@@ -28,6 +30,8 @@ export interface ServicesFactoryOptions {
   userDataDir: string;
   /** The question before a drive is erased: asked in the page that asked to flash. */
   confirmFlash(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
+  /** The question before the station is armed: asked in the page that arms it. */
+  confirmStation(request: StationRequest, imageName: string, present: DriveInfo[]): Promise<boolean>;
 }
 
 export type ServicesFactory = (options: ServicesFactoryOptions) => MainServices | Promise<MainServices>;
@@ -61,6 +65,7 @@ export async function runHost(argv: readonly string[], makeServices: ServicesFac
     userDataDir,
     ...(options.ioTimeoutMs !== null ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
     confirmFlash: (drives, image, mode) => confirmations.ask(context.current(), eraseConfirmation(drives, image, mode)),
+    confirmStation: (request, imageName, present) => confirmations.ask(context.current(), stationConfirmation(request, imageName, present)),
   });
   const dialogs = createHostDialogs({ pick: options.pick, saveDir: options.saveDir });
   const core = createApiCore(services, dialogs, {
@@ -69,9 +74,10 @@ export async function runHost(argv: readonly string[], makeServices: ServicesFac
   });
   const reportDir = options.saveDir ?? join(userDataDir, 'reports');
   const jobs = createHostJobs({ flash: services.flash, reportDir, log });
+  const station = createHostStation({ station: services.station, log });
   const server = await startHostServer({
     dialogs,
-    onConnection: createConnectionHandler({ core, drives: services.drives, jobs, confirmations, context, log }),
+    onConnection: createConnectionHandler({ core, drives: services.drives, jobs, station, confirmations, context, log }),
     staticDir,
     token: newToken(),
     port: options.port,
@@ -92,7 +98,7 @@ export async function runHost(argv: readonly string[], makeServices: ServicesFac
     if (running.length > 0) log(`stopping: cancelling ${running.length} running flash(es); reports go to ${reportDir} (signal again to stop at once)`);
     void server
       .close()
-      .then(() => jobs.idle())
+      .then(() => Promise.all([jobs.idle(), station.idle()]))
       .then(() => process.exit(exitCode));
   };
   process.on('SIGINT', () => stop(0));

@@ -98,6 +98,19 @@ export function createApiCore(services: MainServices, dialogs: Dialogs, options:
       }
       return path;
     }),
+    armStation: wrap('armStation', async (request) => {
+      await requireFile(request.imagePath);
+      if (typeof request.bmapPath === 'string') await requireFile(request.bmapPath, 'BMAP_NOT_FOUND');
+      return services.station.arm(request);
+    }),
+    stopStation: wrap('stopStation', async (cancel) => services.station.stop(cancel === true)),
+    cancelStationCard: wrap('cancelStationCard', async (card) => {
+      services.station.cancelCard(card);
+      return null;
+    }),
+    stationStatus: wrap('stationStatus', async () => services.station.status()),
+    historyCards: wrap('historyCards', () => services.history.cards()),
+    cardHistory: wrap('cardHistory', (cardId) => services.history.card(cardId)),
     answerConfirm: wrap('answerConfirm', async (id, accepted) => {
       if (!options.answerConfirm) throw new EngineError('USAGE', NOT_WAITING_MESSAGE);
       options.answerConfirm(id, accepted);

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { MAX_TARGETS, type Api, type ApiInvokeMethod } from '../../shared/api';
+import { MAX_STATION_CARDS, MAX_STATION_SLOTS, MAX_TARGETS, type Api, type ApiInvokeMethod } from '../../shared/api';
 import { MAX_RETRIES, MIN_RETRIES } from '../../shared/retry-limit';
 import { EngineError } from '../engine/errors';
 
@@ -75,6 +75,28 @@ export const flashRequestSchema = z.strictObject({
   acknowledged: z.array(nameSchema).max(MAX_ACKNOWLEDGED, `must list at most ${MAX_ACKNOWLEDGED} warnings`),
 });
 
+/** A card id as the history lists it (hex digits and a source prefix), or the start of one. */
+export const cardIdSchema = boundedString(128).regex(/^[A-Za-z0-9:._-]+$/, 'must be a card id as the history lists it (letters, digits, ":", ".", "_", "-")');
+
+/** A physical slot: a sysfs device path (or a prefix of one), e.g. /devices/pci0000:00/0000:00:14.0/usb2/2-1. */
+export const slotSchema = boundedString(MAX_PATH_LENGTH).regex(/^\/devices\/[^\s]*$/, 'must be a sysfs device path starting with /devices/');
+
+/** The station's arming request: a local image (a station re-reads it for every card), limits and checks. */
+export const stationRequestSchema = z.strictObject({
+  imagePath: absolutePathSchema,
+  bmapPath: absolutePathSchema.nullable().optional(),
+  retries: retriesSchema,
+  skipIdentical: z.boolean(),
+  readback: z.boolean(),
+  probe: z.boolean(),
+  maxCards: z.int('must be a whole number').min(1, 'must be at least 1').max(MAX_STATION_CARDS, `must be at most ${MAX_STATION_CARDS}`),
+  slots: z
+    .array(slotSchema)
+    .max(MAX_STATION_SLOTS, `must list at most ${MAX_STATION_SLOTS} slots`)
+    .refine((list) => new Set(list).size === list.length, 'must not name a slot twice'),
+  maxSizeBytes: z.int('must be a whole number of bytes').min(1e6, 'must be at least 1 MB').max(1e15, 'must be at most 1 PB').nullable(),
+});
+
 /** One argument: its name (for the error message), its schema, and whether a caller may leave it out (last ones only). */
 type ArgSpec = readonly [name: string, schema: z.ZodType] | readonly [name: string, schema: z.ZodType, optional: 'optional'];
 
@@ -96,6 +118,12 @@ export const API_ARGS = {
     ['id', nameSchema],
     ['accepted', z.boolean()],
   ],
+  historyCards: [],
+  cardHistory: [['cardId', cardIdSchema]],
+  armStation: [['request', stationRequestSchema]],
+  stopStation: [['cancel', z.boolean(), 'optional']],
+  cancelStationCard: [['card', z.int('must be a whole number').min(1, 'must be at least 1').max(1e9, 'must be at most 1000000000')]],
+  stationStatus: [],
 } as const satisfies Record<ApiInvokeMethod, readonly ArgSpec[]>;
 
 type ParsedSpecs<T extends readonly ArgSpec[]> = {

@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import type { DriveInfo, FlashEvent, FlashRequest, ImageInfo } from '../../shared/api';
+import type { CardIdentity } from '../../shared/card-identity';
+import { reportIdentityOf } from '../../shared/identity';
 import { checkFlashAllowed } from '../../shared/drive-rules';
 import type { BatchReport, FlashReport } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
@@ -19,6 +21,7 @@ import type { DevicePin } from '../engine/device/device-pin';
 import type { FlashJob } from '../engine/protocol';
 import { isHttpUrl } from '../engine/source/http/url-parts';
 import type { EngineJobHandlers } from '../engine/worker-client';
+import type { FlashHistory } from '../history/flash-recorder';
 import type { FlashService, SettingsService } from './types';
 
 /** A running engine job. */
@@ -55,6 +58,13 @@ export interface FlashServiceDeps {
   confirm?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
   /** Longest a card may take to answer one operation (default: the engine's 30 s). */
   ioTimeoutMs?: number;
+  /**
+   * The flash history: every card a copy job wrote is recorded with its health verdict. A failing write
+   * is logged and changes no verdict. Absent or null: nothing is recorded.
+   */
+  history?: FlashHistory | null;
+  /** Who the card in `device` is (sysfs, and its content fingerprint when `fingerprint`); null when unknown. */
+  identify?(device: string, fingerprint: boolean): Promise<CardIdentity | null>;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -128,7 +138,26 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     }
   };
 
-  const onCardDone = async (jobId: string, drive: DriveInfo, report: FlashReport): Promise<FlashReport> => {
+  /** Records a card a copy job wrote, before it is ejected (its fingerprint is read from the device). */
+  const record = async (jobId: string, drive: DriveInfo, report: FlashReport, taken: CardIdentity | null, speeds: number[]): Promise<void> => {
+    if (!deps.history || report.mode !== 'copy') return;
+    let identity = taken;
+    // A card known only by its content is recorded under what it holds now, so it is found again next time.
+    if (identity?.idSource === 'fingerprint' && report.totals.bytesWritten > 0 && deps.identify) {
+      identity = (await deps.identify(drive.device, true).catch(() => null)) ?? identity;
+    }
+    const done = deps.history.record({ report, identity, sessionId: null, station: null, batchSpeeds: [...speeds] });
+    if (done.outcome.writeSpeed !== null) speeds.push(done.outcome.writeSpeed);
+    if (done.error) deps.log?.('warn', `[${jobId}] ${drive.device}: ${done.error}`);
+    else deps.log?.('info', `[${jobId}] ${drive.device}: recorded in the history (health ${done.health.verdict})`);
+  };
+
+  const onCardDone = async (jobId: string, drive: DriveInfo, report: FlashReport, taken: CardIdentity | null, speeds: number[]): Promise<FlashReport> => {
+    try {
+      await record(jobId, drive, report, taken, speeds);
+    } catch (err) {
+      deps.log?.('warn', `[${jobId}] ${drive.device}: the flash was not recorded in the history: ${err instanceof Error ? err.message : String(err)}`);
+    }
     let card = report;
     if (report.status === 'verified' && report.mode === 'copy' && (await deps.settings.get()).eject) {
       const ejected = await deps.eject(drive).then(
@@ -179,7 +208,14 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         throw new EngineError('NOT_CONFIRMED', `Not confirmed: nothing was written to ${drives.map((d) => d.device).join(', ')}.`);
       }
       for (const drive of drives) await deps.unmount(drive);
-      const job = buildFlashJob({ ...request, imagePath }, drives, (await deps.cacheOptions?.()) ?? null);
+      // Who each card is, read before it is written (the report carries it; the history records it).
+      const taken = await Promise.all(drives.map((d) => (deps.identify && mode === 'copy' ? deps.identify(d.device, true).catch(() => null) : Promise.resolve(null))));
+      const identified = drives.map((d, i) => {
+        const identity = taken[i];
+        return d.identity || !identity ? d : { ...d, identity: reportIdentityOf(identity) };
+      });
+      const speeds: number[] = [];
+      const job = buildFlashJob({ ...request, imagePath }, identified, (await deps.cacheOptions?.()) ?? null);
       if (deps.ioTimeoutMs !== undefined) job.ioTimeoutMs = deps.ioTimeoutMs;
       job.targets.forEach((t, i) => {
         if (pins[i]) t.elevated = pins[i];
@@ -195,7 +231,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
             type: 'started',
             jobId,
             layout,
-            targets: drives.map((d) => ({ device: d.device, description: d.description, size: d.size, identity: d.identity ?? null })),
+            targets: identified.map((d) => ({ device: d.device, description: d.description, size: d.size, identity: d.identity ?? null })),
           }),
         onProgress: (target, progress) => {
           const drive = drives[target];
@@ -203,7 +239,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
         },
         onTargetDone: (target, report) => {
           const drive = drives[target];
-          if (drive) cardsDone.push(onCardDone(jobId, drive, report));
+          if (drive) cardsDone.push(onCardDone(jobId, drive, report, taken[target] ?? null, speeds));
         },
         onLog: (level, message) => {
           if (level !== 'debug') deps.log?.(level === 'info' ? 'info' : level, `[${jobId}] ${message}`);

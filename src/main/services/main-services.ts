@@ -8,14 +8,23 @@ import { access } from 'node:fs/promises';
 import { createDriveService } from '../drives/drive-service';
 import { listDrives } from '../drives/list-drives';
 import { ejectDrive, unmountDrive } from '../drives/unmount';
+import { identifyMedium, mediaSequence } from '../drives/card-media';
 import { pinDevice } from '../engine/device/device-pin';
+import { EngineError } from '../engine/errors';
 import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
+import { historyFile } from '../history/data-dir';
+import { createFlashHistory } from '../history/flash-recorder';
+import { createStationService } from '../station/station-service';
+import type { StationEngineRun, StationService } from '../station/types';
 import { launchHelper, type ElevatedLauncher } from '../privilege/run-elevated';
-import { createFlashService } from './flash-service';
+import { createFlashService, type EngineRun } from './flash-service';
 import { createCacheService, type CacheService } from './cache-service';
 import { createSettingsService } from './settings-service';
-import type { DriveInfo, ImageInfo } from '../../shared/api';
+import { createHistoryService } from './history-service';
+import { createStationApi } from './station-api';
+import { join } from 'node:path';
+import type { DriveInfo, ImageInfo, StationRequest } from '../../shared/api';
 import type { MainServices } from './types';
 import { VERSION } from '../version';
 
@@ -43,6 +52,30 @@ export interface MainServicesOptions {
   canWrite?(device: string): Promise<boolean>;
   /** Main's confirmation before a drive is erased (Electron: a native dialog); absent in the browser host. */
   confirmFlash?(drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify'): Promise<boolean>;
+  /** Main's question before the station is armed (Electron: a native dialog; the browser host: in the page). */
+  confirmStation?(request: StationRequest, imageName: string, present: DriveInfo[]): Promise<boolean>;
+  /** Record every flash in the history (userDataDir/history.sqlite); default true. */
+  history?: boolean;
+  /** Pause between the station's drive polls (default 1 s). */
+  stationIntervalMs?: number;
+}
+
+/**
+ * A run that starts once `start` resolves (the choice between this process and the elevated helper is
+ * asynchronous); a cancel before that is passed on when it starts.
+ */
+function deferredRun(start: Promise<EngineRun>): StationEngineRun {
+  const cancels: (number | undefined)[] = [];
+  let run: EngineRun | null = null;
+  const done = start.then((started) => {
+    run = started;
+    for (const target of cancels) started.cancel(target);
+    return started.done;
+  });
+  return {
+    cancel: (target) => (run ? run.cancel(target) : void cancels.push(target)),
+    done,
+  };
 }
 
 /** True when this process may open `device` for writing without elevation. */
@@ -55,7 +88,7 @@ export async function canWriteDevice(device: string): Promise<boolean> {
   }
 }
 
-export function createMainServices(options: MainServicesOptions): MainServices & { cache: CacheService } {
+export function createMainServices(options: MainServicesOptions): MainServices & { cache: CacheService; stationService: StationService } {
   const log = options.log ?? (() => undefined);
   const settings = createSettingsService(options.userDataDir);
   // One enumeration for the list the user sees and for the flash service's re-check before writing.
@@ -71,6 +104,10 @@ export function createMainServices(options: MainServicesOptions): MainServices &
   });
   const cache = createCacheService(options.userDataDir, settings);
   const images = { probe: async (path: string) => probeImage(path, { cache: await cache.jobOptions() }) };
+  const elevate = (file: string): Promise<void> => launchHelper(file, options.launchElevated ? { launch: options.launchElevated } : {});
+  const canWrite = options.canWrite ?? canWriteDevice;
+  const flashHistory = options.history === false ? null : createFlashHistory(historyFile(options.userDataDir));
+  const identify = (device: string, fingerprint: boolean) => identifyMedium(device, fingerprint);
   const flash = createFlashService({
     listDrives: enumerate,
     probeImage: images.probe,
@@ -80,11 +117,39 @@ export function createMainServices(options: MainServicesOptions): MainServices &
     unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
     eject: (drive) => ejectDrive(drive),
     settings,
-    canWrite: options.canWrite ?? canWriteDevice,
+    canWrite,
     pinDrive: pinDevice,
-    elevate: (file) => launchHelper(file, options.launchElevated ? { launch: options.launchElevated } : {}),
+    elevate,
     runEngine: (job, handlers) => startEngineJob(job, handlers),
     ...(options.confirmFlash ? { confirm: options.confirmFlash } : {}),
+    history: flashHistory,
+    identify,
+    log,
+  });
+  // The station: one engine job per card, in this process when it may write the card, else elevated.
+  const stationService = createStationService({
+    listDrives: enumerate,
+    probeImage: async (path, probe) => probeImage(path, { ...probe, cache: null }),
+    identify,
+    mediaKey: (device) => mediaSequence(device),
+    unmount: (drive) => (process.platform === 'win32' ? Promise.resolve() : unmountDrive(drive)),
+    runEngine: (job, handlers) =>
+      deferredRun(
+        // A card this process cannot write is pinned now and served by the privileged helper, as a flash's is.
+        Promise.all(job.targets.map(async (t) => ((await canWrite(t.path)) ? null : pinDevice(t.path, job.mode)))).then((pins) => {
+          job.targets.forEach((t, i) => {
+            const pin = pins[i];
+            if (pin) t.elevated = pin;
+          });
+          return startEngineJob(job, {
+            ...handlers,
+            onElevate: (target, file) =>
+              pins[target] ? elevate(file) : Promise.reject(new EngineError('TARGET_NOT_ALLOWED', `card ${target + 1} was not to be served by the helper`)),
+          });
+        }),
+      ),
+    history: flashHistory,
+    ...(options.stationIntervalMs !== undefined ? { pollIntervalMs: options.stationIntervalMs } : {}),
     log,
   });
   const app = {
@@ -96,5 +161,14 @@ export function createMainServices(options: MainServicesOptions): MainServices &
       logFile: options.logFile ?? null,
     }),
   };
-  return { app, drives, images, settings, flash, cache };
+  const history = createHistoryService(options.userDataDir);
+  // What a window may do with the station: main asks first, and logs each card into the day's file in the data folder.
+  const station = createStationApi({
+    station: stationService,
+    listDrives: enumerate,
+    logDir: join(options.userDataDir, 'station-logs'),
+    ...(options.confirmStation ? { confirm: options.confirmStation } : {}),
+    ...(options.ioTimeoutMs !== undefined ? { ioTimeoutMs: options.ioTimeoutMs } : {}),
+  });
+  return { app, drives, images, settings, flash, cache, history, station, stationService };
 }

@@ -4,10 +4,14 @@
  */
 import type { AppInfo, FlashEvent, FlashRequest, ImageInfo, Settings, Unsubscribe } from '../../shared/api';
 import type { DriveService } from '../drives/drive-service';
+import type { HistoryService } from './history-service';
+import type { StationApi } from './station-api';
 import type { BatchReport } from '../../shared/report';
 
 // The drives room owns its service's shape; services wire it and re-export it for the transports.
 export type { DriveService } from '../drives/drive-service';
+export type { HistoryService } from './history-service';
+export type { StationApi } from './station-api';
 
 export interface ImageService {
   probe(path: string): Promise<ImageInfo>;
@@ -48,4 +52,8 @@ export interface MainServices {
   images: ImageService;
   settings: SettingsService;
   flash: FlashService;
+  /** The flash history (cards the station recorded), read-only. */
+  history: HistoryService;
+  /** Station mode: one session at a time, armed from a window. */
+  station: StationApi;
 }

@@ -15,10 +15,14 @@ import { ImageStep } from './image-step';
 import { RangeMap } from './range-map';
 import { SettingsDialog } from './settings-dialog';
 import { TargetStep } from './target-step';
+import { CardHistoryDialog } from './card-history-dialog';
+import { StationScreen } from './station-screen';
 
 function Header() {
   const openPanel = useApp((s) => s.openPanel);
   const screen = useApp((s) => s.screen);
+  const stationOpen = useApp((s) => s.stationOpen);
+  const openStation = useApp((s) => s.openStation);
   return (
     <header className="app-header">
       <span className="brand">
@@ -26,6 +30,11 @@ function Header() {
         <h1 className="title">Sureflash</h1>
       </span>
       <nav className="header-actions" aria-label="App">
+        {!stationOpen && (
+          <button type="button" className="ghost" onClick={() => openStation(true)} disabled={screen !== 'setup'} title={screen !== 'setup' ? 'Station mode can be armed once this flash ends' : 'Flash every card inserted, one after another'}>
+            <Icon name="drives" /> Station mode
+          </button>
+        )}
         <button type="button" className="ghost" onClick={() => openPanel('settings')} disabled={screen === 'flashing'} title={screen === 'flashing' ? 'Settings can be changed once this flash ends' : undefined}>
           <Icon name="settings" /> Settings
         </button>
@@ -57,13 +66,15 @@ export function App() {
   const panel = useApp((s) => s.panel);
   const theme = useApp((s) => s.settings.theme);
   const several = useApp((s) => s.job.devices.length > 1);
+  const stationOpen = useApp((s) => s.stationOpen);
+  const historyOpen = useApp((s) => s.historyPanel !== null);
   useEffect(() => init(), [init]);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
 
   return (
-    <div className={`app screen-${screen}${several ? ' several' : ''}`}>
+    <div className={`app ${stationOpen ? 'screen-station' : `screen-${screen}`}${several ? ' several' : ''}`}>
       <Header />
       {connectionError && (
         <p className="error banner" role="alert">
@@ -71,18 +82,20 @@ export function App() {
         </p>
       )}
       <main className="app-main">
-        {screen !== 'final' && (
+        {stationOpen && <StationScreen />}
+        {!stationOpen && screen !== 'final' && (
           <div className="steps">
             <ImageStep locked={screen === 'flashing'} />
             <TargetStep locked={screen === 'flashing'} />
             <FlashStep />
           </div>
         )}
-        {screen === 'flashing' && <Running />}
-        {screen === 'final' && <FinalScreen />}
+        {!stationOpen && screen === 'flashing' && <Running />}
+        {!stationOpen && screen === 'final' && <FinalScreen />}
       </main>
       {panel === 'settings' && <SettingsDialog />}
       {panel === 'about' && <AboutDialog />}
+      {historyOpen && <CardHistoryDialog />}
       <ConfirmDialog />
     </div>
   );

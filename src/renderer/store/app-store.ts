@@ -8,12 +8,14 @@ import { MAX_RETRIES } from '../../shared/retry-limit';
 import type { ApiError, Result } from '../../shared/result';
 import { autoSelectDevice } from './auto-select';
 import { applyFlashEvent, emptyJob, isJobOver, jobCards, pendingJob, type JobState } from './job-state';
+import { createStationSlice, type StationSlice } from './station-slice';
+import type { VerdictAlerts } from './verdict-alert';
 
 export type Screen = 'setup' | 'flashing' | 'final';
 export type Panel = 'settings' | 'about' | null;
 export type FlashMode = 'copy' | 'verify';
 
-export interface AppState {
+export interface AppState extends StationSlice {
   screen: Screen;
   image: ImageInfo | null;
   imageBusy: boolean;
@@ -100,7 +102,7 @@ export function settingsProblem(patch: Partial<Settings>): string | null {
   return null;
 }
 
-export function createAppStore(api: Api): StoreApi<AppState> {
+export function createAppStore(api: Api, alerts?: VerdictAlerts): StoreApi<AppState> {
   return createStore<AppState>()((set, get) => {
     /** Jobs whose outcome the user has seen (their stray events are ignored). */
     const endedJobs = new Set<string>();
@@ -146,6 +148,7 @@ export function createAppStore(api: Api): StoreApi<AppState> {
       });
 
     return {
+      ...createStationSlice(api, set, get, alerts),
       screen: 'setup',
       image: null,
       imageBusy: false,
@@ -191,10 +194,12 @@ export function createAppStore(api: Api): StoreApi<AppState> {
         void api.getAppInfo().then((result) => {
           if (result.ok) set({ appInfo: result.value });
         });
+        const offStation = get().initStation();
         return () => {
           offDrives();
           offConfirm();
           offFlash();
+          offStation();
         };
       },
 

@@ -8,10 +8,11 @@
 import { createHash } from 'node:crypto';
 import type { CapacityProbeReport } from '../../../shared/report';
 import { formatBytes } from '../../../shared/format';
+import { PROBE_MARKER_BYTES, PROBE_MARKER_MAGIC } from '../../../shared/probe-marker';
 import type { PlannedRange } from '../plan';
 
-export const MARKER_BYTES = 4096;
-const MAGIC = Buffer.from('SUREFLASH-PROBE1', 'latin1');
+export const MARKER_BYTES = PROBE_MARKER_BYTES;
+const MAGIC = Buffer.from(PROBE_MARKER_MAGIC, 'latin1');
 /** Markers on the power-of-two grid (wrap lands on the grid), plus a few near the end. */
 const GRID_MARKERS = 64;
 
