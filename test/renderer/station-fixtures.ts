@@ -20,8 +20,8 @@ export const stationOptions = (over: Partial<StationOptions> = {}): StationOptio
 
 export const refusal = (device: string, code: StationRefusal['code'] = 'PRESENT_AT_ARMING'): StationRefusal => ({
   device,
-  description: 'Generic SD card',
-  size: 16e9,
+  description: code === 'TOO_LARGE' ? 'External disk' : 'Generic SD card',
+  size: code === 'TOO_LARGE' ? 256e9 : 16e9,
   code,
   message: code === 'PRESENT_AT_ARMING' ? 'It was present when the station was armed.' : 'It is larger than the station takes (128 GB).',
 });

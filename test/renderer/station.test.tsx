@@ -207,7 +207,7 @@ describe('station view', () => {
     await armThroughTheForm(api, user);
     act(() => api.pushStation({ type: 'card-refused', sessionId: SESSION, refusal: refusal('/dev/sdq', 'TOO_LARGE') }));
     expect(within(screen.getByRole('list', { name: 'Drives not taken' })).getByRole('listitem').textContent).toBe(
-      'Not taken: Generic SD card (/dev/sdq, 16 GB): It is larger than the station takes (128 GB).',
+      'Not taken: External disk (/dev/sdq, 256 GB): It is larger than the station takes (128 GB).',
     );
   });
 
