@@ -152,7 +152,9 @@ export function assessHealth(thisFlash: FlashOutcome, history: readonly FlashOut
   if (latest.errorCode === 'WRITE_FAILED') add('watch', 'WRITE_ERROR', 'The card reported a write error.');
   if (latest.retries > 0) {
     const passes = `${latest.retries} retry pass${latest.retries === 1 ? '' : 'es'}`;
-    add('watch', 'RETRIES', `Needed ${passes} (${plural(latest.rewrittenBlocks, 'block')} rewritten) before the data held.`);
+    // On a flash whose blocks never held, the retries did not make the data hold: say what they were.
+    const outcome = latest.badBlocks > 0 ? 'and some blocks still did not hold' : 'before the data held';
+    add('watch', 'RETRIES', `Needed ${passes} (${plural(latest.rewrittenBlocks, 'block')} rewritten) ${outcome}.`);
   }
 
   if (usableSpeed(latest.writeSpeed)) {

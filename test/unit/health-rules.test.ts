@@ -88,6 +88,11 @@ describe('assessHealth: retries', () => {
     expect(a.reasons).toEqual([{ code: 'RETRIES', verdict: 'watch', message: 'Needed 2 retry passes (5 blocks rewritten) before the data held.' }]);
   });
 
+  it('retries on a flash whose blocks never held do not say the data held', () => {
+    const a = assessHealth(retried({ retries: 3, rewrittenBlocks: 4, badBlocks: 1, status: 'failed', errorCode: 'READBACK_MISMATCH' }), times(4, flash()));
+    expect(a.reasons.find((r) => r.code === 'RETRIES')?.message).toBe('Needed 3 retry passes (4 blocks rewritten) and some blocks still did not hold.');
+  });
+
   it(`recurring: retries in ${HEALTH_RULES.recurringTrouble} of the last ${HEALTH_RULES.recentFlashes} flashes are Retire`, () => {
     // The earlier retried flash is the 5th from the end, counting this one: inside the window.
     const inside = [retried(), ...times(3, flash())];
