@@ -58,3 +58,14 @@ export function stationFlashSummary(report: FlashReport): StationFlashSummary {
     error: report.error ?? null,
   };
 }
+
+/**
+ * Whether a card known only by its content fingerprint is to be read again after its flash, to be recorded
+ * under what it now holds: only when something was written and the card still answers. A card that stalled
+ * would hang the read (a thread blocked in the kernel cannot be stopped) and one that is gone cannot be read.
+ */
+export function rereadFingerprint(report: FlashReport, idSource: string | null | undefined): boolean {
+  if (idSource !== 'fingerprint' || report.totals.bytesWritten <= 0) return false;
+  const code = report.error?.code;
+  return code !== 'DEVICE_STALLED' && code !== 'DEVICE_LOST';
+}

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import type { CardIdentity } from '../../shared/card-identity';
 import type { BatchReport } from '../../shared/report';
+import { rereadFingerprint } from '../../shared/flash-outcome';
 import { identifyMedium } from '../drives/card-media';
 import type { FlashHistory } from '../history/flash-recorder';
 
@@ -32,7 +33,7 @@ export async function recordCopy(batch: BatchReport, taken: readonly (CardIdenti
     if (report.target.kind !== 'block-device' || report.mode !== 'copy') continue;
     let identity = taken[index] ?? null;
     // A card known only by its content is recorded under what it holds now, so it is found again next time.
-    if (identity?.idSource === 'fingerprint' && report.totals.bytesWritten > 0) {
+    if (rereadFingerprint(report, identity?.idSource)) {
       identity = (await identifyMedium(report.target.path, true).catch(() => null)) ?? identity;
     }
     const done = history.record({ report, identity, sessionId: null, station: null, batchSpeeds: [...speeds] });

@@ -13,6 +13,7 @@ import type { CardIdentity } from '../../shared/card-identity';
 import { reportIdentityOf } from '../../shared/identity';
 import { checkFlashAllowed } from '../../shared/drive-rules';
 import type { BatchReport, FlashReport } from '../../shared/report';
+import { rereadFingerprint } from '../../shared/flash-outcome';
 import type { ApiError } from '../../shared/result';
 import { isErrorCode } from '../../shared/errors';
 import { EngineError } from '../engine/errors';
@@ -143,7 +144,7 @@ export function createFlashService(deps: FlashServiceDeps): FlashService & { bus
     if (!deps.history || report.mode !== 'copy') return;
     let identity = taken;
     // A card known only by its content is recorded under what it holds now, so it is found again next time.
-    if (identity?.idSource === 'fingerprint' && report.totals.bytesWritten > 0 && deps.identify) {
+    if (deps.identify && rereadFingerprint(report, identity?.idSource)) {
       identity = (await deps.identify(drive.device, true).catch(() => null)) ?? identity;
     }
     const done = deps.history.record({ report, identity, sessionId: null, station: null, batchSpeeds: [...speeds] });

@@ -10,6 +10,7 @@ import { appendFile, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import type { DriveInfo, Unsubscribe } from '../../shared/api';
+import { rereadFingerprint } from '../../shared/flash-outcome';
 import type { CardIdentity } from '../../shared/card-identity';
 import type { FlashReport } from '../../shared/report';
 import type {
@@ -138,7 +139,7 @@ export function createStationService(deps: StationServiceDeps): StationService {
     // A card still in its slot is recorded under what it holds now (its fingerprint then names the image it
     // carries, so the same card flashed again is found again); a lost one under what it was when taken.
     let identity = card.identity;
-    if (!lost && report && report.totals.bytesWritten > 0 && identity?.idSource === 'fingerprint') {
+    if (!lost && report && rereadFingerprint(report, identity?.idSource)) {
       identity = (await identify(card.device, true)) ?? identity;
     }
     const batchSpeeds = s.cards
