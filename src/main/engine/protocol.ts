@@ -53,6 +53,12 @@ export interface FlashJob {
   auth?: ImageAuthOptions;
   /** Keep and reuse URL downloads (off when absent). */
   cache?: ImageCacheOptions | null;
+  /**
+   * Progress events carry each range's changes, and 'started' each range's place (default on: the app's range
+   * map draws them). The CLI turns them off: it shows totals only, and 50,000 ranges would cross the thread
+   * boundary for nothing. The report still has every range.
+   */
+  rangeChanges?: boolean;
 }
 
 export const DEFAULT_IO_TIMEOUT_MS = 30_000;

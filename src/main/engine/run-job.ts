@@ -210,7 +210,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     }
     const ready = cards.filter((c) => c.target && !c.error);
     for (const c of cards) if (c.error && c.target) await c.target.close();
-    events.started(layoutOf(src.ranges, src.imageSize, src.blockSize));
+    events.started(layoutOf(src.ranges, src.imageSize, src.blockSize, job.rangeChanges !== false));
     facts.cardsStartedAt = Date.now();
     for (const c of cards) if (!ready.includes(c)) report(c);
     if (ready.length === 0) throw new EngineError(cards[0]?.error?.code ?? 'INTERNAL', cards[0]?.error?.message ?? 'no card could be opened');
@@ -236,7 +236,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
       card.io = new CardIo(target, region.page);
       card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
-      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(p, src.opened)));
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(job.rangeChanges === false ? { ...p, rangeChanges: [] } : p, src.opened)));
       card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
       card.accepting = true;
       const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);
