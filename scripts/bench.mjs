@@ -22,7 +22,7 @@ import { toolsFor, sureflashTool, bmaptoolTool } from './bench/tools.mjs';
 import { summarise, evaluateGoals, evaluateComparisons, timingTable, goalsTable, MEMORY_GOAL_MB } from './bench/summary.mjs';
 import { memoryCaseFits, ensureMemoryImage } from './bench/memory-case.mjs';
 import { readBmapRanges, checkTarget } from './bench/target-check.mjs';
-import { runCardBench } from './bench/cards.mjs';
+import { runCardBench, runFragmentedBench } from './bench/cards.mjs';
 import { cardModelMissing } from './bench/card-model.mjs';
 import { runHelperBench } from './bench/helper-path.mjs';
 
@@ -207,6 +207,10 @@ async function main() {
     : 'page cache dropped before every run; loop device on /dev/shm, discarded before every run\n\n');
   if (!sureflashCli) process.stdout.write('sureflash: not built yet\n\n');
 
+  if (opts.cards && opts.only === 'fragmented') {
+    await runFragmentedBench(opts, { sureflashCli, etcher, etcherSkip }, workDir, log);
+    return;
+  }
   const images = await ensureImageSet(workDir, log);
   const env = { sureflashCli, etcher, etcherSkip };
   if (opts.cards) {

@@ -187,6 +187,32 @@ export async function runCardBench(opts, images, env, workDir, log) {
 }
 
 /**
+ * `--cards --only fragmented`: the many-ranges case alone (no card model, no 2 GiB image set), with its
+ * timing, its goal against bmaptool and its memory limit.
+ * @param {import('./options.mjs').BenchOptions} opts
+ * @param {Omit<import('./tools.mjs').ToolEnv, 'image' | 'bmap'>} env
+ * @param {string} workDir
+ * @param {(msg: string) => void} log
+ */
+export async function runFragmentedBench(opts, env, workDir, log) {
+  const loadAtStart = loadavg().map((v) => Number(v.toFixed(2)));
+  const fragmented = await runFragmented(opts, env, workDir, log);
+  /** @type {Record<string, Record<string, import('./summary.mjs').ToolResult>>} */
+  const byFormat = { [FRAG]: fragmented.results };
+  const goals = evaluateGoals(byFormat, CARD_GOALS.filter((g) => g.format === FRAG));
+  const limits = evaluateLimits(byFormat).filter((l) => l.what.includes('ranges'));
+  const loadAtEnd = loadavg().map((v) => Number(v.toFixed(2)));
+  process.stdout.write(`\n${FRAG}: ${fragmented.image.ranges.toLocaleString('en')} ranges of 1-4 blocks, ${(fragmented.image.mappedBytes / 1024 ** 2).toFixed(0)} MiB mapped`
+    + ` in a ${(fragmented.image.imageSize / 1024 ** 2).toFixed(0)} MiB image, image and loop device on /dev/shm (CPU-bound: the per-range cost)\n`
+    + `load average: ${loadAtStart.join(' ')} at the start, ${loadAtEnd.join(' ')} at the end\n\n${timingTable(byFormat)}\n\n${goalsTable(goals, [])}\n\n${limitsTable(limits)}\n`);
+  const results = { generatedAt: new Date().toISOString(), loadAverage: { start: loadAtStart, end: loadAtEnd }, fragmentedImage: fragmented.image, byFormat, goals, limits };
+  const out = join(workDir, 'results-fragmented.json');
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nresults: ${out}\n`);
+  return results;
+}
+
+/**
  * The many-ranges case: bmaptool and sureflash (readback on) copy the fragmented image, both on /dev/shm,
  * to a /dev/shm loop device, `--runs` rounds; every result checked against the bmap.
  * @param {import('./options.mjs').BenchOptions} opts

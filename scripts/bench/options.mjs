@@ -13,6 +13,7 @@ export const USAGE = `usage: node scripts/bench.mjs [options]   (root required: 
   --cards         instead: the card model (a FUSE card on a 20 MB/s write, 80 MB/s read bus): the dd
                   floor, bmaptool, dd and sureflash (raw and .xz, of --formats) against the floor, four
                   cards at once, --skip-identical re-flashes; then a bmap of 50,000 ranges on /dev/shm
+  --only CASE     with --cards: run only that case; "fragmented" is the 50,000-range case alone
   --card-mbps W,R the card model's write and read speed in MB/s (default 20,80)
   --helper        instead: the elevated path against the in-process path (the engine writing the raw
                   image to the tmpfs loop device through the privileged helper, run as a plain child, and
@@ -31,6 +32,7 @@ Loop device backing files always live on /dev/shm and are removed at the end.`;
  * @property {string | null} workDir
  * @property {number} nice
  * @property {boolean} cards           run the card model instead of the tmpfs loop device
+ * @property {'fragmented' | null} only  with --cards: run only this case
  * @property {boolean} helper          run the helper-vs-in-process comparison instead
  * @property {{ writeMBps: number, readMBps: number } | null} cardSpeeds  null: the card model's default
  * @property {boolean} help
@@ -59,7 +61,7 @@ function list(value, allowed, flag) {
 export function parseOptions(argv) {
   /** @type {BenchOptions} */
   const o = { runs: 3, quick: false, formats: ALL_FORMATS, tools: ALL_TOOLS, memory: null, workDir: null, nice: 0,
-    cards: false, cardSpeeds: null, helper: false, help: false };
+    cards: false, only: null, cardSpeeds: null, helper: false, help: false };
   let formatsGiven = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -89,6 +91,12 @@ export function parseOptions(argv) {
         break;
       }
       case '--cards': o.cards = true; break;
+      case '--only': {
+        const v = value();
+        if (v !== 'fragmented') throw new Error(`--only: expected "fragmented", not "${v}"`);
+        o.only = v;
+        break;
+      }
       case '--helper': o.helper = true; break;
       case '--card-mbps': {
         const [w, r, ...rest] = value().split(',').map(Number);
@@ -102,6 +110,7 @@ export function parseOptions(argv) {
       default: throw new Error(`unknown option ${arg} (see --help)`);
     }
   }
+  if (o.only && !o.cards) throw new Error('--only works with --cards');
   if (o.quick) {
     o.runs = 1;
     if (!formatsGiven) o.formats = ['raw'];

@@ -182,7 +182,10 @@ export interface FlashLayout {
   imageSize: number;
   blockSize: number;
   mappedBytes: number;
+  /** Empty when the job asked for no range changes (the CLI): then only `rangeCount` says how many. */
   ranges: { index: number; first: number; last: number; bytes: number }[];
+  /** How many ranges the plan has (the engine always sets it). */
+  rangeCount?: number;
 }
 
 export interface RangeChange {

@@ -3,11 +3,17 @@
  * station (flash every card inserted afterwards) and history (what was recorded).
  * Exit codes: 0 verified, 1 any failure or cancel, 2 usage error.
  */
+import { setFlagsFromString } from 'node:v8';
 import { MAX_TARGETS } from '../../shared/api';
 import { MAX_RETRIES } from '../../shared/retry-limit';
 import { VERSION } from '../version';
 import { UsageError } from './flash-args';
 import { runFlashCommand } from './flash-command';
+
+// This thread relays the engine's events and writes the report; it allocates in bursts (a card's report of
+// 50,000 ranges arriving, then written out), and V8's young generation would grow to 48 MB for them. 1 MB
+// semi-spaces: measured on that bmap, 14 MB less peak RSS and no more CPU. Set before the heap grows.
+setFlagsFromString('--max-semi-space-size=1');
 
 const USAGE = `Usage: sureflash <command> [options]
 

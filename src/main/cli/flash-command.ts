@@ -100,6 +100,8 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
       return 1;
     }
   }
+  // The display shows totals; each range's changes are not sent to this process (the report has every range).
+  job.rangeChanges = false;
   const display = quiet ? null : new ProgressDisplay(io.stderr, mode === 'verify' || job.readback, names);
   const handle = startEngineJob(job, {
     onStarted: (layout) => display?.started(layout),

@@ -43,7 +43,8 @@ export class ProgressDisplay {
   }
 
   started(layout: FlashLayout): void {
-    const what = layout.ranges.length > 0 ? `${formatBytes(layout.mappedBytes)} in ${layout.ranges.length} ranges` : 'an image of unknown size';
+    const count = layout.rangeCount ?? layout.ranges.length;
+    const what = count > 0 ? `${formatBytes(layout.mappedBytes)} in ${count} ranges` : 'an image of unknown size';
     const to = this.names.length > 1 ? ` to ${this.names.length} cards` : '';
     this.line(`sureflash: ${what}${to}`);
   }

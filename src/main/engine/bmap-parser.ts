@@ -131,7 +131,8 @@ function interpret(raw: Buffer, collector: BmapCollector, name: string): Bmap {
           `but <${element.name}> says ${stored}.`,
       );
     }
-    fileChecksum = stored.toLowerCase();
+    // A copy of its own, like each range's: a slice of the XML text keeps the whole text alive.
+    fileChecksum = Buffer.from(stored.toLowerCase(), 'latin1').toString('latin1');
   }
 
   const blockSizeField = fields.get('BlockSize');

@@ -52,13 +52,15 @@ export function planWholeImage(imageSize: number, blockSize = DEFAULT_BLOCK_SIZE
   return ranges;
 }
 
-export function layoutOf(ranges: PlannedRange[], imageSize: number | null, blockSize: number): FlashLayout {
+/** The layout for the 'started' event; `withRanges` false: the count only, not one object per range. */
+export function layoutOf(ranges: PlannedRange[], imageSize: number | null, blockSize: number, withRanges = true): FlashLayout {
   let mapped = 0;
   for (const r of ranges) mapped += r.end - r.start;
   return {
     imageSize: imageSize ?? 0,
     blockSize,
     mappedBytes: mapped,
-    ranges: ranges.map((r) => ({ index: r.index, first: r.first, last: r.last, bytes: r.end - r.start })),
+    ranges: withRanges ? ranges.map((r) => ({ index: r.index, first: r.first, last: r.last, bytes: r.end - r.start })) : [],
+    rangeCount: ranges.length,
   };
 }

@@ -53,6 +53,12 @@ export interface FlashJob {
   auth?: ImageAuthOptions;
   /** Keep and reuse URL downloads (off when absent). */
   cache?: ImageCacheOptions | null;
+  /**
+   * Progress events carry each range's changes, and 'started' each range's place (default on: the app's range
+   * map draws them). The CLI turns them off: it shows totals only, and 50,000 ranges would cross the thread
+   * boundary for nothing. The report still has every range.
+   */
+  rangeChanges?: boolean;
 }
 
 export const DEFAULT_IO_TIMEOUT_MS = 30_000;
@@ -68,6 +74,9 @@ export type ToWorker =
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** One card of the 'done' batch: the target whose 'target-done' report it is, or the report itself. */
+export type BatchCardRef = { target: number } | { report: FlashReport };
+
 export type FromWorker =
   | { type: 'started'; seq: number; layout: FlashLayout }
   | { type: 'progress'; seq: number; target: number; progress: FlashProgress }
@@ -76,7 +85,11 @@ export type FromWorker =
   | { type: 'elevate'; seq: number; target: number; file: string }
   /** One card finished (the others may go on). */
   | { type: 'target-done'; seq: number; target: number; report: FlashReport }
-  /** The job ended; every card's report is in the batch. */
-  | { type: 'done'; seq: number; report: BatchReport }
+  /**
+   * The job ended. The batch comes without its cards: `cards` names them in order, each by the target whose
+   * 'target-done' carried its report (or, if none did, the report itself), so a card's report (one object
+   * per range) crosses the thread boundary once, not twice. `startEngineJob` puts the batch back together.
+   */
+  | { type: 'done'; seq: number; report: Omit<BatchReport, 'cards'>; cards: BatchCardRef[] }
   /** The job could not produce a report at all (crash); main treats it as failed. */
   | { type: 'error'; seq: number; error: SerializedError };

@@ -1,14 +1,13 @@
 /** Builds the report objects from a job's parts, whatever the outcome: one per card, and the batch. */
 import type { Bmap } from '../../shared/bmap';
 import type { CardIdentity } from '../../shared/identity';
-import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport, type FlashStatus } from '../../shared/report';
+import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport, type FlashStatus, type RangeReport } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 import { VERSION } from '../version';
 import type { TargetInfo } from './device/device-client';
 import type { IoStats } from './lane/card-io';
 import type { CardStageResult } from './lane/card-stage';
 import type { ProgressMeter } from './lane/progress-meter';
-import type { RangeBook } from './lane/range-book';
 import type { FlashJob } from './protocol';
 import type { ImageSource } from './source/types';
 import { imageReportFields } from './job-image';
@@ -34,7 +33,8 @@ export interface CardFacts {
   path: string;
   identity: CardIdentity | null;
   info: TargetInfo | null;
-  book: RangeBook | null;
+  /** Every range's report, in range order (the card's range book's). */
+  ranges: RangeReport[];
   meter: ProgressMeter | null;
   stage: CardStageResult | null;
   io: IoStats | null;
@@ -61,7 +61,7 @@ function bmapPart(f: JobFacts, mapped: number): FlashReport['bmap'] {
 
 export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
   const { job } = f;
-  const ranges = c.book?.reports() ?? [];
+  const { ranges } = c;
   const mapped = ranges.reduce((n, r) => n + r.bytes, 0);
   const now = Date.now();
   const preparingMs = Math.max(0, f.cardsStartedAt - f.startedAt.getTime());

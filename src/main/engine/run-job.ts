@@ -7,7 +7,7 @@
  * can tests.
  */
 import { MAX_TARGETS } from '../../shared/api';
-import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus } from '../../shared/report';
+import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus, RangeReport } from '../../shared/report';
 import type { ApiError } from '../../shared/result';
 import { ChunkPool } from './chunk/chunk-pool';
 import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
@@ -79,8 +79,8 @@ interface Card {
   error: ApiError | null;
 }
 
-function readbackError(card: Card, job: FlashJob): ApiError | null {
-  const bad = (card.book?.reports() ?? []).filter((r) => r.state === 'failed');
+function readbackError(card: Card, job: FlashJob, reports: readonly RangeReport[]): ApiError | null {
+  const bad = reports.filter((r) => r.state === 'failed');
   if (bad.length === 0) return null;
   const spans = bad.flatMap((r) => r.badBlocks ?? [{ first: r.first, last: r.last }]);
   const list = spans.slice(0, 5).map((s) => (s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`)).join(', ');
@@ -96,7 +96,7 @@ function readbackError(card: Card, job: FlashJob): ApiError | null {
   return { code: 'READBACK_MISMATCH', message: `${blocks} of ${card.path} did not hold the written data${after}: ${ranges}` };
 }
 
-function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { status: FlashStatus; error: ApiError | null } {
+function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges: readonly RangeReport[]): { status: FlashStatus; error: ApiError | null } {
   const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
   const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
   // Administrator rights not granted: the user stopped it before anything was written to this card.
@@ -104,11 +104,11 @@ function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null): { sta
   if (card.stage?.cancelled || jobError?.code === 'CANCELLED' || !card.stage) {
     return { status: 'cancelled', error: jobError?.code === 'CANCELLED' ? jobError : { code: 'CANCELLED', message: 'cancelled by the user' } };
   }
-  const mismatch = readbackError(card, job);
+  const mismatch = readbackError(card, job, ranges);
   if (mismatch) return { status: 'failed', error: mismatch };
   // Never a verdict over ranges that did not settle: say which, rather than call the card verified.
   const good = job.mode === 'copy' && !job.readback ? 'written' : 'verified';
-  const open = (card.book?.reports() ?? []).filter((r) => r.state !== good);
+  const open = ranges.filter((r) => r.state !== good);
   if (open.length > 0) {
     const list = open.slice(0, 5).map((r) => `${r.index + 1} (${r.state})`).join(', ');
     return { status: 'failed', error: { code: 'INTERNAL', message: `range${open.length > 1 ? 's' : ''} ${list}${open.length > 5 ? ' and more' : ''} on ${card.path} did not finish checking; this is a fault in Sureflash, and the card is not verified` } };
@@ -147,12 +147,14 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
 
   const report = (card: Card): void => {
     if (reports[card.index]) return;
-    const { status, error } = cardStatus(card, job, jobError);
+    // Each range's report, built once per card (50,000 ranges are 50,000 objects each time).
+    const ranges = card.book?.reports() ?? [];
+    const { status, error } = cardStatus(card, job, jobError, ranges);
     const built = buildCardReport(facts, {
       path: card.path,
       identity: job.targets[card.index]?.identity ?? null,
       info: card.target?.info ?? null,
-      book: card.book,
+      ranges,
       meter: card.meter,
       stage: card.stage,
       io: card.io?.stats ?? null,
@@ -208,7 +210,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     }
     const ready = cards.filter((c) => c.target && !c.error);
     for (const c of cards) if (c.error && c.target) await c.target.close();
-    events.started(layoutOf(src.ranges, src.imageSize, src.blockSize));
+    events.started(layoutOf(src.ranges, src.imageSize, src.blockSize, job.rangeChanges !== false));
     facts.cardsStartedAt = Date.now();
     for (const c of cards) if (!ready.includes(c)) report(c);
     if (ready.length === 0) throw new EngineError(cards[0]?.error?.code ?? 'INTERNAL', cards[0]?.error?.message ?? 'no card could be opened');
@@ -234,7 +236,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
       card.io = new CardIo(target, region.page);
       card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
-      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(p, src.opened)));
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(job.rangeChanges === false ? { ...p, rangeChanges: [] } : p, src.opened)));
       card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
       card.accepting = true;
       const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);

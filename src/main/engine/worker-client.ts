@@ -53,6 +53,8 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
   // the process (a bmap of 50,000 ranges: 40 MB more peak RSS, no faster).
   const worker = new Worker(workerScriptPath(), { resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 8 } });
   let settled = false;
+  /** Each card's report as its 'target-done' brought it; the batch at 'done' refers to them. */
+  const received = new Map<number, FlashReport>();
   const done = new Promise<BatchReport>((resolve, reject) => {
     const finish = (fn: () => void): void => {
       if (settled) return;
@@ -71,6 +73,7 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
           handlers.onProgress?.(message.target, message.progress);
           break;
         case 'target-done':
+          received.set(message.target, message.report);
           handlers.onTargetDone?.(message.target, message.report);
           break;
         case 'log':
@@ -84,9 +87,18 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
           started.then(() => ended(), (err: unknown) => ended(serializeError(err)));
           break;
         }
-        case 'done':
-          finish(() => resolve(message.report));
+        case 'done': {
+          const cards = message.cards.map((ref) => ('report' in ref ? ref.report : received.get(ref.target)));
+          const missing = cards.findIndex((c) => c === undefined);
+          if (missing >= 0) {
+            finish(() => reject(new EngineError('INTERNAL', `the engine's batch names the report of card ${missing + 1}, which never arrived`)));
+            break;
+          }
+          // The batch's fields in their usual order: the cards come before the summary.
+          const { summary, ...head } = message.report;
+          finish(() => resolve({ ...head, cards: cards as FlashReport[], summary }));
           break;
+        }
         case 'error':
           finish(() => reject(new EngineError(message.error.code, message.error.message)));
           break;

@@ -4,6 +4,7 @@
  * parent to start the helper ('elevate') and hears when that helper ended ('helper-ended'). Bundled to dist/main/engine-worker.cjs.
  */
 import { parentPort } from 'node:worker_threads';
+import type { FlashReport } from '../../shared/report';
 import type { FromWorker, ToWorker } from './protocol';
 import { EngineError, serializeError } from './errors';
 import { runJob } from './run-job';
@@ -35,12 +36,17 @@ port.on('message', (message: ToWorker) => {
   running = true;
   const { seq, job } = message;
   for (let i = 0; i < job.targets.length; i++) cards.push(new AbortController());
+  /** The card reports already posted ('target-done'), by the target they were posted for. */
+  const posted = new Map<FlashReport, number>();
   runJob(
     job,
     {
       started: (layout) => post({ type: 'started', seq, layout }),
       progress: (target, progress) => post({ type: 'progress', seq, target, progress }),
-      targetDone: (target, report) => post({ type: 'target-done', seq, target, report }),
+      targetDone: (target, report) => {
+        posted.set(report, target);
+        post({ type: 'target-done', seq, target, report });
+      },
       log: (level, text) => post({ type: 'log', seq, level, message: text }),
       elevate: (target, file) =>
         new Promise<void>((resolve, reject) => {
@@ -51,7 +57,7 @@ port.on('message', (message: ToWorker) => {
     controller.signal,
     cards.map((c) => c.signal),
   ).then(
-    (report) => post({ type: 'done', seq, report }),
+    ({ cards: reports, ...report }) => post({ type: 'done', seq, report, cards: reports.map((r) => (posted.has(r) ? { target: posted.get(r) as number } : { report: r })) }),
     (err: unknown) => post({ type: 'error', seq, error: serializeError(err) }),
   );
 });
