@@ -183,6 +183,24 @@ export function expectedRanges(layout: SparseLayout, blockSize = 4096): Array<{ 
  * The layout behind the committed fixtures in test/fixtures/bmap (standard-*.bmap): 1 MiB + 1000 bytes,
  * an unaligned multi-block extent, single blocks, and a mapped partial last block.
  */
+/**
+ * The worn-card suites' image: 8 MiB with four ranges, blocks A 0-63, B 256-639, C 1027-1176, D 1792-1816
+ * (623 blocks mapped; C starts 3 blocks into its MiB). `seed` picks the bytes (seed .. seed + 3).
+ */
+export function fourRangeLayout(seed: number): SparseLayout {
+  const KiB = 1024;
+  const MiB = 1024 * KiB;
+  return {
+    size: 8 * MiB,
+    extents: [
+      { offset: 0, length: 256 * KiB, seed },
+      { offset: 1 * MiB, length: 1536 * KiB, seed: seed + 1 },
+      { offset: 4 * MiB + 3 * 4096, length: 600 * KiB, seed: seed + 2 },
+      { offset: 7 * MiB, length: 100 * KiB, seed: seed + 3 },
+    ],
+  };
+}
+
 export const STANDARD_LAYOUT: SparseLayout = {
   size: 1024 * 1024 + 1000,
   extents: [

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BatchReport, FlashReport } from '../../src/shared/report';
-import { bmaptoolCreate, expectedRanges, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, expectedRanges, fourRangeLayout, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
 import type { Card, CardOptions, CardStats } from '../helpers/card';
 import { cardsPerTest } from '../helpers/card-checks';
 import { blocksDiffering, describeCardCli, rangeHolding, sortedBadBlocks } from '../helpers/card-cli-checks';
@@ -22,16 +22,8 @@ const BLOCK = 4096;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Four ranges; blocks: A 0-63, B 256-639, C 1027-1176, D 1792-1816 (623 blocks mapped). */
-const LAYOUT: SparseLayout = {
-  size: 8 * MiB,
-  extents: [
-    { offset: 0, length: 256 * KiB, seed: 41 },
-    { offset: 1 * MiB, length: 1536 * KiB, seed: 42 },
-    { offset: 4 * MiB + 3 * BLOCK, length: 600 * KiB, seed: 43 },
-    { offset: 7 * MiB, length: 100 * KiB, seed: 44 },
-  ],
-};
+/** Four ranges; blocks: A 0-63, B 256-639, C 1027-1176, D 1792-1816. */
+const LAYOUT = fourRangeLayout(41);
 const MAPPED_BLOCKS = 64 + 384 + 150 + 25;
 
 /** 20 MiB mapped over 32 MiB: more than the lying card's 8 MiB cache, so blocks are evicted mid-copy. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { pinDevice } from '../../src/main/engine/device/device-pin';
 import { startEngineJob } from '../../src/main/engine/worker-client';
-import { bmaptoolCreate, expectedRanges, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, expectedRanges, makeSparseImage, fourRangeLayout } from '../helpers/bmap-fixtures';
 import { blocksDiffering, describeCardCli } from '../helpers/card-cli-checks';
 import { elevateAsChild, requireHelperBuilt } from '../helpers/helper-process';
 import { startWornCard, type WornCard, type WornCardOptions } from '../helpers/worn-card';
@@ -22,15 +22,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** Four ranges; blocks: A 0-63, B 256-639, C 1027-1176, D 1792-1816. */
-const LAYOUT: SparseLayout = {
-  size: 8 * MiB,
-  extents: [
-    { offset: 0, length: 256 * KiB, seed: 21 },
-    { offset: 1 * MiB, length: 1536 * KiB, seed: 22 },
-    { offset: 4 * MiB + 3 * BLOCK, length: 600 * KiB, seed: 23 },
-    { offset: 7 * MiB, length: 100 * KiB, seed: 24 },
-  ],
-};
+const LAYOUT = fourRangeLayout(21);
 
 describeCardCli('the worn card written through the privileged helper', () => {
   let dir = '';

@@ -8,7 +8,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { bmaptoolCreate, expectedRanges, makeSparseImage, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, expectedRanges, makeSparseImage, fourRangeLayout, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
 import { blocksDiffering, describeCardCli, expectExit, rangeHolding, sortedBadBlocks } from '../helpers/card-cli-checks';
 import { canMeasureRss, cliBuilt, runCli } from '../helpers/cli';
 import { readBytes, writeDirect, type LoopOptions } from '../helpers/loop';
@@ -19,15 +19,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** Four ranges; blocks: A 0-63, B 256-639, C 1027-1176, D 1792-1816. */
-const LAYOUT: SparseLayout = {
-  size: 8 * MiB,
-  extents: [
-    { offset: 0, length: 256 * KiB, seed: 21 },
-    { offset: 1 * MiB, length: 1536 * KiB, seed: 22 },
-    { offset: 4 * MiB + 3 * BLOCK, length: 600 * KiB, seed: 23 },
-    { offset: 7 * MiB, length: 100 * KiB, seed: 24 },
-  ],
-};
+const LAYOUT = fourRangeLayout(21);
 
 interface Image {
   path: string;
