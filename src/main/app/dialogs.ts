@@ -37,24 +37,31 @@ export function electronDialogs(getWindow: () => BrowserWindow | null, documents
   };
 }
 
+/** One of main's own questions in a native dialog: Cancel first and default, true only for the confirm button. */
+async function askNative(
+  win: BrowserWindow | null,
+  question: { title: string; message: string; detail: string; confirmLabel: string },
+  type: 'warning' | 'question',
+): Promise<boolean> {
+  const options: Electron.MessageBoxOptions = {
+    type,
+    buttons: [CANCEL_LABEL, question.confirmLabel],
+    defaultId: 0,
+    cancelId: 0,
+    title: question.title,
+    message: question.message,
+    detail: question.detail,
+  };
+  const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+  return response === 1;
+}
+
 /** Main's own question before the station is armed (words shared with the browser host). */
 export function electronConfirmStation(
   getWindow: () => BrowserWindow | null,
 ): (request: StationRequest, imageName: string, present: DriveInfo[]) => Promise<boolean> {
   return async (request, imageName, present) => {
-    const win = getWindow();
-    const question = stationConfirmation(request, imageName, present);
-    const options: Electron.MessageBoxOptions = {
-      type: 'warning',
-      buttons: [CANCEL_LABEL, question.confirmLabel],
-      defaultId: 0,
-      cancelId: 0,
-      title: question.title,
-      message: question.message,
-      detail: question.detail,
-    };
-    const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
-    return response === 1;
+    return askNative(getWindow(), stationConfirmation(request, imageName, present), 'warning');
   };
 }
 
@@ -63,18 +70,7 @@ export function electronConfirmFlash(
   getWindow: () => BrowserWindow | null,
 ): (drives: DriveInfo[], image: ImageInfo, mode: 'copy' | 'verify') => Promise<boolean> {
   return async (drives, image, mode) => {
-    const win = getWindow();
     const question = eraseConfirmation(drives, image, mode);
-    const options: Electron.MessageBoxOptions = {
-      type: question.danger ? 'warning' : 'question',
-      buttons: [CANCEL_LABEL, question.confirmLabel],
-      defaultId: 0,
-      cancelId: 0,
-      title: question.title,
-      message: question.message,
-      detail: question.detail,
-    };
-    const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
-    return response === 1;
+    return askNative(getWindow(), question, question.danger ? 'warning' : 'question');
   };
 }
