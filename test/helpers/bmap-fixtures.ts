@@ -6,7 +6,7 @@
  * the parser under test.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash, getHashes } from 'node:crypto';
+import { createHash, getHashes, randomFillSync } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +58,28 @@ export async function makeSparseImage(dir: string, name: string, layout: SparseL
 }
 
 let bmaptoolChecked: boolean | null = null;
+
+/**
+ * A sparse image of `size` bytes holding `length` random bytes at `offset` (written 8 MiB at a time, never
+ * all in memory), and its bmap made by bmaptool next to it.
+ */
+export async function makeRandomSparseImage(dir: string, name: string, size: number, offset: number, length: number): Promise<{ path: string; bmap: string }> {
+  const path = await makeSparseImage(dir, name, { size, extents: [] });
+  const handle = await open(path, 'r+');
+  try {
+    const chunk = Buffer.alloc(Math.min(8 * 1024 * 1024, length));
+    for (let done = 0; done < length; done += chunk.length) {
+      const n = Math.min(chunk.length, length - done);
+      randomFillSync(chunk, 0, n);
+      await handle.write(chunk, 0, n, offset + done);
+    }
+  } finally {
+    await handle.close();
+  }
+  const bmap = `${path}.bmap`;
+  await bmaptoolCreate(path, bmap);
+  return { path, bmap };
+}
 
 /** True when `bmaptool` (Debian package bmap-tools) can be run; use it to skip oracle tests visibly. */
 export function bmaptoolAvailable(): boolean {

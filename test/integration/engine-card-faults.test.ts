@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchReport } from '../../src/shared/report';
-import { bmaptoolCreate, makeSparseImage, writeBmap } from '../helpers/bmap-fixtures';
+import { makeRandomSparseImage, makeSparseImage, writeBmap } from '../helpers/bmap-fixtures';
 import type { Card } from '../helpers/card';
 import { cardsPerTest } from '../helpers/card-checks';
 import { blocksDiffering, describeCardCli, expectExit, rangeHolding } from '../helpers/card-cli-checks';
@@ -35,23 +35,8 @@ interface Image {
 }
 
 /** A sparse image of `size` bytes with one range of random bytes at `offset`. */
-async function randomImage(name: string, size: number, offset: number, length: number): Promise<Image> {
-  const path = await makeSparseImage(work.dir, name, { size, extents: [] });
-  const handle = await fsp.open(path, 'r+');
-  try {
-    const chunk = Buffer.alloc(8 * MiB);
-    for (let done = 0; done < length; done += chunk.length) {
-      const n = Math.min(chunk.length, length - done);
-      randomFillSync(chunk, 0, n);
-      await handle.write(chunk, 0, n, offset + done);
-    }
-  } finally {
-    await handle.close();
-  }
-  const bmap = `${path}.bmap`;
-  await bmaptoolCreate(path, bmap);
-  return { path, bmap };
-}
+const randomImage = (name: string, size: number, offset: number, length: number): Promise<Image> =>
+  makeRandomSparseImage(work.dir, name, size, offset, length);
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

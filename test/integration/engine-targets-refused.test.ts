@@ -16,13 +16,12 @@
  * Build first: `node scripts/build.mjs`.
  */
 import { spawn } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, promises as fsp, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchReport } from '../../src/shared/report';
-import { bmaptoolCreate, makeSparseImage, STANDARD_LAYOUT } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, makeSparseImage, STANDARD_LAYOUT, makeRandomSparseImage } from '../helpers/bmap-fixtures';
 import { cardsPerTest } from '../helpers/card-checks';
 import { cliBin, cliBuilt, describeRun, runCli } from '../helpers/cli';
 import { attachLoop } from '../helpers/loop';
@@ -34,11 +33,8 @@ let image = '';
 let bmap = '';
 
 /** A sparse image of `size` bytes with `length` random bytes from offset 0, and its bmap. */
-async function randomImage(name: string, size: number, length: number): Promise<{ path: string; bmap: string }> {
-  const path = await makeSparseImage(dir, name, { size, extents: [{ offset: 0, data: randomFillSync(Buffer.alloc(length)) }] });
-  await bmaptoolCreate(path, `${path}.bmap`);
-  return { path, bmap: `${path}.bmap` };
-}
+const randomImage = (name: string, size: number, length: number): Promise<{ path: string; bmap: string }> =>
+  makeRandomSparseImage(dir, name, size, 0, length);
 
 beforeAll(async () => {
   if (!cliBuilt()) throw new Error('build the CLI first: node scripts/build.mjs');

@@ -5,13 +5,12 @@
  * Verified and byte-exact on their media; a card removed mid-flash ends DEVICE_LOST in its own report; a
  * card with a lying write cache is retried exactly as it is alone. Build first: `node scripts/build.mjs`.
  */
-import { randomFillSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BatchReport, FlashReport } from '../../src/shared/report';
-import { bmaptoolCreate, expectedRanges, fourRangeLayout, makeSparseImage, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, expectedRanges, fourRangeLayout, makeSparseImage, type SparseLayout, makeRandomSparseImage } from '../helpers/bmap-fixtures';
 import type { Card, CardOptions, CardStats } from '../helpers/card';
 import { cardsPerTest } from '../helpers/card-checks';
 import { blocksDiffering, describeCardCli, rangeHolding, sortedBadBlocks } from '../helpers/card-cli-checks';
@@ -54,10 +53,8 @@ async function makeImage(name: string, layout: SparseLayout): Promise<Image> {
 
 /** An image of `mapped` random bytes in one range at the start of `size` bytes. */
 async function makeRandomImage(name: string, size: number, mapped: number): Promise<Image> {
-  const path = await makeSparseImage(work.dir, name, { size, extents: [{ offset: 0, data: randomFillSync(Buffer.alloc(mapped)) }] });
-  const bmap = `${path}.bmap`;
-  await bmaptoolCreate(path, bmap);
-  return { path, bmap, ranges: [{ first: 0, last: mapped / BLOCK - 1 }] };
+  const image = await makeRandomSparseImage(work.dir, name, size, 0, mapped);
+  return { ...image, ranges: [{ first: 0, last: mapped / BLOCK - 1 }] };
 }
 
 /** The batch of a run that exited with `code` (not hung), with one report per card in DEST order. */

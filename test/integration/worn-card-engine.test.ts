@@ -3,12 +3,11 @@
  * chosen writes): block-level retry, dead blocks, a readback that really reads the device, verify, a card
  * that vanishes, bounded memory on a 1 GiB range, and Ctrl-C. Build first: `node scripts/build.mjs`.
  */
-import { randomFillSync } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { bmaptoolCreate, expectedRanges, makeSparseImage, fourRangeLayout, STANDARD_LAYOUT, type SparseLayout } from '../helpers/bmap-fixtures';
+import { bmaptoolCreate, expectedRanges, makeSparseImage, fourRangeLayout, STANDARD_LAYOUT, type SparseLayout, makeRandomSparseImage } from '../helpers/bmap-fixtures';
 import { blocksDiffering, describeCardCli, expectExit, rangeHolding, sortedBadBlocks } from '../helpers/card-cli-checks';
 import { canMeasureRss, cliBuilt, runCli } from '../helpers/cli';
 import { readBytes, writeDirect, type LoopOptions } from '../helpers/loop';
@@ -39,21 +38,8 @@ async function makeImage(name: string, layout: SparseLayout): Promise<Image> {
 
 /** A sparse image of `size` bytes with one range of random bytes (written in chunks, never all in memory). */
 async function makeRandomImage(name: string, size: number, offset: number, length: number): Promise<Image> {
-  const path = await makeSparseImage(work.dir, name, { size, extents: [] });
-  const handle = await fsp.open(path, 'r+');
-  try {
-    const chunk = Buffer.alloc(16 * MiB);
-    for (let done = 0; done < length; done += chunk.length) {
-      const n = Math.min(chunk.length, length - done);
-      randomFillSync(chunk, 0, n);
-      await handle.write(chunk, 0, n, offset + done);
-    }
-  } finally {
-    await handle.close();
-  }
-  const bmap = `${path}.bmap`;
-  await bmaptoolCreate(path, bmap);
-  return { path, bmap, ranges: [{ first: offset / BLOCK, last: (offset + length) / BLOCK - 1 }] };
+  const image = await makeRandomSparseImage(work.dir, name, size, offset, length);
+  return { ...image, ranges: [{ first: offset / BLOCK, last: (offset + length) / BLOCK - 1 }] };
 }
 
 async function card(size: number, faults: WornCardFault[] = [], loop?: LoopOptions): Promise<WornCard> {
