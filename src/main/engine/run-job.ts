@@ -194,13 +194,18 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
           requireBlockDevice: job.requireBlockDevice,
           arena,
           timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
-          elevated: pin ? { pin, elevate } : null,
+          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor' } : null,
           signal,
         });
         const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
         const twin = seen.get(key);
         if (twin !== undefined) throw new EngineError('USAGE', `${card.path} is the same target as ${cards[twin]?.path}: name each card once`);
         seen.set(key, card.index);
+        if (card.target.info.elevated === 'descriptor') {
+          events.log('info', `${card.path}: the administrator helper opened the drive and handed it over; this process writes and reads it back directly`);
+        } else if (card.target.info.elevated === 'served') {
+          events.log('info', `${card.path}: the administrator helper serves the drive's I/O (every batch crosses to it: slower than a drive handed over)`);
+        }
         if (copy && job.readback && !card.target.info.direct) {
           events.log('warn', `${card.path}: this filesystem refuses O_DIRECT, so readback goes through the page cache`);
         }

@@ -4,7 +4,7 @@
  *
  *  - writeMany: many O_DIRECT writes in flight from one thread (Linux native AIO: io_submit/io_getevents), so a
  *    bmap of many small ranges does not pay one device round trip per range. Used by the device thread.
- *  - listenUnix / acceptFd / sendFd: hand an open descriptor from one process to another over a Unix socket
+ *  - listenUnix / acceptFd / sendFd / adoptFd / closeFd: hand an open descriptor from one process to another over a Unix socket
  *    (SCM_RIGHTS). The privileged helper opens the pinned drive and hands the descriptor to the engine, which
  *    checks what it got (device number, size, flags) and does the I/O itself.
  *
@@ -341,12 +341,80 @@ static napi_value send_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Descriptors adopted by a thread (adoptFd) are closed when that thread's Node environment ends, however it ends:
+ * also a worker terminated while a call on a stalled card kept it, once that call returns. Node closes only what
+ * its own fs opened in a thread.
+ */
+#define MAX_ADOPTED 64
+typedef struct {
+  int fds[MAX_ADOPTED];
+  int count;
+} adopted_t;
+
+static void close_adopted(void *arg) {
+  adopted_t *adopted = arg;
+  for (int i = 0; i < adopted->count; i++) close(adopted->fds[i]);
+  adopted->count = 0;
+}
+
+static adopted_t *adopted_of(napi_env env) {
+  adopted_t *adopted = NULL;
+  if (napi_get_instance_data(env, (void **)&adopted) == napi_ok && adopted) return adopted;
+  adopted = calloc(1, sizeof *adopted);
+  if (!adopted) return NULL;
+  if (napi_set_instance_data(env, adopted, NULL, NULL) != napi_ok || napi_add_env_cleanup_hook(env, close_adopted, adopted) != napi_ok) {
+    free(adopted);
+    return NULL;
+  }
+  return adopted; /* lives as long as the environment: the cleanup hook runs last */
+}
+
+/* adoptFd(fd): this thread owns fd from now on; it is closed by closeFd or when the thread ends. */
+static napi_value adopt_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd) || fd < 0) {
+    return throw_type(env, "adoptFd(fd)");
+  }
+  adopted_t *adopted = adopted_of(env);
+  if (!adopted || adopted->count >= MAX_ADOPTED) return throw_errno(env, "adoptFd", EMFILE);
+  adopted->fds[adopted->count++] = (int)fd;
+  return NULL;
+}
+
+/*
+ * closeFd(fd): closes a descriptor this module gave out (a listening socket, a handed-over drive), and forgets
+ * it if this thread adopted it. Node's fs in a worker thread warns about closing descriptors it did not open.
+ */
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd) || fd < 0) {
+    return throw_type(env, "closeFd(fd)");
+  }
+  adopted_t *adopted = NULL;
+  if (napi_get_instance_data(env, (void **)&adopted) == napi_ok && adopted) {
+    for (int i = 0; i < adopted->count; i++) {
+      if (adopted->fds[i] != (int)fd) continue;
+      adopted->fds[i] = adopted->fds[--adopted->count];
+      break;
+    }
+  }
+  if (close((int)fd) != 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"writeMany", NULL, write_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"listenUnix", NULL, listen_unix, NULL, NULL, NULL, napi_enumerable, NULL},
       {"acceptFd", NULL, accept_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFd", NULL, send_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adoptFd", NULL, adopt_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

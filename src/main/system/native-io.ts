@@ -33,6 +33,10 @@ export interface NativeIo {
   acceptFd(listenFd: number, timeoutMs: number): HandedDescriptor;
   /** Connects to the socket at path and sends payload (1–4096 bytes) with fd attached. */
   sendFd(path: string, fd: number, payload: Uint8Array): void;
+  /** Closes a descriptor this module gave out (Node's fs in a worker thread warns about closing those). */
+  closeFd(fd: number): void;
+  /** This thread owns fd: closed by closeFd, or when the thread's environment ends (also a terminated worker). */
+  adoptFd(fd: number): void;
 }
 
 const FILE = 'sureflash-io.node';
@@ -52,7 +56,7 @@ function load(): { io: NativeIo | null; why: string | null } {
     const module = { exports: {} as unknown };
     process.dlopen(module, file);
     const io = module.exports as Partial<NativeIo>;
-    if (typeof io.writeMany !== 'function' || typeof io.acceptFd !== 'function' || typeof io.sendFd !== 'function' || typeof io.listenUnix !== 'function') {
+    if (typeof io.writeMany !== 'function' || typeof io.acceptFd !== 'function' || typeof io.sendFd !== 'function' || typeof io.listenUnix !== 'function' || typeof io.closeFd !== 'function' || typeof io.adoptFd !== 'function') {
       return { io: null, why: `${FILE} is from another version (rebuild with \`npm run build\`)` };
     }
     return { io: io as NativeIo, why: null };

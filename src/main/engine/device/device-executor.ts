@@ -5,6 +5,7 @@
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { splitRdev } from '../../system/block-device';
+import { nativeIo } from '../../system/native-io';
 import type { DeviceBatchResult, DeviceInfo, DeviceOp, DeviceOpenRequest } from './device-protocol';
 
 const PAGE = 4096;
@@ -43,6 +44,8 @@ export class DeviceExecutor {
     readonly info: DeviceInfo,
     private readonly memory: Buffer,
     private readonly kind: 'block-device' | 'file',
+    /** The descriptor was handed over (not opened by Node's fs here). */
+    private readonly adopted = false,
   ) {
     // Aligned scratch for partial sectors: a little WebAssembly memory of its own (page-aligned).
     const pages = Math.ceil((2 * Math.max(info.sectorSize, PAGE)) / 65536);
@@ -55,7 +58,11 @@ export class DeviceExecutor {
     const copy = request.mode === 'copy';
     if (request.kind === 'block-device') {
       if (O_DIRECT === undefined) throw new DeviceFault('ENOTSUP', 'this platform has no O_DIRECT');
-      const fd = openWith(request.path, (copy ? O_RDWR : O_RDONLY) | O_DIRECT | O_EXCL);
+      if (typeof request.descriptor === 'number' && !request.expect) throw new DeviceFault('EINVAL', 'a handed-over descriptor needs the device number and size to check it against');
+      const adopted = typeof request.descriptor === 'number';
+      // This thread owns it now: closed with the executor, or when the thread ends (a stalled card's too).
+      if (adopted) nativeIo()?.adoptFd(request.descriptor as number);
+      const fd = typeof request.descriptor === 'number' ? request.descriptor : openWith(request.path, (copy ? O_RDWR : O_RDONLY) | O_DIRECT | O_EXCL);
       try {
         const stat = fstatSync(fd);
         if (!stat.isBlockDevice()) throw new DeviceFault('ENOTBLK', `${request.path} is not a block device`);
@@ -63,9 +70,10 @@ export class DeviceExecutor {
         if (request.expect && (request.expect.rdev !== stat.rdev || request.expect.size !== geometry.size)) {
           throw new DeviceFault('ECHANGED', `${request.path} is no longer the device that was checked (device number or size changed)`);
         }
-        return new DeviceExecutor(fd, { direct: true, sectorSize: geometry.sectorSize, size: geometry.size }, memory, 'block-device');
+        return new DeviceExecutor(fd, { direct: true, sectorSize: geometry.sectorSize, size: geometry.size }, memory, 'block-device', adopted);
       } catch (err) {
-        closeSync(fd);
+        if (adopted) closeAdopted(fd);
+        else closeSync(fd);
         throw err;
       }
     }
@@ -117,7 +125,13 @@ export class DeviceExecutor {
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.adopted) closeAdopted(this.fd);
+    else closeSync(this.fd);
+  }
+
+  /** The open descriptor (the helper hands it to the engine). */
+  get descriptor(): number {
+    return this.fd;
   }
 
   private check(offset: number, length: number, at: number): void {
@@ -188,6 +202,13 @@ export class DeviceExecutor {
     this.scratch.copy(this.memory, at, offset - base, offset - base + available);
     return available;
   }
+}
+
+/** Closes a handed-over descriptor (through the native module that received it: Node's fs did not open it). */
+function closeAdopted(fd: number): void {
+  const io = nativeIo();
+  if (io) io.closeFd(fd);
+  else closeSync(fd);
 }
 
 function openWith(path: string, flags: number): number {
