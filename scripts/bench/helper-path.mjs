@@ -53,8 +53,11 @@ function runJob(root, job) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(join(root, 'dist', 'main', 'engine-worker.cjs'), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
     const t0 = performance.now();
-    worker.on('message', (/** @type {{ type: string, target?: number, file?: string, report?: any, error?: { message: string } }} */ m) => {
-      if (m.type === 'elevate') {
+    /** @type {Map<number, any>} */
+    const reports = new Map();
+    worker.on('message', (/** @type {{ type: string, target?: number, file?: string, report?: any, cards?: ({ target: number } | { report: any })[], error?: { message: string } }} */ m) => {
+      if (m.type === 'target-done') reports.set(/** @type {number} */ (m.target), m.report);
+      else if (m.type === 'elevate') {
         const uid = String(process.getuid?.() ?? 0);
         const child = spawn(process.execPath, [join(root, 'dist', 'main', 'helper.cjs'), String(m.file), uid], { stdio: ['ignore', 'ignore', 'inherit'] });
         child.on('exit', (code) =>
@@ -63,7 +66,9 @@ function runJob(root, job) {
       } else if (m.type === 'done') {
         const wallMs = performance.now() - t0;
         void worker.terminate();
-        resolve({ wallMs, report: m.report });
+        // Each card's report came with its 'target-done' (the batch names it) or in the batch itself.
+        const cards = (m.cards ?? []).map((c) => ('report' in c ? c.report : reports.get(c.target)));
+        resolve({ wallMs, report: { ...m.report, cards } });
       } else if (m.type === 'error') {
         void worker.terminate();
         reject(new BenchError(`engine: ${m.error?.message}`));
