@@ -10,15 +10,30 @@ import { rereadFingerprint } from '../../shared/flash-outcome';
 import { identifyMedium } from '../drives/card-media';
 import type { FlashHistory } from '../history/flash-recorder';
 
-/** Who each DEST is: its identity for block devices (with the content fingerprint), null for anything else. */
-export async function identifyTargets(paths: readonly string[]): Promise<(CardIdentity | null)[]> {
+/**
+ * Who each DEST is: its identity for block devices (with the content fingerprint), null for anything else.
+ * A card that does not answer the fingerprint's reads within `timeoutMs` is left unidentified (`onSlow` says
+ * so), so the flash still starts and the engine reports it stalled; the read it left behind ends with the card.
+ */
+export async function identifyTargets(paths: readonly string[], timeoutMs: number, onSlow: (path: string) => void = () => undefined): Promise<(CardIdentity | null)[]> {
   return Promise.all(
     paths.map(async (path) => {
-      try {
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise<null>((resolve) => {
+        timer = setTimeout(() => {
+          onSlow(path);
+          resolve(null);
+        }, timeoutMs);
+        timer.unref();
+      });
+      const identify = (async () => {
         if (!(await stat(path)).isBlockDevice()) return null;
         return await identifyMedium(path, true);
-      } catch {
-        return null;
+      })().catch(() => null);
+      try {
+        return await Promise.race([identify, slow]);
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );
