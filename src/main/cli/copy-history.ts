@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { CardIdentity } from '../../shared/card-identity';
 import type { BatchReport } from '../../shared/report';
 import { rereadFingerprint } from '../../shared/flash-outcome';
-import { identifyMedium } from '../drives/card-media';
+import { identifyMedium, identifyMediumWithin } from '../drives/card-media';
 import type { FlashHistory } from '../history/flash-recorder';
 
 /**
@@ -18,23 +18,8 @@ import type { FlashHistory } from '../history/flash-recorder';
 export async function identifyTargets(paths: readonly string[], timeoutMs: number, onSlow: (path: string) => void = () => undefined): Promise<(CardIdentity | null)[]> {
   return Promise.all(
     paths.map(async (path) => {
-      let timer: NodeJS.Timeout | undefined;
-      const slow = new Promise<null>((resolve) => {
-        timer = setTimeout(() => {
-          onSlow(path);
-          resolve(null);
-        }, timeoutMs);
-        timer.unref();
-      });
-      const identify = (async () => {
-        if (!(await stat(path)).isBlockDevice()) return null;
-        return await identifyMedium(path, true);
-      })().catch(() => null);
-      try {
-        return await Promise.race([identify, slow]);
-      } finally {
-        clearTimeout(timer);
-      }
+      const device = await stat(path).then((s) => s.isBlockDevice(), () => false);
+      return device ? identifyMediumWithin(path, true, timeoutMs, () => onSlow(path)) : null;
     }),
   );
 }
