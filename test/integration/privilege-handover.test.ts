@@ -17,7 +17,7 @@ import type { FlashJob } from '../../src/main/engine/protocol';
 import { startEngineJob } from '../../src/main/engine/worker-client';
 import { nativeIo, nativeIoMissing, type NativeIo } from '../../src/main/system/native-io';
 import { bmaptoolCreate, makeSparseImage } from '../helpers/bmap-fixtures';
-import { requireHelperBuilt, startHelper } from '../helpers/helper-process';
+import { elevateAsChild, requireHelperBuilt, startHelper } from '../helpers/helper-process';
 import { attachLoop, readDirect, run, type LoopDevice } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 
@@ -58,7 +58,7 @@ describeHandover('the descriptor hand-over (needs root: loop devices; the native
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it.each(['copy', 'verify'] as const)('the helper hands over the pinned drive opened O_DIRECT for %s, keeps no copy of it and ends', async (mode) => {
+  it.each(['copy', 'verify'] as const)('the helper hands over the pinned drive opened O_DIRECT for %s, keeps no copy of it, and ends when the engine goes', async (mode) => {
     const helper = await startHelper();
     const link = await helper.socket();
     const auth = (await link.control()) as { token: string };
@@ -66,6 +66,8 @@ describeHandover('the descriptor hand-over (needs root: loop devices; the native
     link.send({ type: 'open', pin, handover: true });
     expect(await link.control()).toMatchObject({ type: 'opened', handedOver: true });
     const got = native.acceptFd((helper.rendezvous.handover as { fd: number }).fd, 2000);
+    // It waits for the job's next drive; the engine going away ends it.
+    link.socket.destroy();
     expect((await helper.exited).code).toBe(0);
     expect(descriptorMismatch(got, auth.token, pin)).toBeNull();
     expect(got.uid).toBe(0);
@@ -139,6 +141,73 @@ describeHandover('the descriptor hand-over (needs root: loop devices; the native
     expect(batch.status).not.toBe('verified');
     expect(batch.cards[0]!.error?.message).toMatch(/handed over for .* was refused: it is not open for direct I\/O.*nothing was written/);
     expect((await readDirect(loop.device, 0, 2 * MiB)).equals(before)).toBe(true);
+  });
+
+  describe('one job, two drives the app cannot write', () => {
+    let image = '';
+    const twoCards = async (elevatedIo: 'descriptor' | 'served', pins?: DevicePin[]) => {
+      if (!image) {
+        image = await makeSparseImage(work, 'two.img', { size: 6 * MiB, extents: [{ offset: 0, length: MiB, seed: 71 }, { offset: 4 * MiB, length: MiB, seed: 72 }] });
+        await bmaptoolCreate(image, `${image}.bmap`);
+      }
+      const [pa, pb] = pins ?? [await pinDevice(loop.device, 'copy'), await pinDevice(other.device, 'copy')];
+      const job: FlashJob = {
+        mode: 'copy',
+        image,
+        bmapPath: `${image}.bmap`,
+        targets: [
+          { path: loop.device, elevated: pa as DevicePin, elevatedIo },
+          { path: other.device, elevated: pb as DevicePin, elevatedIo },
+        ],
+        readback: true,
+        verifySource: true,
+        retries: 1,
+        requireBlockDevice: true,
+      };
+      const prompts: number[] = [];
+      const said: string[] = [];
+      const batch = await startEngineJob(job, {
+        onElevate: (target, file) => {
+          prompts.push(target);
+          return elevateAsChild(said)(target, file);
+        },
+      }).done;
+      return { batch, prompts, said };
+    };
+
+    it('handed over: one helper, one password prompt, opens both; both verified, the image on each', async () => {
+      const { batch, prompts, said } = await twoCards('descriptor');
+      expect(batch.cards.map((c) => c.status)).toEqual(['verified', 'verified']);
+      expect(prompts).toEqual([0]);
+      const wanted = readFileSync(image);
+      for (const device of [loop.device, other.device]) {
+        for (const start of [0, 4 * MiB]) expect((await readDirect(device, start, MiB)).equals(wanted.subarray(start, start + MiB)), `${device} at ${start}`).toBe(true);
+      }
+      expect(said.join('')).toBe('');
+    });
+
+    it('served: a helper, and a prompt, per drive', async () => {
+      const { batch, prompts } = await twoCards('served');
+      expect(batch.cards.map((c) => c.status)).toEqual(['verified', 'verified']);
+      expect(prompts).toEqual([0, 1]);
+    });
+
+    it("the shared helper still refuses a drive that is no longer the pinned one; that card alone fails, nothing written to it", async () => {
+      const pa = await pinDevice(loop.device, 'copy');
+      const pb = await pinDevice(other.device, 'copy');
+      // The second drive's loop number now leads to another backing file of the same size.
+      const swappedFile = join(work, 'swapped.bin');
+      writeFileSync(swappedFile, Buffer.alloc(8 * MiB, 0x33));
+      const detached = await run('losetup', ['--detach', other.device]);
+      expect(detached.code, detached.stderr).toBe(0);
+      const again = await run('losetup', [other.device, swappedFile]);
+      expect(again.code, again.stderr).toBe(0);
+      const { batch, prompts } = await twoCards('descriptor', [pa, pb]);
+      expect(prompts).toEqual([0]);
+      expect(batch.cards[0]!.status).toBe('verified');
+      expect(batch.cards[1]!.error).toMatchObject({ code: 'TARGET_CHANGED', message: expect.stringMatching(/not the drive that was listed and confirmed/) });
+      expect((await readDirect(other.device, 0, 4096)).every((b) => b === 0x33)).toBe(true);
+    });
   });
 
   it('the helper refuses a handover socket that is not 0600, before anything', async () => {

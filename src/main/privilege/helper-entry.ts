@@ -41,6 +41,8 @@ function serve(socketPath: string, handoverPath: string | null, token: string, b
     const memory = helperMemory();
     const spare = Buffer.alloc(16);
     let state: 'waiting' | 'opening' | 'open' | 'done' = 'waiting';
+    /** Drives handed over to the engine on this connection. */
+    let handedOver = 0;
     let executor: DeviceExecutor | null = null;
 
     const finish = (code: number, why?: string): void => {
@@ -77,8 +79,11 @@ function serve(socketPath: string, handoverPath: string | null, token: string, b
           if (state !== 'opening') return opened.close();
           if (handover && handOver(opened.descriptor)) {
             opened.close(); // the engine holds the drive now (the same open file: its exclusive claim stays)
+            handedOver++;
+            // Another of the job's drives may be asked for next; the engine closes when it has them all.
+            state = 'waiting';
             socket.write(controlFrame({ type: 'opened', info: opened.info, handedOver: true }));
-            return finish(0);
+            return;
           }
           executor = opened;
           state = 'open';
@@ -141,7 +146,9 @@ function serve(socketPath: string, handoverPath: string | null, token: string, b
     socket.on('connect', () => socket.write(controlFrame({ type: 'auth', token })));
     socket.on('error', (err) => finish(1, `the connection to the engine failed: ${err.message}`));
     // The engine closed (its job ended, it gave up on a stalled card, or it went away): close the drive.
-    socket.on('close', () => finish(executor || state === 'done' ? 0 : 1, executor ? undefined : 'the engine closed the connection before a drive was opened'));
+    socket.on('close', () =>
+      finish(executor || state === 'done' || handedOver > 0 ? 0 : 1, executor || handedOver > 0 ? undefined : 'the engine closed the connection before a drive was opened'),
+    );
   });
 }
 

@@ -58,6 +58,30 @@ export interface RemoteTargetOptions {
   authTimeoutMs?: number;
   /** Ask for the drive's descriptor (the default) or have the helper serve every batch. */
   io?: 'descriptor' | 'served';
+  /**
+   * The job's helper: once one handed a drive over it stays connected, and the job's next elevated drives
+   * are opened by it (one password prompt per job, not per drive) until the job closes the share.
+   */
+  share?: HelperShare;
+}
+
+/** A helper that handed a drive over and waits for the next open request on its authenticated connection. */
+interface HelperLease {
+  readonly alive: boolean;
+  /** The next pinned drive's descriptor, checked like the first one's; throws EngineError when refused. */
+  open(pin: DevicePin): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One job's elevated drives share one helper (descriptor mode): see RemoteTargetOptions.share. */
+export class HelperShare {
+  lease: HelperLease | null = null;
+  /** Lets the helper go (it exits); call once every drive of the job is open, and when the job ends. */
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.close();
+  }
 }
 
 /** Why a handed-over descriptor is not the pinned drive opened as the engine needs it, or null when it is. */
@@ -129,12 +153,35 @@ async function readAll(file: FileHandle, target: Buffer, position: number): Prom
 
 /** Opens the pinned device through the helper. Throws EngineError naming why it could not. */
 export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Target> {
-  const { pin, arena, timeoutMs } = options;
+  const { pin } = options;
+  const lease = options.io !== 'served' ? options.share?.lease : null;
+  if (lease?.alive) return adoptDescriptor(options, await lease.open(pin));
+  return openThroughNewHelper(options);
+}
+
+/** The engine's own device thread adopts a handed-over descriptor and checks it once more (number and size). */
+function adoptDescriptor(options: RemoteTargetOptions, descriptor: number): Promise<Target> {
+  const { pin } = options;
+  return openDeviceThread({
+    request: { path: pin.path, mode: pin.mode, kind: 'block-device', expect: { rdev: pin.rdev, size: pin.size }, descriptor },
+    arena: options.arena,
+    timeoutMs: options.timeoutMs,
+    kind: 'block-device',
+    rdev: pin.rdev,
+    writeCache: options.writeCache,
+    elevated: 'descriptor',
+  });
+}
+
+async function openThroughNewHelper(options: RemoteTargetOptions): Promise<Target> {
+  const { arena, timeoutMs } = options;
+  /** The drive being opened (the share's later drives change it). */
+  let pin = options.pin;
   const memory = Buffer.from(arena.memory.buffer);
   const rendezvous = await openRendezvous();
   const buffer = await open(rendezvous.bufferPath, 'r+');
   let bufferCursor = 0;
-  let state: 'auth' | 'opening' | 'open' | 'handed' | 'closing' | 'dead' = 'auth';
+  let state: 'auth' | 'opening' | 'open' | 'handed' | 'handed-opening' | 'closing' | 'dead' = 'auth';
   let socket: Socket | null = null;
   let stalled = false;
   let dead: EngineError | null = null;
@@ -142,7 +189,7 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
   const pending: Pending[] = [];
   type Opened = { info: DeviceInfo } | { descriptor: number } | { error: EngineError };
   let settleOpen!: (outcome: Opened) => void;
-  const opened = new Promise<Opened>((resolve) => (settleOpen = resolve));
+  let opened = new Promise<Opened>((resolve) => (settleOpen = resolve));
   const handover = options.io !== 'served' ? rendezvous.handover : null;
   let onClosed: (() => void) | null = null;
 
@@ -170,6 +217,13 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
       if (!handover) throw new WireError('a descriptor that was not asked for');
       state = 'handed';
       settleOpen(takeDescriptor(handover.fd));
+    } else if (state === 'handed-opening' && message.type === 'opened' && message.handedOver) {
+      state = 'handed';
+      settleOpen(takeDescriptor((handover as { fd: number }).fd));
+    } else if (state === 'handed-opening' && message.type === 'refused') {
+      const error = new EngineError(isCode(message.code) ? message.code : 'TARGET_NOT_ALLOWED', message.message);
+      settleOpen({ error });
+      fail(error);
     } else if (state === 'opening' && message.type === 'opened') {
       state = 'open';
       settleOpen({ info: message.info });
@@ -264,7 +318,7 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
       client.on('error', () => undefined);
       client.on('close', () => {
         clearTimeout(authTimer);
-        if (state === 'handed') return; // the helper ends once it handed the drive over
+        if (state === 'handed' && !options.share) return; // the helper ends once it handed the drive over
         if (state === 'closing') onClosed?.();
         else if (state !== 'dead') fail(lost(state === 'auth' ? 'disconnected before identifying itself' : 'ended unexpectedly'));
       });
@@ -274,25 +328,44 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
 
   const outcome = await opened;
   options.signal?.removeEventListener('abort', abort);
-  await rendezvous.close();
+  const share = 'descriptor' in outcome ? options.share : undefined;
+  // A shared helper keeps its rendezvous (the handover socket) until the job lets it go.
+  if (!share) await rendezvous.close();
   if ('error' in outcome) {
     (socket as Socket | null)?.destroy();
     await buffer.close().catch(() => undefined);
     throw outcome.error;
   }
   if ('descriptor' in outcome) {
-    (socket as Socket | null)?.destroy();
     await buffer.close().catch(() => undefined);
-    // The engine's own device thread adopts it and checks it once more (device number and size).
-    return openDeviceThread({
-      request: { path: pin.path, mode: pin.mode, kind: 'block-device', expect: { rdev: pin.rdev, size: pin.size }, descriptor: outcome.descriptor },
-      arena,
-      timeoutMs,
-      kind: 'block-device',
-      rdev: pin.rdev,
-      writeCache: options.writeCache,
-      elevated: 'descriptor',
-    });
+    if (share) {
+      const live = socket as unknown as Socket;
+      share.lease = {
+        get alive() {
+          return state === 'handed';
+        },
+        open: async (next) => {
+          if (state !== 'handed') throw lost('is gone');
+          pin = next;
+          opened = new Promise<Opened>((resolve) => (settleOpen = resolve));
+          state = 'handed-opening';
+          live.write(controlFrame({ type: 'open', pin: next, handover: true }));
+          const timer = setTimeout(() => fail(lost(`did not answer the open request for ${next.path} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+          const result = await opened.finally(() => clearTimeout(timer));
+          if ('error' in result) throw result.error;
+          if (!('descriptor' in result)) throw lost('answered a drive hand-over with something else');
+          return result.descriptor;
+        },
+        close: async () => {
+          if (state === 'handed') {
+            state = 'closing';
+            live.end(controlFrame({ type: 'close' }));
+          }
+          await rendezvous.close();
+        },
+      };
+    } else (socket as Socket | null)?.destroy();
+    return adoptDescriptor({ ...options, pin }, outcome.descriptor);
   }
   const live = socket as unknown as Socket;
   /** Batches whose bytes are in the transfer buffer and whose answer is not in yet. */
