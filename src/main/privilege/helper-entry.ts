@@ -4,8 +4,9 @@
  * nothing else: it checks the rendezvous (helper-rendezvous.ts), connects to the engine and proves the
  * token, takes one open request (validated with the pin's schema) and opens the drive only while it still
  * is the pinned one (helper-device.ts). Then, when the engine asked for it and both sides have the native
- * module, it hands the opened descriptor to the engine over the rendezvous' handover socket, closes its own
- * and ends (the engine checks what it got and does the I/O itself: no byte crosses a process boundary);
+ * module, it hands the opened descriptor to the engine over the rendezvous' handover socket and closes its
+ * own (the engine checks what it got and does the I/O itself: no byte crosses a process boundary), then waits
+ * for the job's next drive the same way until the engine closes the connection;
  * otherwise it runs batches of reads, writes and flushes on offsets inside that drive until the engine
  * closes or goes away. No image, bmap, decoder, child process or PATH lookup
  * runs here, and nothing in the environment chooses what runs.
