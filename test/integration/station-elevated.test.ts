@@ -5,7 +5,6 @@
  * run as root, so "cannot write" is told to the services). The station serves only loop80–loop84's slots, so it
  * never takes a loop device another test attaches meanwhile. Build first: `node scripts/build.mjs`.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import type { ElevatedLauncher } from '../../src/main/privilege/run-elevated';
 import { createMainServices } from '../../src/main/services/main-services';
 import type { StationCardResult, StationEvent } from '../../src/shared/station';
 import { bmaptoolCreate, makeSparseImage } from '../helpers/bmap-fixtures';
-import { requireHelperBuilt } from '../helpers/helper-process';
+import { childLauncher, requireHelperBuilt } from '../helpers/helper-process';
 import { isLoopAttached, run } from '../helpers/loop';
 import { describeRoot } from '../helpers/root';
 
@@ -48,12 +47,11 @@ describeRoot('the app station on cards it cannot write: each served by the privi
     const image = await makeSparseImage(dir, 'os.img', { size: 12 * MiB, extents: [{ offset: 0, length: 3 * MiB, seed: 41 }, { offset: 8 * MiB, length: MiB, seed: 42 }] });
     await bmaptoolCreate(image, `${image}.bmap`);
     const prompts: string[] = [];
-    const granted: ElevatedLauncher = ({ command }) =>
-      new Promise((resolve, reject) => {
-        prompts.push(command);
-        const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
-        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`helper exited ${code}`))));
-      });
+    const launch = childLauncher();
+    const granted: ElevatedLauncher = (command) => {
+      prompts.push(command.command);
+      return launch(command);
+    };
     const services = createMainServices({
       allowLoop: true,
       userDataDir: await fsp.mkdtemp(join(dir, 'user-data-')),

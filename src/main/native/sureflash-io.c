@@ -341,6 +341,15 @@ static napi_value send_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The one descriptor argument of a call, or -1. */
+static int64_t fd_argument(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd)) return -1;
+  return fd;
+}
+
 /*
  * Descriptors adopted by a thread (adoptFd) are closed when that thread's Node environment ends, however it ends:
  * also a worker terminated while a call on a stalled card kept it, once that call returns. Node closes only what
@@ -372,12 +381,8 @@ static adopted_t *adopted_of(napi_env env) {
 
 /* adoptFd(fd): this thread owns fd from now on; it is closed by closeFd or when the thread ends. */
 static napi_value adopt_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int64_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd) || fd < 0) {
-    return throw_type(env, "adoptFd(fd)");
-  }
+  int64_t fd = fd_argument(env, info);
+  if (fd < 0) return throw_type(env, "adoptFd(fd)");
   adopted_t *adopted = adopted_of(env);
   if (!adopted || adopted->count >= MAX_ADOPTED) return throw_errno(env, "adoptFd", EMFILE);
   adopted->fds[adopted->count++] = (int)fd;
@@ -389,12 +394,8 @@ static napi_value adopt_fd(napi_env env, napi_callback_info info) {
  * it if this thread adopted it. Node's fs in a worker thread warns about closing descriptors it did not open.
  */
 static napi_value close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int64_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_int(env, argv[0], &fd) || fd < 0) {
-    return throw_type(env, "closeFd(fd)");
-  }
+  int64_t fd = fd_argument(env, info);
+  if (fd < 0) return throw_type(env, "closeFd(fd)");
   adopted_t *adopted = NULL;
   if (napi_get_instance_data(env, (void **)&adopted) == napi_ok && adopted) {
     for (int i = 0; i < adopted->count; i++) {
