@@ -3,14 +3,15 @@
  * in order, so a partial sector's read-modify-write can never race another write of the same sector. Every op
  * is checked to lie inside the device and the memory.
  *
- * Many writes in flight: with O_DIRECT and `inFlight` (the native module's writeMany: writes-in-flight.ts), a run of
- * consecutive write ops that are whole sectors in place, length and memory, and overlap none of each other, is
- * one group submitted with up to AIO_DEPTH writes in flight (Linux native AIO), so a bmap of many small ranges
- * does not pay one device round trip per range. Everything else (partial sectors, reads, flushes, truncates)
- * runs synchronously and in order, and a group ends before any op that is not such a write. A write that
- * overlaps one of its group closes the group first, so the later write still lands last. A short write is
- * finished synchronously. When writeMany cannot run a group (io_setup fails: EAGAIN when the system's
- * aio-max-nr is used up, ...) the group's writes run one by one instead.
+ * Many writes in flight: with O_DIRECT and `inFlight` (the native module's writeMany: writes-in-flight.ts), a
+ * run of consecutive write ops that are whole sectors in place, length and memory is one group, submitted with
+ * up to AIO_DEPTH writes in flight (Linux native AIO), so a bmap of many small ranges does not pay one device
+ * round trip per range. No two writes of a group overlap or even touch: a write that would closes the group
+ * first, so a later write over an earlier one still lands last, and the block layer cannot merge two of them
+ * into one request (whose error would fail both, blaming a write that did nothing wrong). Everything else
+ * (partial sectors, reads, flushes, truncates) runs synchronously and in order: a group ends before any op that
+ * is not such a write. A short write is finished synchronously. When writeMany cannot run a group (io_setup
+ * fails: EAGAIN when the system's aio-max-nr is used up, ...) its writes run one by one instead.
  *
  * Errors: a batch stops at its first failing op, in op order, and names it with the errno code and message
  * the synchronous call would give (EIO, ENOSPC, ENXIO...). The ops before it are done. Unlike the synchronous
@@ -175,16 +176,16 @@ export class DeviceExecutor {
 
   /**
    * The end (exclusive) of the group of writes starting at `from`: consecutive write ops inside the device and
-   * the memory, whole sectors in place, length and memory, none overlapping another of the group.
+   * the memory, whole sectors in place, length and memory, none overlapping or touching another of the group.
    */
   private groupEnd(ops: readonly DeviceOp[], from: number): number {
     const sector = this.info.sectorSize;
-    let reach = 0; // the end of the group's furthest write: a write starting there or later overlaps none
+    let reach = -1; // the end of the group's furthest write: a write starting after it touches none
     let end = from;
     for (; end < ops.length && end - from < AIO_GROUP; end++) {
       const op = ops[end] as DeviceOp;
       if (op.op !== 'write' || op.offset % sector !== 0 || op.length % sector !== 0 || op.at % sector !== 0 || !this.inside(op)) break;
-      if (op.offset < reach && overlapsOne(ops as readonly WriteOp[], from, end, op)) break;
+      if (op.offset <= reach && touchesOne(ops as readonly WriteOp[], from, end, op)) break;
       reach = Math.max(reach, op.offset + op.length);
     }
     return end;
@@ -218,13 +219,15 @@ export class DeviceExecutor {
     for (let i = 0; i < n; i++) {
       const op = ops[from + i] as WriteOp;
       const result = results[i] as number;
+      if (result === op.length) continue;
+      // A short write, or one not run (never submitted, or refused by io_submit with EAGAIN: the kernel queued
+      // no more): the rest of it synchronously. Any other error is the write's own.
+      let done = Number.isNaN(result) ? 0 : result;
       if (result < 0) {
         const { code, message } = inFlight.describe(-result, 'write');
-        return { index: from + i, code, message };
+        if (code !== 'EAGAIN') return { index: from + i, code, message };
+        done = 0;
       }
-      if (result === op.length) continue;
-      // A short write (or, defensively, one never submitted: those only follow a failure): the rest, synchronously.
-      const done = Number.isNaN(result) ? 0 : result;
       try {
         this.write(op.offset + done, op.length - done, op.at + done);
       } catch (err) {
@@ -317,11 +320,11 @@ export class DeviceExecutor {
   }
 }
 
-/** True when `op` overlaps one of ops[from, end). */
-function overlapsOne(ops: readonly WriteOp[], from: number, end: number, op: WriteOp): boolean {
+/** True when `op` overlaps or adjoins one of ops[from, end). */
+function touchesOne(ops: readonly WriteOp[], from: number, end: number, op: WriteOp): boolean {
   for (let k = from; k < end; k++) {
     const other = ops[k] as WriteOp;
-    if (op.offset < other.offset + other.length && other.offset < op.offset + op.length) return true;
+    if (op.offset <= other.offset + other.length && other.offset <= op.offset + op.length) return true;
   }
   return false;
 }
