@@ -94,7 +94,9 @@ static int get_f64(napi_env env, napi_value value, double **data, size_t *count)
 /*
  * The AIO context of one Node environment (the main thread or a worker: each has its own), set up at the first
  * writeMany and kept until the environment ends. Not one per call: io_destroy waits for an RCU grace period,
- * measured at about 35 ms here, which one call per device batch paid hundreds of times.
+ * measured at about 35 ms here, which one call per device batch paid hundreds of times. This struct is the
+ * module's instance data (napi_set_instance_data: one per module and environment): state of other calls belongs
+ * in it too, not in instance data of their own, which would replace it.
  */
 struct aio_instance {
   aio_context_t ctx;
