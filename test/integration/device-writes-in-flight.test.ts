@@ -248,3 +248,95 @@ for (const path of PATHS) {
     }
   });
 }
+
+describeRoot(`device executor writes in flight: when writeMany cannot run them all${missing !== null ? ` (skipped: ${missing})` : ''}`, () => {
+  const SIZE = 16 * MiB;
+  let dir = '';
+  let loop: LoopDevice | null = null;
+  const memory = alignedBuffer(MiB);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sureflash-aio-fallback-'));
+    const file = join(dir, 'device.img');
+    writeFileSync(file, '');
+    truncateSync(file, SIZE);
+    loop = await attachLoop(file);
+  });
+  afterAll(async () => {
+    await loop?.detach();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** 64 one-block writes with holes between them, and the device they must leave (from a zeroed device). */
+  const batch = (): { ops: DeviceOp[]; model: Buffer } => {
+    randomFillSync(memory);
+    const ops: DeviceOp[] = Array.from({ length: 64 }, (_, i) => ({ op: 'write', offset: (1 + 3 * i) * BLOCK, length: BLOCK, at: (63 - i) * BLOCK }));
+    const model = Buffer.alloc(200 * BLOCK);
+    applyWrites(model, memory, ops);
+    return { ops, model };
+  };
+
+  const runWith = (inFlight: WritesInFlight, ops: DeviceOp[]): DeviceBatchResult => {
+    const device = (loop as LoopDevice).device;
+    const zero = DeviceExecutor.open({ path: device, mode: 'copy', kind: 'block-device' }, alignedBuffer(200 * BLOCK));
+    expect(zero.run([{ op: 'write', offset: 0, length: 200 * BLOCK, at: 0 }]).error).toBeNull();
+    zero.close();
+    const executor = DeviceExecutor.open({ path: device, mode: 'copy', kind: 'block-device' }, memory, { inFlight });
+    try {
+      return executor.run(ops);
+    } finally {
+      executor.close();
+    }
+  };
+
+  const real = (): WritesInFlight => writesInFlight() as WritesInFlight;
+  const skipWithout = missing !== null ? it.skip : it;
+
+  skipWithout('writeMany throws (io_setup failed: EAGAIN when aio-max-nr is used up): the writes run one by one, byte-exact', async () => {
+    const { ops, model } = batch();
+    const failing: WritesInFlight = {
+      writeMany: () => {
+        throw Object.assign(new Error('io_setup: Resource temporarily unavailable'), { code: 'EAGAIN' });
+      },
+      describe: (errno, syscall) => real().describe(errno, syscall),
+    };
+    expect(runWith(failing, ops).error).toBeNull();
+    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), model)).toBe(-1);
+  });
+
+  skipWithout('short writes, writes io_submit refused with EAGAIN and writes never submitted are finished one by one, byte-exact', async () => {
+    const { ops, model } = batch();
+    const partial: WritesInFlight = {
+      writeMany(fd, mem, table, depth, results) {
+        // Really write only the first half of the group; of the rest, say: short by half, EAGAIN, never submitted.
+        const half = table.length / 6;
+        real().writeMany(fd, mem, table.subarray(0, 3 * half), depth, results.subarray(0, half));
+        for (let i = half; i < table.length / 3; i++) results[i] = i % 3 === 0 ? 0 : i % 3 === 1 ? -11 : Number.NaN;
+        results[0] = 512; // and the first one short: 512 of its 4096 bytes
+      },
+      describe: (errno, syscall) => real().describe(errno, syscall),
+    };
+    expect(runWith(partial, ops).error).toBeNull();
+    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), model)).toBe(-1);
+  });
+
+  skipWithout('an error reported for a write after one that was not run: that write is run first, then the error is the later write\'s', async () => {
+    const { ops, model } = batch();
+    const refused: WritesInFlight = {
+      writeMany(fd, mem, table, depth, results) {
+        results.fill(Number.NaN);
+        results[10] = -11; // EAGAIN: not run
+        results[20] = -5; // EIO
+        for (let i = 0; i < 10; i++) real().writeMany(fd, mem, table.subarray(3 * i, 3 * i + 3), depth, results.subarray(i, i + 1));
+      },
+      describe: (errno, syscall) => real().describe(errno, syscall),
+    };
+    const result = runWith(refused, ops);
+    expect(result.error).toEqual({ index: 20, code: 'EIO', message: 'EIO: i/o error, write' });
+    // Writes 0-19 are done (10-19 one by one); 20 and after are not.
+    const expected = Buffer.alloc(200 * BLOCK);
+    applyWrites(expected, memory, ops, 20);
+    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), expected)).toBe(-1);
+    expect(model.equals(expected)).toBe(false);
+  });
+});
