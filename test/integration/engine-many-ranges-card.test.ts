@@ -4,7 +4,7 @@
  * writeMany; one by one when it is not built). A write error in the middle of a chunk is blamed on exactly
  * its range, the writes that were in flight after it count as not done and are written again, and the card
  * ends byte-exact; a block that never takes a write fails the card with that block named, every other range
- * verified.
+ * verified; a card pulled while writes are in flight ends DEVICE_LOST.
  *
  * Build first: `node scripts/build.mjs`.
  */
@@ -85,5 +85,23 @@ describeRoot('many small ranges to a card, written many in flight', () => {
     expect(result.stderr).not.toMatch(/device lost/i);
     // Every block but the dead one holds the image.
     expect(await blocksDiffering(card, image, 0, SIZE / BLOCK - 1)).toEqual([badBlock]);
+  }, 120_000);
+
+  it('the card vanishes while a chunk of ranges is in flight: DEVICE_LOST, and the process exits', async () => {
+    // A slow bus keeps the copy going long enough to pull the card in the middle of it.
+    const card = await startCard({ size: 32 * MiB, bus: { writeMBps: 2, readMBps: 8 } });
+    const running = runCli(['copy', '--bmap', bmap, '--no-history', '-q', image, card.loop]);
+    await card.waitFor((s) => s.bytesWritten >= 256 * 1024, 'a quarter MiB written', 60_000).catch(async (error: unknown) => {
+      await card.kill();
+      await running;
+      throw error;
+    });
+    await card.kill();
+    const result = await running;
+    const report = expectExit(result, 1);
+    expect(report.status).toBe('failed');
+    expect(report.error?.code).toBe('DEVICE_LOST');
+    expect(result.stderr).toMatch(/device lost/i);
+    expect(report.totals.bytesWritten).toBeLessThan(report.totals.mappedBytes);
   }, 120_000);
 }, { fuse: true });
