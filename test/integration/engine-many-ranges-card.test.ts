@@ -4,18 +4,20 @@
  * writeMany; one by one when it is not built). A write error in the middle of a chunk is blamed on exactly
  * its range, the writes that were in flight after it count as not done and are written again, and the card
  * ends byte-exact; a block that never takes a write fails the card with that block named, every other range
- * verified; a card pulled while writes are in flight ends DEVICE_LOST.
+ * verified; a card that stalls while writes are in flight ends DEVICE_STALLED (and the process exits once
+ * the card lets go), one pulled ends DEVICE_LOST.
  *
  * Build first: `node scripts/build.mjs`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeSparseImage, writeBmap } from '../helpers/bmap-fixtures';
 import { cardsPerTest } from '../helpers/card-checks';
 import { blocksDiffering, expectExit, rangeHolding } from '../helpers/card-cli-checks';
-import { cliBuilt, runCli } from '../helpers/cli';
+import type { BatchReport, FlashReport } from '../../src/shared/report';
+import { cliBuilt, describeRun, runCli } from '../helpers/cli';
 import { describeRoot } from '../helpers/root';
 
 const MiB = 1024 * 1024;
@@ -32,6 +34,18 @@ function manyRanges(): { first: number; last: number }[] {
     block += blocks + 1 + (i % 2);
   }
   return out;
+}
+
+/** Waits until `file` holds a JSON report whose status is no longer in-progress. */
+async function finalReport(file: string, ms: number): Promise<BatchReport> {
+  for (let waited = 0; waited < ms; waited += 50) {
+    if (existsSync(file)) {
+      const value = JSON.parse(readFileSync(file, 'utf8')) as BatchReport | { status: string };
+      if (value.status !== 'in-progress') return value as BatchReport;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no final report in ${file} within ${ms} ms`);
 }
 
 describeRoot('many small ranges to a card, written many in flight', () => {
@@ -87,7 +101,30 @@ describeRoot('many small ranges to a card, written many in flight', () => {
     expect(await blocksDiffering(card, image, 0, SIZE / BLOCK - 1)).toEqual([badBlock]);
   }, 120_000);
 
-  it('the card vanishes while a chunk of ranges is in flight: DEVICE_LOST, and the process exits', async () => {
+  it('the card stops answering mid-copy (its writes going many in flight): DEVICE_STALLED within --io-timeout; the process exits once it is un-stuck', async () => {
+    const card = await startCard({ size: 32 * MiB, bus: { writeMBps: 2, readMBps: 8 } });
+    const reportFile = join(dir, 'stall-report.json');
+    let stuck = false;
+    const running = runCli(['copy', '--report', reportFile, '--bmap', bmap, '--io-timeout', '2', '--no-history', '-q', image, card.loop], { report: false, timeoutMs: 120_000 });
+    try {
+      await card.waitFor((s) => s.bytesWritten >= 256 * 1024, 'a quarter MiB written', 60_000);
+      await card.stall();
+      stuck = true;
+      const batch = await finalReport(reportFile, 60_000);
+      expect((await card.stats()).stalled).toBe(true);
+      const report = batch.cards[0] as FlashReport;
+      expect(report.status).toBe('failed');
+      expect(report.error?.code).toBe('DEVICE_STALLED');
+    } finally {
+      if (stuck) await card.resume();
+    }
+    const result = await running;
+    expect(result.hung, describeRun(result)).toBe(false);
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.stderr).toMatch(/stopped answering/);
+  }, 120_000);
+
+  it('the card vanishes mid-copy (its writes going many in flight): DEVICE_LOST, and the process exits', async () => {
     // A slow bus keeps the copy going long enough to pull the card in the middle of it.
     const card = await startCard({ size: 32 * MiB, bus: { writeMBps: 2, readMBps: 8 } });
     const running = runCli(['copy', '--bmap', bmap, '--no-history', '-q', image, card.loop]);
