@@ -92,11 +92,75 @@ static int get_f64(napi_env env, napi_value value, double **data, size_t *count)
 }
 
 /*
+ * What the module keeps per Node environment (the main thread or a worker: each has its own), as the module's
+ * instance data (napi_set_instance_data: one per module and environment, so everything lives in this struct):
+ *  - the AIO context, set up at the first writeMany and kept until the environment ends. Not one per call:
+ *    io_destroy waits for an RCU grace period, measured at about 35 ms here, which one call per device batch
+ *    paid hundreds of times;
+ *  - the descriptors the thread adopted (adoptFd), closed when the environment ends, however it ends: also a
+ *    worker terminated while a call on a stalled card kept it, once that call returns (Node closes only what its
+ *    own fs opened in a thread).
+ */
+#define MAX_ADOPTED 64
+struct instance {
+  aio_context_t ctx;
+  int adopted[MAX_ADOPTED];
+  int adopted_count;
+};
+
+static void instance_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct instance *instance = data;
+  for (int i = 0; i < instance->adopted_count; i++) close(instance->adopted[i]);
+  if (instance->ctx) syscall(SYS_io_destroy, instance->ctx);
+  free(instance);
+}
+
+/* This environment's state (made now if it has none), or NULL. */
+static struct instance *instance_of(napi_env env) {
+  struct instance *instance = NULL;
+  if (napi_get_instance_data(env, (void **)&instance) != napi_ok) return NULL;
+  if (instance) return instance;
+  instance = calloc(1, sizeof *instance);
+  if (!instance) return NULL;
+  if (napi_set_instance_data(env, instance, instance_free, NULL) != napi_ok) {
+    free(instance);
+    return NULL;
+  }
+  return instance;
+}
+
+/* This environment's context (set up now if it has none); 0, or the errno of the failure. */
+static int aio_context(napi_env env, aio_context_t *out) {
+  struct instance *instance = instance_of(env);
+  if (!instance) return ENOMEM;
+  if (!instance->ctx) {
+    aio_context_t ctx = 0;
+    if (syscall(SYS_io_setup, (unsigned)MAX_DEPTH, &ctx) != 0) return errno;
+    instance->ctx = ctx;
+  }
+  *out = instance->ctx;
+  return 0;
+}
+
+/* Drops this environment's context (after a failure that may have left it unusable); the next call sets one up. */
+static void aio_context_drop(napi_env env) {
+  struct instance *instance = NULL;
+  if (napi_get_instance_data(env, (void **)&instance) != napi_ok || !instance || !instance->ctx) return;
+  syscall(SYS_io_destroy, instance->ctx); /* waits for anything still in flight */
+  instance->ctx = 0;
+}
+
+/*
  * writeMany(fd, memory, table, depth, results): table holds [offset, length, at] per write (device offset, bytes,
  * where the bytes are in memory); up to `depth` writes are in flight at once. results[i] becomes the bytes write
  * i wrote (fewer than asked: a short write the caller finishes), or -errno; after the first error nothing more is
- * submitted and the writes never submitted stay NaN. Returns when every submitted write completed. The caller
- * gives only writes that may run in any order (no two overlap) and are aligned as O_DIRECT needs.
+ * submitted and the writes never submitted stay NaN (a write io_submit refused gets its -errno: EAGAIN when the
+ * kernel queues nothing more, which the caller may do itself). Returns when every submitted write completed.
+ * The caller gives only writes that may run in any order (no two overlap) and are aligned as O_DIRECT needs.
+ * Throws (code: the errno's name) when no context can be set up (io_setup: EAGAIN when the system's aio-max-nr
+ * is used up) or completions cannot be reaped; then writes may or may not have run.
  */
 static napi_value write_many(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -124,14 +188,12 @@ static napi_value write_many(napi_env env, napi_callback_info info) {
   if (n == 0) return NULL;
 
   aio_context_t ctx = 0;
-  if (syscall(SYS_io_setup, (unsigned)depth, &ctx) != 0) return throw_errno(env, "io_setup", errno);
+  int setup = aio_context(env, &ctx);
+  if (setup) return throw_errno(env, "io_setup", setup);
   struct iocb *cbs = calloc(n, sizeof(struct iocb));
   struct iocb *ready[MAX_DEPTH];
   struct io_event events[MAX_DEPTH];
-  if (!cbs) {
-    syscall(SYS_io_destroy, ctx);
-    return throw_errno(env, "writeMany", ENOMEM);
-  }
+  if (!cbs) return throw_errno(env, "writeMany", ENOMEM);
   size_t next = 0, in_flight = 0;
   int failed = 0, fatal = 0;
   while (!fatal && ((!failed && next < n) || in_flight > 0)) {
@@ -176,9 +238,11 @@ static napi_value write_many(napi_env env, napi_callback_info info) {
     }
     in_flight -= (size_t)got;
   }
-  syscall(SYS_io_destroy, ctx); /* waits for anything still in flight */
   free(cbs);
-  if (fatal) return throw_errno(env, "io_getevents", fatal);
+  if (fatal) {
+    aio_context_drop(env);
+    return throw_errno(env, "io_getevents", fatal);
+  }
   return NULL;
 }
 
@@ -350,42 +414,13 @@ static int64_t fd_argument(napi_env env, napi_callback_info info) {
   return fd;
 }
 
-/*
- * Descriptors adopted by a thread (adoptFd) are closed when that thread's Node environment ends, however it ends:
- * also a worker terminated while a call on a stalled card kept it, once that call returns. Node closes only what
- * its own fs opened in a thread.
- */
-#define MAX_ADOPTED 64
-typedef struct {
-  int fds[MAX_ADOPTED];
-  int count;
-} adopted_t;
-
-static void close_adopted(void *arg) {
-  adopted_t *adopted = arg;
-  for (int i = 0; i < adopted->count; i++) close(adopted->fds[i]);
-  adopted->count = 0;
-}
-
-static adopted_t *adopted_of(napi_env env) {
-  adopted_t *adopted = NULL;
-  if (napi_get_instance_data(env, (void **)&adopted) == napi_ok && adopted) return adopted;
-  adopted = calloc(1, sizeof *adopted);
-  if (!adopted) return NULL;
-  if (napi_set_instance_data(env, adopted, NULL, NULL) != napi_ok || napi_add_env_cleanup_hook(env, close_adopted, adopted) != napi_ok) {
-    free(adopted);
-    return NULL;
-  }
-  return adopted; /* lives as long as the environment: the cleanup hook runs last */
-}
-
 /* adoptFd(fd): this thread owns fd from now on; it is closed by closeFd or when the thread ends. */
 static napi_value adopt_fd(napi_env env, napi_callback_info info) {
   int64_t fd = fd_argument(env, info);
   if (fd < 0) return throw_type(env, "adoptFd(fd)");
-  adopted_t *adopted = adopted_of(env);
-  if (!adopted || adopted->count >= MAX_ADOPTED) return throw_errno(env, "adoptFd", EMFILE);
-  adopted->fds[adopted->count++] = (int)fd;
+  struct instance *instance = instance_of(env);
+  if (!instance || instance->adopted_count >= MAX_ADOPTED) return throw_errno(env, "adoptFd", EMFILE);
+  instance->adopted[instance->adopted_count++] = (int)fd;
   return NULL;
 }
 
@@ -396,11 +431,11 @@ static napi_value adopt_fd(napi_env env, napi_callback_info info) {
 static napi_value close_fd(napi_env env, napi_callback_info info) {
   int64_t fd = fd_argument(env, info);
   if (fd < 0) return throw_type(env, "closeFd(fd)");
-  adopted_t *adopted = NULL;
-  if (napi_get_instance_data(env, (void **)&adopted) == napi_ok && adopted) {
-    for (int i = 0; i < adopted->count; i++) {
-      if (adopted->fds[i] != (int)fd) continue;
-      adopted->fds[i] = adopted->fds[--adopted->count];
+  struct instance *instance = NULL;
+  if (napi_get_instance_data(env, (void **)&instance) == napi_ok && instance) {
+    for (int i = 0; i < instance->adopted_count; i++) {
+      if (instance->adopted[i] != (int)fd) continue;
+      instance->adopted[i] = instance->adopted[--instance->adopted_count];
       break;
     }
   }
