@@ -7,7 +7,8 @@
  * can tests.
  */
 import { MAX_TARGETS } from '../../shared/api';
-import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus, RangeReport } from '../../shared/report';
+import type { BlockSpan, FlashLayout, FlashProgress, FlashStatus, RangeState } from '../../shared/report';
+import { rangeNumber, rangeSpansAt, rangeState, RangeTableWriter, type PackedBatchReport, type PackedFlashReport, type RangeTable } from '../../shared/range-table';
 import type { ApiError } from '../../shared/result';
 import { ChunkPool } from './chunk/chunk-pool';
 import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
@@ -35,7 +36,8 @@ import { buildBatchReport, buildCardReport, type JobFacts } from './report-build
 export interface JobEvents {
   started(layout: FlashLayout): void;
   progress(target: number, progress: FlashProgress): void;
-  targetDone(target: number, report: FlashReport): void;
+  /** Card `target` finished: its report, the ranges packed (`unpackFlashReport` gives the FlashReport). */
+  targetDone(target: number, report: PackedFlashReport): void;
   log(level: LogLevel, message: string): void;
   /**
    * Card `target` is to be opened through the privileged helper: start it for this rendezvous file. Settles
@@ -79,15 +81,22 @@ interface Card {
   error: ApiError | null;
 }
 
-function readbackError(card: Card, job: FlashJob, reports: readonly RangeReport[]): ApiError | null {
-  const bad = reports.filter((r) => r.state === 'failed');
-  if (bad.length === 0) return null;
-  const spans = bad.flatMap((r) => r.badBlocks ?? [{ first: r.first, last: r.last }]);
+/** Positions in the table of the ranges whose state passes `test`. */
+function rangesWhere(ranges: RangeTable, test: (state: RangeState) => boolean): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < ranges.count; at++) if (test(rangeState(ranges, at))) out.push(at);
+  return out;
+}
+
+function readbackError(card: Card, job: FlashJob, table: RangeTable): ApiError | null {
+  const failed = rangesWhere(table, (s) => s === 'failed');
+  if (failed.length === 0) return null;
+    const spans: BlockSpan[] = failed.flatMap((at) => rangeSpansAt(table, at)?.badBlocks ?? [{ first: rangeNumber(table, at, 'first'), last: rangeNumber(table, at, 'last') }]);
   const list = spans.slice(0, 5).map((s) => (s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`)).join(', ');
   const more = spans.length > 5 ? ` and ${spans.length - 5} more` : '';
   const single = spans.length === 1 && spans[0]?.first === spans[0]?.last;
   const blocks = `${single ? 'block' : 'blocks'} ${list}${more}`;
-  const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index + 1).join(', ')}`;
+  const ranges = `range${failed.length > 1 ? 's' : ''} ${failed.map((at) => rangeNumber(table, at, 'index') + 1).join(', ')}`;
   if (job.mode === 'verify') {
     return { code: 'READBACK_MISMATCH', message: `${blocks} on ${card.path} ${single ? 'does' : 'do'} not match the image (${ranges})` };
   }
@@ -96,7 +105,7 @@ function readbackError(card: Card, job: FlashJob, reports: readonly RangeReport[
   return { code: 'READBACK_MISMATCH', message: `${blocks} of ${card.path} did not hold the written data${after}: ${ranges}` };
 }
 
-function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges: readonly RangeReport[]): { status: FlashStatus; error: ApiError | null } {
+function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges: RangeTable): { status: FlashStatus; error: ApiError | null } {
   const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
   const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
   // Administrator rights not granted: the user stopped it before anything was written to this card.
@@ -108,9 +117,9 @@ function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges
   if (mismatch) return { status: 'failed', error: mismatch };
   // Never a verdict over ranges that did not settle: say which, rather than call the card verified.
   const good = job.mode === 'copy' && !job.readback ? 'written' : 'verified';
-  const open = ranges.filter((r) => r.state !== good);
+  const open = rangesWhere(ranges, (s) => s !== good);
   if (open.length > 0) {
-    const list = open.slice(0, 5).map((r) => `${r.index + 1} (${r.state})`).join(', ');
+    const list = open.slice(0, 5).map((at) => `${rangeNumber(ranges, at, 'index') + 1} (${rangeState(ranges, at)})`).join(', ');
     return { status: 'failed', error: { code: 'INTERNAL', message: `range${open.length > 1 ? 's' : ''} ${list}${open.length > 5 ? ' and more' : ''} on ${card.path} did not finish checking; this is a fault in Sureflash, and the card is not verified` } };
   }
   return { status: job.mode === 'copy' && !job.readback ? 'written-unverified' : 'verified', error: null };
@@ -124,7 +133,8 @@ function logPlan(job: FlashJob, src: JobSource, events: JobEvents): void {
   else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
 }
 
-export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<BatchReport> {
+/** Runs the job; the batch's card reports come with their ranges packed (`unpackBatchReport` unpacks them). */
+export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<PackedBatchReport> {
   const sizes = pipelineSizes();
   const startedAt = new Date();
   const keep: { opened?: OpenedImage } = {};
@@ -142,13 +152,13 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     accepting: false,
     error: null,
   }));
-  const reports: (FlashReport | null)[] = cards.map(() => null);
+  const reports: (PackedFlashReport | null)[] = cards.map(() => null);
   let jobError: ApiError | null = null;
 
   const report = (card: Card): void => {
     if (reports[card.index]) return;
-    // Each range's report, built once per card (50,000 ranges are 50,000 objects each time).
-    const ranges = card.book?.reports() ?? [];
+    // Each range's report, packed once per card (50,000 ranges as two arrays, not 50,000 objects).
+    const ranges = card.book?.table() ?? new RangeTableWriter(0).done();
     const { status, error } = cardStatus(card, job, jobError, ranges);
     const built = buildCardReport(facts, {
       path: card.path,
@@ -334,5 +344,5 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     await keep.opened?.close().catch(() => undefined);
   }
   for (const c of cards) report(c);
-  return buildBatchReport(facts, reports.filter((r): r is FlashReport => r !== null));
+  return buildBatchReport(facts, reports.filter((r): r is PackedFlashReport => r !== null));
 }
