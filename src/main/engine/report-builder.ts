@@ -1,5 +1,5 @@
 /** Builds the report objects from a job's parts, whatever the outcome: one per card, and the batch. */
-import type { Bmap } from '../../shared/bmap';
+import type { BmapHeader } from '../../shared/bmap';
 import type { CardIdentity } from '../../shared/identity';
 import { batchStatus, batchSummary, REPORT_VERSION, type FlashReport, type FlashStatus } from '../../shared/report';
 import { rangeNumber, rangeState, sumRangeNumber, type PackedBatchReport, type PackedFlashReport, type RangeTable } from '../../shared/range-table';
@@ -22,7 +22,7 @@ export interface JobFacts {
   /** The opened image (origin, signature, checksum, download); null when opening failed. */
   opened?: OpenedImage | null;
   imageSize: number | null;
-  bmap: Bmap | null;
+  bmap: BmapHeader | null;
   bmapPath: string | null;
   blockSize: number;
   /** When the cards started (after the pre-checks). */

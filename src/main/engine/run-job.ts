@@ -245,8 +245,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       const target = card.target as Target;
       const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
       card.io = new CardIo(target, region.page);
-      card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
-      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(job.rangeChanges === false ? { ...p, rangeChanges: [] } : p, src.opened)));
+      card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified', job.rangeChanges !== false);
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(p, src.opened)));
       card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
       card.accepting = true;
       const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);

@@ -68,6 +68,11 @@ export class RangeBook {
     ranges: readonly PlannedRange[],
     /** Final state of a range whose pieces all held: "verified" with readback, "written" without. */
     private readonly goodState: 'verified' | 'written',
+    /**
+     * Gather range changes for the progress events (off when nobody is sent them, as for the CLI: 50,000
+     * ranges would make a few hundred thousand change objects for nothing); `takeChanges` then gives none.
+     */
+    private readonly recordChanges = true,
   ) {
     this.reserve(ranges.reduce((n, r) => Math.max(n, r.index + 1), 0));
     for (const r of ranges) this.add(r);
@@ -136,6 +141,7 @@ export class RangeBook {
   private setState(i: number, state: RangeState): void {
     if (this.stateOf(i) === state) return;
     this.state[i] = CODE[state];
+    if (!this.recordChanges) return;
     const bad = this.lists.get(i)?.bad ?? [];
     this.changes.push({ index: i, state, retries: this.retries[i] ?? 0, doneBytes: this.doneBytes[i] ?? 0, ...(state === 'failed' ? { badBlocks: mergeBlockSpans(bad) } : {}) });
     this.flags[i] = (this.flags[i] ?? 0) & ~DIRTY;
@@ -173,7 +179,7 @@ export class RangeBook {
       if ((l.retried?.length ?? 0) < MAX_SPANS) (l.retried ??= []).push(...outcome.retried);
     }
     if (outcome.bad.length > 0) (this.listsOf(i).bad ??= []).push(...outcome.bad);
-    this.flags[i] = (this.flags[i] ?? 0) | DIRTY;
+    if (this.recordChanges) this.flags[i] = (this.flags[i] ?? 0) | DIRTY;
     if (this.stateOf(i) === 'retrying' && outcome.bad.length === 0 && (this.open[i] ?? 0) > 0) this.setState(i, 'writing');
     this.settleIfDone(i);
   }
@@ -218,6 +224,7 @@ export class RangeBook {
 
   /** Range changes since the last call (state changes, and progress inside ranges). */
   takeChanges(): RangeChange[] {
+    if (!this.recordChanges) return [];
     for (let i = 0; i < this.planned.length; i++) {
       const f = this.flags[i] ?? 0;
       if (!(f & DIRTY) || !this.planned[i]) continue;
