@@ -5,6 +5,7 @@
  * whole image).
  */
 import type { BmapHeader } from '../../shared/bmap';
+import { collectGarbage } from './collect-garbage';
 import { EngineError } from './errors';
 import { describeSize } from './engine-format';
 import { openJobImage } from './job-image';
@@ -26,6 +27,9 @@ export interface JobSource {
   /** Set when the plan grows while streaming (no bmap, size unknown). */
   grow: { make(index: number, start: number): PlannedRange } | null;
 }
+
+/** Ranges from which a bmap's parse garbage is collected at once (10,000 ranges: about 1 MB of XML). */
+const LARGE_BMAP_RANGES = 10_000;
 
 /** Opens the image and its bmap. On failure, `keep.opened` still holds what must be closed. */
 export async function openJobSource(
@@ -53,6 +57,9 @@ export async function openJobSource(
     const { ranges: _ranges, ...rest } = bmap;
     header = rest;
     opened.bmap = null;
+    // A bmap of many ranges left megabytes of parse garbage: collected now, before the copy allocates its
+    // memory, rather than at some point during it (collect-garbage.ts).
+    if (bmap.ranges.length >= LARGE_BMAP_RANGES) collectGarbage();
   }
   const chunkBlocks = pseudoChunkBlocks(null, blockSize);
   const grow = bmap || imageSize !== null ? null : { make: (index: number, start: number) => pseudoRange(index, Math.floor(start / blockSize), chunkBlocks, Number.MAX_SAFE_INTEGER, blockSize) };
