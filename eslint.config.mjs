@@ -97,6 +97,8 @@ const HELPER_ALLOWED = [
   'src/main/system/where-mounted.ts',
   'src/main/system/mountinfo.ts',
   'src/main/system/swaps.ts',
+  // the native module's loader: the helper uses only its descriptor hand-over (sendFd)
+  'src/main/system/native-io.ts',
   'src/shared/errors.ts',
   // files, the socket, the page-aligned memory's Buffer view; zod for the open request's schema
   'node:fs',

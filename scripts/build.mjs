@@ -1,7 +1,7 @@
 // Builds every bundle the app, CLI, helper, worker and browser host run. Entries that do not exist yet
 // are skipped, so the build stays usable while the tree grows.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,40 @@ if (existsSync(join(root, helperEntry))) {
     sourcemap: true,
     logLevel: 'warning',
   });
+}
+
+// The native module (src/main/native/sureflash-io.c: many O_DIRECT writes in flight, and the descriptor
+// hand-over from the privileged helper). Node-API only, so one build loads in Node and in Electron. Built with
+// the system's C compiler against Node's own headers; without a compiler or headers everything still works,
+// only slower (the build says so).
+buildNative();
+
+function buildNative() {
+  const source = join(root, 'src/main/native/sureflash-io.c');
+  const target = join(out, 'sureflash-io.node');
+  if (!existsSync(source)) return;
+  if (process.platform !== 'linux') return void rmSync(target, { force: true });
+  if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return;
+  const headers = [
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+    join(dirname(process.execPath), '..', 'include', 'node'),
+  ].find((dir) => dir && existsSync(join(dir, 'node_api.h')));
+  const why = headers ? compile(source, target, headers) : "Node's headers (node_api.h) were not found next to node or in npm's nodedir";
+  if (why) {
+    rmSync(target, { force: true });
+    process.stderr.write(`build: the native module was not built (${why}); Sureflash works without it, but writes bmaps of many small ranges more slowly and the administrator helper copies every byte once more\n`);
+  }
+}
+
+/** Compiles the module; returns why not, or null. */
+function compile(source, target, headers) {
+  const cc = process.env.CC || 'cc';
+  const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared', '-fvisibility=hidden', '-DNAPI_VERSION=8', `-I${headers}`, '-o', `${target}.tmp`, source];
+  const run = spawnSync(cc, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.error) return `${cc}: ${run.error.message}`;
+  if (run.status !== 0) return `${cc} exited with ${run.status}`;
+  renameSync(`${target}.tmp`, target);
+  return null;
 }
 
 if (existsSync(join(root, 'src/renderer/index.html'))) {

@@ -210,6 +210,34 @@ describeCardCli('many cards at once: each card proven on its own', () => {
     }
   }, 180_000);
 
+  it('a card that hangs before the flash starts: not identified within --io-timeout, then DEVICE_STALLED; the others are verified', async () => {
+    const image = await makeRandomImage('stalled-first.img', 32 * MiB, 8 * MiB);
+    const cards = [await card({ size: 64 * MiB }), await card({ size: 64 * MiB })];
+    const [good, stuck] = cards as [Card, Card];
+    await stuck.stall();
+    let summaryPrinted: () => void = () => undefined;
+    const printed = new Promise<void>((resolve) => { summaryPrinted = resolve; });
+    let err = '';
+    const running = runCli(['copy', '--bmap', image.bmap, '--io-timeout', '2', '-q', image.path, ...cards.map((c) => c.loop)], {
+      onSpawn: (child) => {
+        child.stderr?.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          if (/cards? verified/.test(err)) summaryPrinted();
+        });
+      },
+    });
+    // The verdicts come while the card still hangs (before the fix, the fingerprint's read held the CLI forever).
+    await Promise.race([printed, running]);
+    expect(err).toContain(`${stuck.loop} did not answer reading its fingerprint within 2 s`);
+    await stuck.resume();
+    const result = await running;
+    const batch = expectBatch(result, 1, cards);
+    const [rg, rs] = batch.cards as [FlashReport, FlashReport];
+    expect(rs.error?.code).toBe('DEVICE_STALLED');
+    expect(rg.status).toBe('verified');
+    await expectMediaHolds(good, image);
+  }, 60_000);
+
   it('a lying write-cache card among healthy ones: retried exactly as alone, all Verified, every medium right', async () => {
     const image = await makeImage('cached.img', CACHED_LAYOUT);
     // Blocks 300 (evicted mid-copy) and 7000 (in the last range) reach the media damaged once.

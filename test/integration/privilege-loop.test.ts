@@ -7,6 +7,7 @@ import { pinDevice, type DevicePin } from '../../src/main/engine/device/device-p
 import type { FlashJob } from '../../src/main/engine/protocol';
 import { startEngineJob } from '../../src/main/engine/worker-client';
 import { launchHelper, type ElevatedLauncher } from '../../src/main/privilege/run-elevated';
+import { nativeIo } from '../../src/main/system/native-io';
 import { bmaptoolCreate, makeSparseImage, patternBytes } from '../helpers/bmap-fixtures';
 import { elevateAsChild, requireHelperBuilt, startHelper, type HelperUnderTest } from '../helpers/helper-process';
 import { attachLoop, isLoopAttached, readDirect, run, type LoopDevice } from '../helpers/loop';
@@ -46,25 +47,28 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  const job = async (mode: 'copy' | 'verify' = 'copy'): Promise<FlashJob> => ({
+  const job = async (mode: 'copy' | 'verify' = 'copy', elevatedIo: 'descriptor' | 'served' = 'descriptor'): Promise<FlashJob> => ({
     mode,
     image,
     bmapPath: bmap,
-    targets: [{ path: loop.device, elevated: await pinDevice(loop.device, mode) }],
+    targets: [{ path: loop.device, elevated: await pinDevice(loop.device, mode), elevatedIo }],
     readback: true,
     verifySource: true,
     retries: 2,
     requireBlockDevice: true,
   });
 
-  it('flashes and verifies byte for byte, the helper doing only the block I/O', async () => {
+  // Both ways: the helper hands the opened drive over (the default), or serves every batch.
+  it.each(nativeIo() ? (['descriptor', 'served'] as const) : (['served'] as const))('flashes and verifies byte for byte, the helper doing only the block I/O (%s)', async (elevatedIo) => {
     const said: string[] = [];
+    const logs: string[] = [];
     let asked = 0;
-    const flash = startEngineJob(await job(), {
+    const flash = startEngineJob(await job('copy', elevatedIo), {
       onElevate: (target, file) => {
         asked++;
         return elevateAsChild(said)(target, file);
       },
+      onLog: (_level, message) => logs.push(message),
     });
     const batch = await flash.done;
     const report = batch.cards[0]!;
@@ -83,10 +87,11 @@ describeRoot('the engine writing through the privileged helper (needs root: loop
     // A hole the bmap does not map stays as it was on the card.
     expect((await readDirect(loop.device, 2 * MiB, 4096)).every((b) => b === 0xee)).toBe(true);
     // Verify through the helper too (read-only open).
-    const verify = await startEngineJob(await job('verify'), { onElevate: elevateAsChild() }).done;
+    const verify = await startEngineJob(await job('verify', elevatedIo), { onElevate: elevateAsChild() }).done;
     expect(verify.status).toBe('verified');
     await new Promise((r) => setTimeout(r, 50));
     expect(said.join('')).toBe('');
+    expect(logs.join('\n')).toMatch(elevatedIo === 'descriptor' ? /opened the drive and handed it over/ : /serves the drive's I\/O/);
   });
 
   it('cancels while the helper serves the card; the job reports cancelled', async () => {

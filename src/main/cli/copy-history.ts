@@ -7,19 +7,19 @@ import { stat } from 'node:fs/promises';
 import type { CardIdentity } from '../../shared/card-identity';
 import type { BatchReport } from '../../shared/report';
 import { rereadFingerprint } from '../../shared/flash-outcome';
-import { identifyMedium } from '../drives/card-media';
+import { identifyMedium, identifyMediumWithin } from '../drives/card-media';
 import type { FlashHistory } from '../history/flash-recorder';
 
-/** Who each DEST is: its identity for block devices (with the content fingerprint), null for anything else. */
-export async function identifyTargets(paths: readonly string[]): Promise<(CardIdentity | null)[]> {
+/**
+ * Who each DEST is: its identity for block devices (with the content fingerprint), null for anything else.
+ * A card that does not answer the fingerprint's reads within `timeoutMs` is left unidentified (`onSlow` says
+ * so), so the flash still starts and the engine reports it stalled; the read it left behind ends with the card.
+ */
+export async function identifyTargets(paths: readonly string[], timeoutMs: number, onSlow: (path: string) => void = () => undefined): Promise<(CardIdentity | null)[]> {
   return Promise.all(
     paths.map(async (path) => {
-      try {
-        if (!(await stat(path)).isBlockDevice()) return null;
-        return await identifyMedium(path, true);
-      } catch {
-        return null;
-      }
+      const device = await stat(path).then((s) => s.isBlockDevice(), () => false);
+      return device ? identifyMediumWithin(path, true, timeoutMs, () => onSlow(path)) : null;
     }),
   );
 }

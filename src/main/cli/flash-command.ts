@@ -11,6 +11,7 @@ import { reportIdentity } from '../drives/report-identity';
 import { reportIdentityOf } from '../../shared/identity';
 import { startEngineJob } from '../engine/worker-client';
 import { EngineError } from '../engine/errors';
+import { DEFAULT_IO_TIMEOUT_MS } from '../engine/protocol';
 import { appDataDir, historyFile } from '../history/data-dir';
 import { createFlashHistory } from '../history/flash-recorder';
 import { identifyTargets, recordCopy } from './copy-history';
@@ -86,7 +87,12 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
   const names = job.targets.map((t) => t.path);
   // Cards (block devices) are identified before the flash and recorded after it (see copy-history.ts);
   // without the history, each card's identity for its report and summary line comes from sysfs alone.
-  const taken = historyChoice === false ? [] : await identifyTargets(names);
+  const taken =
+    historyChoice === false
+      ? []
+      : await identifyTargets(names, job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS, (path) =>
+          io.stderr.write(`sureflash: warning: ${path} did not answer reading its fingerprint within ${Math.round((job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS) / 1000)} s: it goes into the flash unidentified (not recorded in the history)\n`),
+        );
   taken.forEach((identity, i) => {
     const target = job.targets[i];
     if (identity && target) target.identity = reportIdentityOf(identity);

@@ -45,6 +45,27 @@ export async function identifyMedium(device: string, fingerprint: boolean, sysRo
   }
 }
 
+/**
+ * identifyMedium with a deadline: a card that does not answer the fingerprint's reads within `timeoutMs` gives
+ * null (`onSlow` is told), so whoever waits goes on; the read it left behind ends when the card answers.
+ * Any other failure gives null too.
+ */
+export async function identifyMediumWithin(device: string, fingerprint: boolean, timeoutMs: number, onSlow: () => void = () => undefined): Promise<CardIdentity | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<null>((resolve) => {
+    timer = setTimeout(() => {
+      onSlow();
+      resolve(null);
+    }, timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([identifyMedium(device, fingerprint).catch(() => null), slow]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** /sys/block/NAME/diskseq (Linux 5.15 and later), null when the kernel does not tell. */
 export async function mediaSequence(device: string, sysRoot = '/sys'): Promise<string | null> {
   try {

@@ -21,6 +21,12 @@ export interface TargetSpec {
    * listed and the user confirmed. The worker asks its parent to start the helper ('elevate').
    */
   elevated?: DevicePin | null;
+  /**
+   * How an elevated card's I/O runs: 'descriptor' (the default) has the helper hand the opened, pinned drive's
+   * descriptor to the engine, which checks it and does the I/O itself; 'served' has the helper run every batch
+   * (also what happens when the native module is missing on either side). Tests and the benchmark choose.
+   */
+  elevatedIo?: 'descriptor' | 'served';
 }
 
 /** A validated job for the engine. Policy (which targets are allowed) is decided before this point. */

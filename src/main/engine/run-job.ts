@@ -15,6 +15,7 @@ import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
 import { refetcher } from './chunk/refetch';
 import { SharedArena, PAGE } from './chunk/shared-arena';
 import { openTarget } from './device/open-target';
+import { HelperShare } from './device/remote-target';
 import type { Target } from './device/device-client';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
@@ -191,6 +192,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     // Every card's pre-checks, before the first byte is written to any of them. A card that fails them
     // drops out with its own report; the others go on.
     const seen = new Map<string, number>();
+    // The job's elevated drives share one helper (one password prompt), which goes once they are all open.
+    const helpers = new HelperShare();
     for (const card of cards) {
       try {
         // Only writing can destroy the image; verify reads the target and may compare a file with itself.
@@ -204,13 +207,18 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
           requireBlockDevice: job.requireBlockDevice,
           arena,
           timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
-          elevated: pin ? { pin, elevate } : null,
+          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor', share: helpers } : null,
           signal,
         });
         const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
         const twin = seen.get(key);
         if (twin !== undefined) throw new EngineError('USAGE', `${card.path} is the same target as ${cards[twin]?.path}: name each card once`);
         seen.set(key, card.index);
+        if (card.target.info.elevated === 'descriptor') {
+          events.log('info', `${card.path}: the administrator helper opened the drive and handed it over; this process writes and reads it back directly`);
+        } else if (card.target.info.elevated === 'served') {
+          events.log('info', `${card.path}: the administrator helper serves the drive's I/O (every batch crosses to it: slower than a drive handed over)`);
+        }
         if (copy && job.readback && !card.target.info.direct) {
           events.log('warn', `${card.path}: this filesystem refuses O_DIRECT, so readback goes through the page cache`);
         }
@@ -218,6 +226,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
         card.error = serializeError(err);
       }
     }
+    await helpers.close();
     const ready = cards.filter((c) => c.target && !c.error);
     for (const c of cards) if (c.error && c.target) await c.target.close();
     events.started(layoutOf(src.ranges, src.imageSize, src.blockSize, job.rangeChanges !== false));

@@ -3,8 +3,12 @@
  * `<node or app in Node mode> helper.cjs <rendezvous file> <uid>`. It serves block I/O on ONE drive and
  * nothing else: it checks the rendezvous (helper-rendezvous.ts), connects to the engine and proves the
  * token, takes one open request (validated with the pin's schema) and opens the drive only while it still
- * is the pinned one (helper-device.ts); then it runs batches of reads, writes and flushes on offsets inside
- * that drive until the engine closes or goes away. No image, bmap, decoder, child process or PATH lookup
+ * is the pinned one (helper-device.ts). Then, when the engine asked for it and both sides have the native
+ * module, it hands the opened descriptor to the engine over the rendezvous' handover socket and closes its
+ * own (the engine checks what it got and does the I/O itself: no byte crosses a process boundary), then waits
+ * for the job's next drive the same way until the engine closes the connection;
+ * otherwise it runs batches of reads, writes and flushes on offsets inside that drive until the engine
+ * closes or goes away. No image, bmap, decoder, child process or PATH lookup
  * runs here, and nothing in the environment chooses what runs.
  */
 import { connect } from 'node:net';
@@ -26,17 +30,20 @@ import {
   frameHeader,
   parseControl,
 } from '../engine/device/device-wire';
+import { nativeIo } from '../system/native-io';
 import { helperMemory, openPinnedDevice, runBatch } from './helper-device';
 import { HelperRefusal, invokingUid, takeRendezvous } from './helper-rendezvous';
 
 const say = (message: string): void => void process.stderr.write(`sureflash helper: ${message}\n`);
 
 /** Serves the engine at `socketPath` until it closes; resolves with the exit code. */
-function serve(socketPath: string, token: string, buffer: number): Promise<number> {
+function serve(socketPath: string, handoverPath: string | null, token: string, buffer: number): Promise<number> {
   return new Promise((resolve) => {
     const memory = helperMemory();
     const spare = Buffer.alloc(16);
     let state: 'waiting' | 'opening' | 'open' | 'done' = 'waiting';
+    /** Drives handed over to the engine on this connection. */
+    let handedOver = 0;
     let executor: DeviceExecutor | null = null;
 
     const finish = (code: number, why?: string): void => {
@@ -67,10 +74,18 @@ function serve(socketPath: string, token: string, buffer: number): Promise<numbe
       const request = openRequestSchema.safeParse(message);
       if (!request.success) throw new WireError(`a malformed open request (${request.error.issues[0]?.message ?? 'invalid'})`);
       state = 'opening';
-      const { pin } = request.data;
+      const { pin, handover } = request.data;
       openPinnedDevice(pin, memory).then(
         (opened) => {
           if (state !== 'opening') return opened.close();
+          if (handover && handOver(opened.descriptor)) {
+            opened.close(); // the engine holds the drive now (the same open file: its exclusive claim stays)
+            handedOver++;
+            // Another of the job's drives may be asked for next; the engine closes when it has them all.
+            state = 'waiting';
+            socket.write(controlFrame({ type: 'opened', info: opened.info, handedOver: true }));
+            return;
+          }
           executor = opened;
           state = 'open';
           socket.write(controlFrame({ type: 'opened', info: opened.info }));
@@ -81,6 +96,22 @@ function serve(socketPath: string, token: string, buffer: number): Promise<numbe
           finish(1, `refused: ${error.message}`);
         },
       );
+    };
+
+    /** Sends the drive's descriptor to the engine's handover socket; false (said why) when it cannot. */
+    const handOver = (fd: number): boolean => {
+      const io = nativeIo();
+      if (!handoverPath || !io) {
+        say(`serving the drive's I/O (${handoverPath ? 'the native module is not available here' : 'the engine has no handover socket'})`);
+        return false;
+      }
+      try {
+        io.sendFd(handoverPath, fd, Buffer.from(token, 'utf8'));
+        return true;
+      } catch (err) {
+        say(`could not hand the drive over (${err instanceof Error ? err.message : String(err)}); serving its I/O instead`);
+        return false;
+      }
     };
 
     const reader = new FrameReader({
@@ -116,7 +147,9 @@ function serve(socketPath: string, token: string, buffer: number): Promise<numbe
     socket.on('connect', () => socket.write(controlFrame({ type: 'auth', token })));
     socket.on('error', (err) => finish(1, `the connection to the engine failed: ${err.message}`));
     // The engine closed (its job ended, it gave up on a stalled card, or it went away): close the drive.
-    socket.on('close', () => finish(executor || state === 'done' ? 0 : 1, executor ? undefined : 'the engine closed the connection before a drive was opened'));
+    socket.on('close', () =>
+      finish(executor || state === 'done' || handedOver > 0 ? 0 : 1, executor || handedOver > 0 ? undefined : 'the engine closed the connection before a drive was opened'),
+    );
   });
 }
 
@@ -125,8 +158,8 @@ async function main(): Promise<number> {
   const file = process.argv[2];
   if (!file) throw new HelperRefusal('usage: helper.cjs <rendezvous file> <uid of the user who asked>');
   const uid = invokingUid(process.argv[3], process.env);
-  const { socketPath, token, buffer } = await takeRendezvous(file, uid);
-  return serve(socketPath, token, buffer);
+  const { socketPath, handoverPath, token, buffer } = await takeRendezvous(file, uid);
+  return serve(socketPath, handoverPath, token, buffer);
 }
 
 main().then(

@@ -1,7 +1,7 @@
 /**
  * The helper's first step, as root: trust the rendezvous file only when nobody but the invoking user could
  * have made it — an absolute path in a 0700 directory owned by that user, the file and the socket 0600 and
- * owned by that user, the socket in the same directory. Everything is checked before anything is read or
+ * owned by that user, the sockets in the same directory. Everything is checked before anything is read or
  * deleted; the file is deleted only once it passed.
  */
 import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
@@ -69,7 +69,7 @@ async function openBuffer(path: string, dir: string, uid: number): Promise<numbe
  * Checks, reads and deletes the rendezvous file, and opens the transfer buffer it names. Throws HelperRefusal
  * naming what is wrong.
  */
-export async function takeRendezvous(file: string, uid: number): Promise<RendezvousFile & { buffer: number }> {
+export async function takeRendezvous(file: string, uid: number): Promise<RendezvousFile & { handoverPath: string | null; buffer: number }> {
   if (!isAbsolute(file)) throw new HelperRefusal(`the rendezvous file must be an absolute path, not ${file}`);
   const dir = dirname(file);
   const dirInfo = await lstatOrRefuse('directory', dir);
@@ -97,11 +97,18 @@ export async function takeRendezvous(file: string, uid: number): Promise<Rendezv
   } catch {
     throw new HelperRefusal(`the rendezvous file ${file} is malformed; refusing`);
   }
-  if (dirname(parsed.socketPath) !== dir) throw new HelperRefusal(`the rendezvous socket ${parsed.socketPath} is not in ${dir}; refusing`);
-  const socketInfo = await lstatOrRefuse('socket', parsed.socketPath);
-  if (!socketInfo.isSocket()) throw new HelperRefusal(`the rendezvous socket ${parsed.socketPath} is not a socket; refusing`);
-  owned('socket', parsed.socketPath, socketInfo, uid, 0o600);
+  await checkSocket('socket', parsed.socketPath, dir, uid);
+  const handoverPath = parsed.handoverPath ?? null;
+  if (handoverPath !== null) await checkSocket('handover socket', handoverPath, dir, uid);
   const buffer = await openBuffer(parsed.bufferPath, dir, uid);
   await rm(file, { force: true });
-  return { ...parsed, buffer };
+  return { ...parsed, handoverPath, buffer };
+}
+
+/** A socket of the rendezvous: in its directory, a socket, 0600 and the asking user's. */
+async function checkSocket(what: string, path: string, dir: string, uid: number): Promise<void> {
+  if (dirname(path) !== dir) throw new HelperRefusal(`the rendezvous ${what} ${path} is not in ${dir}; refusing`);
+  const info = await lstatOrRefuse(what, path);
+  if (!info.isSocket()) throw new HelperRefusal(`the rendezvous ${what} ${path} is not a socket; refusing`);
+  owned(what, path, info, uid, 0o600);
 }

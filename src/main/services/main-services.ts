@@ -8,9 +8,10 @@ import { access } from 'node:fs/promises';
 import { createDriveService } from '../drives/drive-service';
 import { listDrives } from '../drives/list-drives';
 import { ejectDrive, unmountDrive } from '../drives/unmount';
-import { identifyMedium, mediaSequence } from '../drives/card-media';
+import { identifyMediumWithin, mediaSequence } from '../drives/card-media';
 import { pinDevice } from '../engine/device/device-pin';
 import { EngineError } from '../engine/errors';
+import { DEFAULT_IO_TIMEOUT_MS } from '../engine/protocol';
 import { probeImage } from '../engine/probe';
 import { startEngineJob } from '../engine/worker-client';
 import { historyFile } from '../history/data-dir';
@@ -107,7 +108,13 @@ export function createMainServices(options: MainServicesOptions): MainServices &
   const elevate = (file: string): Promise<void> => launchHelper(file, options.launchElevated ? { launch: options.launchElevated } : {});
   const canWrite = options.canWrite ?? canWriteDevice;
   const flashHistory = options.history === false ? null : createFlashHistory(historyFile(options.userDataDir));
-  const identify = (device: string, fingerprint: boolean) => identifyMedium(device, fingerprint);
+  // A card that does not answer its fingerprint's reads is taken unidentified after the I/O time limit (the
+  // engine then reports it stalled), instead of holding its flash back forever.
+  const identifyWithin = options.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS;
+  const identify = (device: string, fingerprint: boolean) =>
+    identifyMediumWithin(device, fingerprint, identifyWithin, () =>
+      log('warn', `${device} did not answer reading its fingerprint within ${Math.round(identifyWithin / 1000)} s: it is flashed unidentified`),
+    );
   const flash = createFlashService({
     listDrives: enumerate,
     probeImage: images.probe,

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { TargetKind } from '../../../shared/report';
 import { EngineError } from '../errors';
 import type { SharedArena } from '../chunk/shared-arena';
+import { nativeIo } from '../../system/native-io';
 import type { DeviceBatchResult, DeviceInfo, DeviceOp, DeviceOpenRequest, FromDevice, ToDevice } from './device-protocol';
 
 export interface TargetInfo extends DeviceInfo {
@@ -19,6 +20,11 @@ export interface TargetInfo extends DeviceInfo {
   rdev: number | null;
   /** queue/write_cache from sysfs ("write back", "write through"), null when there is none. */
   writeCache: string | null;
+  /**
+   * Opened by the administrator helper: 'descriptor' (it handed the drive over; this process does the I/O) or
+   * 'served' (every batch goes through the helper). Absent when the engine opened it itself.
+   */
+  elevated?: 'descriptor' | 'served';
 }
 
 /** One open target: batches of device ops, and close. */
@@ -68,6 +74,8 @@ export interface DeviceThreadOptions {
   kind: TargetKind;
   rdev: number | null;
   writeCache: string | null;
+  /** The administrator helper handed the descriptor over (request.descriptor). */
+  elevated?: 'descriptor';
 }
 
 /** Starts a device thread and opens the target in it. */
@@ -81,6 +89,20 @@ export async function openDeviceThread(options: DeviceThreadOptions): Promise<Ta
   let onOpened: ((message: FromDevice) => void) | null = null;
   let onClosed: (() => void) | null = null;
   let exited = false;
+  // A handed-over descriptor: once the thread answered the open, it owns it (it closes it on close, on a failed
+  // open, or when the thread ends, a stalled one too: see adoptFd). A thread that ended before answering never
+  // took it, so it is closed here.
+  let descriptor = typeof request.descriptor === 'number' ? request.descriptor : null;
+  const releaseDescriptor = (): void => {
+    if (descriptor === null) return;
+    const fd = descriptor;
+    descriptor = null;
+    try {
+      nativeIo()?.closeFd(fd);
+    } catch {
+      // already closed: nothing is held
+    }
+  };
 
   const failAll = (err: EngineError): void => {
     dead ??= err;
@@ -97,8 +119,13 @@ export async function openDeviceThread(options: DeviceThreadOptions): Promise<Ta
       pending.delete(message.id);
       clearTimeout(p.timer);
       p.resolve(message.result);
-    } else if (message.type === 'closed') onClosed?.();
-    else onOpened?.(message);
+    } else if (message.type === 'closed') {
+      descriptor = null;
+      onClosed?.();
+    } else {
+      descriptor = null;
+      onOpened?.(message);
+    }
   });
   const crashed = (why: string): void => {
     const err = new EngineError('INTERNAL', `the device thread for ${request.path} ended unexpectedly (${why})`);
@@ -109,6 +136,7 @@ export async function openDeviceThread(options: DeviceThreadOptions): Promise<Ta
   worker.on('error', (err) => crashed(err.message));
   worker.on('exit', (code) => {
     exited = true;
+    releaseDescriptor();
     if (!stalled && dead === null) crashed(`exit code ${code}`);
     onClosed?.();
   });
@@ -125,7 +153,14 @@ export async function openDeviceThread(options: DeviceThreadOptions): Promise<Ta
     const failed = opened as Extract<FromDevice, { type: 'open-failed' }>;
     throw openFailure(request.path, failed.code, failed.message);
   }
-  const info: TargetInfo = { ...opened.info, path: request.path, kind: options.kind, rdev: options.rdev, writeCache: options.writeCache };
+  const info: TargetInfo = {
+    ...opened.info,
+    path: request.path,
+    kind: options.kind,
+    rdev: options.rdev,
+    writeCache: options.writeCache,
+    ...(options.elevated ? { elevated: options.elevated } : {}),
+  };
 
   return {
     info,

@@ -28,8 +28,11 @@ export const devicePinSchema = z
 
 export type DevicePin = z.infer<typeof devicePinSchema>;
 
-/** The helper's open request (the first message after the helper proved itself). */
-export const openRequestSchema = z.object({ type: z.literal('open'), pin: devicePinSchema }).strict();
+/**
+ * The helper's open request (the first message after the helper proved itself). `handover`: hand the opened
+ * drive's descriptor to the engine over the rendezvous' handover socket instead of serving its I/O.
+ */
+export const openRequestSchema = z.object({ type: z.literal('open'), pin: devicePinSchema, handover: z.boolean().optional() }).strict();
 export type OpenRequest = z.infer<typeof openRequestSchema>;
 
 /** The pin of the block device at `path` as it is now. Throws EngineError when it is no whole block device. */

@@ -14,6 +14,11 @@ export interface DeviceOpenRequest {
   kind: 'block-device' | 'file';
   /** Block devices: the device number and size the engine checked; the opener refuses anything else. */
   expect?: { rdev: number; size: number } | null;
+  /**
+   * Block devices: a descriptor this process already holds (the privileged helper handed it over, opened and
+   * pinned); it is adopted instead of opening the path, and checked against `expect` like an opened one.
+   */
+  descriptor?: number | null;
 }
 
 export interface DeviceInfo {

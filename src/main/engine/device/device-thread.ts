@@ -1,11 +1,13 @@
 /**
  * The device thread (dist/main/device-thread.cjs): one per target. It opens the device, then runs each batch
- * with synchronous I/O on memory it shares with the engine. A device that stops answering blocks only this
- * thread: the engine's timeout reports DEVICE_STALLED while every other card and the libuv pool go on.
+ * on memory it shares with the engine: synchronous calls, with runs of aligned writes many in flight when the
+ * native module is built (device-executor.ts). A device that stops answering blocks only this thread: the
+ * engine's timeout reports DEVICE_STALLED while every other card and the libuv pool go on.
  */
 import { parentPort } from 'node:worker_threads';
 import { DeviceExecutor, DeviceFault } from './device-executor';
 import type { FromDevice, ToDevice } from './device-protocol';
+import { writesInFlight } from './writes-in-flight';
 
 const port = parentPort;
 if (!port) throw new Error('device-thread must run in a worker thread');
@@ -17,7 +19,7 @@ port.on('message', (message: ToDevice) => {
   switch (message.type) {
     case 'open':
       try {
-        executor = DeviceExecutor.open(message.request, Buffer.from(message.memory.buffer));
+        executor = DeviceExecutor.open(message.request, Buffer.from(message.memory.buffer), { inFlight: writesInFlight() });
         post({ type: 'opened', info: executor.info });
       } catch (err) {
         const code = err instanceof DeviceFault ? err.code : 'EUNKNOWN';

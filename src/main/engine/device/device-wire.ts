@@ -42,9 +42,18 @@ const OP_FLUSH = 3;
 /** The peer broke the protocol: the connection is closed. */
 export class WireError extends Error {}
 
-/** The rendezvous file the engine writes (0600, in a 0700 directory) and the helper reads and deletes. */
+/**
+ * The rendezvous file the engine writes (0600, in a 0700 directory) and the helper reads and deletes.
+ * `handoverPath`: a second socket (0600, same directory) where the engine takes the opened drive's descriptor,
+ * when the engine can (its native module loaded); null or absent when not.
+ */
 export const rendezvousFileSchema = z
-  .object({ socketPath: z.string().min(1).max(1024), bufferPath: z.string().min(1).max(1024), token: z.string().regex(/^[0-9a-f]{64}$/) })
+  .object({
+    socketPath: z.string().min(1).max(1024),
+    bufferPath: z.string().min(1).max(1024),
+    handoverPath: z.string().min(1).max(1024).nullable().optional(),
+    token: z.string().regex(/^[0-9a-f]{64}$/),
+  })
   .strict();
 export type RendezvousFile = z.infer<typeof rendezvousFileSchema>;
 
@@ -56,7 +65,8 @@ const words = z.string().max(2000);
 /** Control messages the helper sends. */
 export const helperMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth'), token: z.string().max(128) }).strict(),
-  z.object({ type: z.literal('opened'), info: deviceInfoSchema }).strict(),
+  /** handedOver: the descriptor went to the rendezvous' handover socket; the helper closed its own and ends. */
+  z.object({ type: z.literal('opened'), info: deviceInfoSchema, handedOver: z.boolean().optional() }).strict(),
   z.object({ type: z.literal('refused'), code: z.string().max(64), message: words }).strict(),
   z.object({ type: z.literal('closed') }).strict(),
 ]);

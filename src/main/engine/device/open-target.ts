@@ -13,7 +13,7 @@ import { blockDeviceFacts } from '../../system/block-device';
 import { whereMounted } from '../../system/where-mounted';
 import { openDeviceThread, type Target } from './device-client';
 import type { DevicePin } from './device-pin';
-import type { Elevate } from './remote-target';
+import type { Elevate, HelperShare } from './remote-target';
 
 export interface OpenTargetOptions {
   mode: 'copy' | 'verify';
@@ -23,7 +23,7 @@ export interface OpenTargetOptions {
   arena: SharedArena;
   timeoutMs: number;
   /** Open the device through the privileged helper, pinned to the drive main listed and the user confirmed. */
-  elevated?: { pin: DevicePin; elevate: Elevate } | null;
+  elevated?: { pin: DevicePin; elevate: Elevate; io?: 'descriptor' | 'served'; share?: HelperShare } | null;
   /** Cancels waiting for the helper. */
   signal?: AbortSignal;
 }
@@ -100,14 +100,14 @@ async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptio
     throw new EngineError('TARGET_INVALID', `${path} has ${facts.sectorSize}-byte sectors, which Sureflash cannot write (it aligns to at most ${MAX_SECTOR} bytes)`);
   }
   if (options.elevated) {
-    const { pin, elevate } = options.elevated;
+    const { pin, elevate, io = 'descriptor', share } = options.elevated;
     if (facts.partition) throw new EngineError('TARGET_INVALID', `${path} is a partition (${facts.name}): the administrator helper serves whole drives only`);
     if (pin.path !== path || pin.rdev !== st.rdev || pin.size !== facts.size || pin.mode !== options.mode) {
       throw new EngineError('TARGET_CHANGED', `${path} is no longer the drive that was confirmed (device number or size changed): list the drives again`);
     }
     // Loaded only for a card served by the helper: its wire checks (zod) cost every other job's engine thread a few MB.
     const { openRemoteTarget } = await import('./remote-target');
-    return openRemoteTarget({ pin, arena: options.arena, timeoutMs: options.timeoutMs, writeCache: facts.writeCache, elevate, ...(options.signal ? { signal: options.signal } : {}) });
+    return openRemoteTarget({ pin, arena: options.arena, timeoutMs: options.timeoutMs, writeCache: facts.writeCache, elevate, io, ...(share ? { share } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
   return openDeviceThread({
     request: { path, mode: options.mode, kind: 'block-device', expect: { rdev: st.rdev, size: facts.size } },

@@ -1,19 +1,25 @@
 /**
- * A Target served by the privileged helper: the engine opens a rendezvous, asks its parent to start the
+ * A Target opened by the privileged helper: the engine opens a rendezvous, asks its parent to start the
  * helper with administrator rights (main does that through the OS prompt), takes the helper's connection
- * once it proved the token, sends the pinned open request and then runs batches: the ops over the socket,
+ * once it proved the token and sends the pinned open request. By default ('descriptor', when the native
+ * module is there) the helper hands the opened drive's descriptor over the rendezvous' handover socket and
+ * ends; the engine checks it (sent by root with the token, a block device with the pinned device number,
+ * opened O_DIRECT for reading and writing, or reading for verify) and runs it in a device thread of its own,
+ * exactly as a drive it opened itself. Otherwise ('served') the helper runs every batch: the ops over the socket,
  * their bytes through the transfer buffer (device-wire.ts) — written there straight from the shared arena,
  * read from there straight into the read ops' places in it. Time limits and
  * errors are those of the device thread: a batch that does not finish in time marks the device stalled
  * (DEVICE_STALLED) and drops the connection; device errors come back in the result for the card stage to
  * classify (media error, DEVICE_LOST); a helper that goes away is INTERNAL, never blamed on the card.
  */
+import { constants, fstatSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { EngineError } from '../errors';
 import type { ErrorCode } from '../../../shared/errors';
 import type { SharedArena } from '../chunk/shared-arena';
-import type { Target, TargetInfo } from './device-client';
+import { nativeIo, type HandedDescriptor } from '../../system/native-io';
+import { openDeviceThread, type Target, type TargetInfo } from './device-client';
 import type { DeviceBatchResult, DeviceInfo, DeviceOp } from './device-protocol';
 import type { DevicePin } from './device-pin';
 import {
@@ -50,6 +56,51 @@ export interface RemoteTargetOptions {
   signal?: AbortSignal;
   /** How long a connected helper may take to prove the token. */
   authTimeoutMs?: number;
+  /** Ask for the drive's descriptor (the default) or have the helper serve every batch. */
+  io?: 'descriptor' | 'served';
+  /**
+   * The job's helper: once one handed a drive over it stays connected, and the job's next elevated drives
+   * are opened by it (one password prompt per job, not per drive) until the job closes the share.
+   */
+  share?: HelperShare;
+}
+
+/** A helper that handed a drive over and waits for the next open request on its authenticated connection. */
+interface HelperLease {
+  readonly alive: boolean;
+  /** The next pinned drive's descriptor, checked like the first one's; throws EngineError when refused. */
+  open(pin: DevicePin): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One job's elevated drives share one helper (descriptor mode): see RemoteTargetOptions.share. */
+export class HelperShare {
+  lease: HelperLease | null = null;
+  /** Lets the helper go (it exits); call once every drive of the job is open, and when the job ends. */
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.close();
+  }
+}
+
+/** Why a handed-over descriptor is not the pinned drive opened as the engine needs it, or null when it is. */
+export function descriptorMismatch(got: Pick<HandedDescriptor, 'fd' | 'flags' | 'uid' | 'payload'>, token: string, pin: DevicePin): string | null {
+  if (got.uid !== 0) return `it was sent by uid ${got.uid}, not by root`;
+  if (!tokensMatch(token, got.payload.toString('utf8'))) return 'it came without the token';
+  const access = got.flags & 3; // O_ACCMODE
+  const wanted = pin.mode === 'copy' ? constants.O_RDWR : constants.O_RDONLY;
+  if (access !== wanted) return `it is open for ${access === constants.O_RDONLY ? 'reading' : access === constants.O_WRONLY ? 'writing only' : 'reading and writing'}, not for ${pin.mode === 'copy' ? 'reading and writing' : 'reading'}`;
+  if ((got.flags & (constants.O_DIRECT ?? 0)) === 0) return 'it is not open for direct I/O (O_DIRECT): a readback through it could come from the page cache';
+  let st;
+  try {
+    st = fstatSync(got.fd);
+  } catch (err) {
+    return `it cannot be looked at (${err instanceof Error ? err.message : String(err)})`;
+  }
+  if (!st.isBlockDevice()) return 'it is not a block device';
+  if (st.rdev !== pin.rdev) return `its device number is ${st.rdev}, not ${pin.rdev}`;
+  return null;
 }
 
 interface Pending {
@@ -102,19 +153,44 @@ async function readAll(file: FileHandle, target: Buffer, position: number): Prom
 
 /** Opens the pinned device through the helper. Throws EngineError naming why it could not. */
 export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Target> {
-  const { pin, arena, timeoutMs } = options;
+  const { pin } = options;
+  const lease = options.io !== 'served' ? options.share?.lease : null;
+  if (lease?.alive) return adoptDescriptor(options, await lease.open(pin));
+  return openThroughNewHelper(options);
+}
+
+/** The engine's own device thread adopts a handed-over descriptor and checks it once more (number and size). */
+function adoptDescriptor(options: RemoteTargetOptions, descriptor: number): Promise<Target> {
+  const { pin } = options;
+  return openDeviceThread({
+    request: { path: pin.path, mode: pin.mode, kind: 'block-device', expect: { rdev: pin.rdev, size: pin.size }, descriptor },
+    arena: options.arena,
+    timeoutMs: options.timeoutMs,
+    kind: 'block-device',
+    rdev: pin.rdev,
+    writeCache: options.writeCache,
+    elevated: 'descriptor',
+  });
+}
+
+async function openThroughNewHelper(options: RemoteTargetOptions): Promise<Target> {
+  const { arena, timeoutMs } = options;
+  /** The drive being opened (the share's later drives change it). */
+  let pin = options.pin;
   const memory = Buffer.from(arena.memory.buffer);
   const rendezvous = await openRendezvous();
   const buffer = await open(rendezvous.bufferPath, 'r+');
   let bufferCursor = 0;
-  let state: 'auth' | 'opening' | 'open' | 'closing' | 'dead' = 'auth';
+  let state: 'auth' | 'opening' | 'open' | 'handed' | 'handed-opening' | 'closing' | 'dead' = 'auth';
   let socket: Socket | null = null;
   let stalled = false;
   let dead: EngineError | null = null;
   let nextId = 1;
   const pending: Pending[] = [];
-  let settleOpen!: (outcome: { info: DeviceInfo } | { error: EngineError }) => void;
-  const opened = new Promise<{ info: DeviceInfo } | { error: EngineError }>((resolve) => (settleOpen = resolve));
+  type Opened = { info: DeviceInfo } | { descriptor: number } | { error: EngineError };
+  let settleOpen!: (outcome: Opened) => void;
+  let opened = new Promise<Opened>((resolve) => (settleOpen = resolve));
+  const handover = options.io !== 'served' ? rendezvous.handover : null;
   let onClosed: (() => void) | null = null;
 
   const fail = (err: EngineError): void => {
@@ -136,8 +212,18 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
     if (state === 'auth') {
       if (message.type !== 'auth' || !tokensMatch(rendezvous.token, message.token)) throw new WireError('wrong token');
       state = 'opening';
-      void rendezvous.close();
-      socket?.write(controlFrame({ type: 'open', pin }));
+      socket?.write(controlFrame({ type: 'open', pin, ...(handover ? { handover: true } : {}) }));
+    } else if (state === 'opening' && message.type === 'opened' && message.handedOver) {
+      if (!handover) throw new WireError('a descriptor that was not asked for');
+      state = 'handed';
+      settleOpen(takeDescriptor(handover.fd));
+    } else if (state === 'handed-opening' && message.type === 'opened' && message.handedOver) {
+      state = 'handed';
+      settleOpen(takeDescriptor((handover as { fd: number }).fd));
+    } else if (state === 'handed-opening' && message.type === 'refused') {
+      const error = new EngineError(isCode(message.code) ? message.code : 'TARGET_NOT_ALLOWED', message.message);
+      settleOpen({ error });
+      fail(error);
     } else if (state === 'opening' && message.type === 'opened') {
       state = 'open';
       settleOpen({ info: message.info });
@@ -148,6 +234,23 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
     } else if (state === 'closing' && message.type === 'closed') {
       onClosed?.();
     } else throw new WireError(`unexpected ${message.type}`);
+  };
+
+  /** The descriptor the helper sent before it said "opened": taken, and checked before anything uses it. */
+  const takeDescriptor = (listenFd: number): Opened => {
+    const io = nativeIo() as NonNullable<ReturnType<typeof nativeIo>>; // the handover socket exists only with it
+    let got: HandedDescriptor;
+    try {
+      got = io.acceptFd(listenFd, 5000);
+    } catch (err) {
+      return { error: lost(`said it handed the drive over, but no descriptor came (${err instanceof Error ? err.message : String(err)}); nothing was written`) };
+    }
+    const why = descriptorMismatch(got, rendezvous.token, pin);
+    if (why) {
+      io.closeFd(got.fd);
+      return { error: new EngineError('INTERNAL', `the descriptor handed over for ${pin.path} was refused: ${why}; nothing was written`) };
+    }
+    return { descriptor: got.fd };
   };
 
   const reader = new FrameReader({
@@ -215,6 +318,7 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
       client.on('error', () => undefined);
       client.on('close', () => {
         clearTimeout(authTimer);
+        if (state === 'handed' && !options.share) return; // the helper ends once it handed the drive over
         if (state === 'closing') onClosed?.();
         else if (state !== 'dead') fail(lost(state === 'auth' ? 'disconnected before identifying itself' : 'ended unexpectedly'));
       });
@@ -224,17 +328,50 @@ export async function openRemoteTarget(options: RemoteTargetOptions): Promise<Ta
 
   const outcome = await opened;
   options.signal?.removeEventListener('abort', abort);
-  await rendezvous.close();
+  const share = 'descriptor' in outcome ? options.share : undefined;
+  // A shared helper keeps its rendezvous (the handover socket) until the job lets it go.
+  if (!share) await rendezvous.close();
   if ('error' in outcome) {
     (socket as Socket | null)?.destroy();
     await buffer.close().catch(() => undefined);
     throw outcome.error;
   }
+  if ('descriptor' in outcome) {
+    await buffer.close().catch(() => undefined);
+    if (share) {
+      const live = socket as unknown as Socket;
+      share.lease = {
+        get alive() {
+          return state === 'handed';
+        },
+        open: async (next) => {
+          if (state !== 'handed') throw lost('is gone');
+          pin = next;
+          opened = new Promise<Opened>((resolve) => (settleOpen = resolve));
+          state = 'handed-opening';
+          live.write(controlFrame({ type: 'open', pin: next, handover: true }));
+          const timer = setTimeout(() => fail(lost(`did not answer the open request for ${next.path} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+          const result = await opened.finally(() => clearTimeout(timer));
+          if ('error' in result) throw result.error;
+          if (!('descriptor' in result)) throw lost('answered a drive hand-over with something else');
+          return result.descriptor;
+        },
+        close: async () => {
+          if (state === 'handed') {
+            state = 'closing';
+            live.end(controlFrame({ type: 'close' }));
+          }
+          await rendezvous.close();
+        },
+      };
+    } else (socket as Socket | null)?.destroy();
+    return adoptDescriptor({ ...options, pin }, outcome.descriptor);
+  }
   const live = socket as unknown as Socket;
   /** Batches whose bytes are in the transfer buffer and whose answer is not in yet. */
   const sent: Pending[] = [];
   let queue: Promise<void> = Promise.resolve();
-  const info: TargetInfo = { ...outcome.info, path: pin.path, kind: 'block-device', rdev: pin.rdev, writeCache: options.writeCache };
+  const info: TargetInfo = { ...outcome.info, path: pin.path, kind: 'block-device', rdev: pin.rdev, writeCache: options.writeCache, elevated: 'served' };
 
   /** One batch the helper takes whole (at most MAX_OPS ops, MAX_BATCH_BYTES bytes). */
   const runOne = (ops: DeviceOp[], what: string): Promise<DeviceBatchResult> => {

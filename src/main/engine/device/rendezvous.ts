@@ -1,7 +1,8 @@
 /**
  * Where the privileged helper finds the engine: a fresh private directory (0700) holding a Unix socket (0600),
- * the transfer buffer (0600, see device-wire.ts) and a 0600 file with {socketPath, bufferPath, token}; only
- * the file's path goes on the helper's command line. The
+ * the transfer buffer (0600, see device-wire.ts), when the native module is there a second socket (0600) where
+ * the helper hands over the opened drive's descriptor, and a 0600 file with {socketPath, bufferPath,
+ * handoverPath, token}; only the file's path goes on the helper's command line. The
  * first client is the only one ever taken (the listener closes then); it must prove the token within a few
  * seconds (see remote-target.ts), compared in constant time.
  */
@@ -10,6 +11,7 @@ import { chmod, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nativeIo } from '../../system/native-io';
 import { EngineError } from '../errors';
 import { BUFFER_BYTES, type RendezvousFile } from './device-wire';
 
@@ -23,6 +25,8 @@ export interface Rendezvous {
   readonly bufferPath: string;
   /** The first client's connection (later ones are refused). */
   readonly client: Promise<Socket>;
+  /** The handover socket (listening descriptor and path), when the native module is there. */
+  readonly handover: { fd: number; path: string } | null;
   /** Stops listening and removes the private directory (a connection already taken stays open). */
   close(): Promise<void>;
 }
@@ -48,6 +52,11 @@ export async function openRendezvous(): Promise<Rendezvous> {
   const client = new Promise<Socket>((resolve, reject) => ((resolveClient = resolve), (rejectClient = reject)));
   client.catch(() => undefined);
   let taken = false;
+  let handover: { fd: number; path: string } | null = null;
+  const stopHandover = (): void => {
+    if (handover) nativeIo()?.closeFd(handover.fd);
+    handover = null;
+  };
   server.on('connection', (socket) => {
     if (taken) return void socket.destroy();
     taken = true;
@@ -64,24 +73,34 @@ export async function openRendezvous(): Promise<Rendezvous> {
       });
     });
     await chmod(socketPath, 0o600);
+    const io = nativeIo();
+    if (io) {
+      const path = join(dir, 'handover.sock');
+      handover = { fd: io.listenUnix(path), path };
+      await chmod(path, 0o600);
+    }
     const bufferPath = join(dir, 'transfer.buf');
     const buffer = await open(bufferPath, 'wx', 0o600);
     await buffer.truncate(BUFFER_BYTES).finally(() => buffer.close());
     const file = join(dir, 'rendezvous.json');
-    await writeFile(file, JSON.stringify({ socketPath, bufferPath, token } satisfies RendezvousFile), { mode: 0o600, flag: 'wx' });
+    const handoverPath = (handover as { path: string } | null)?.path ?? null;
+    await writeFile(file, JSON.stringify({ socketPath, bufferPath, handoverPath, token } satisfies RendezvousFile), { mode: 0o600, flag: 'wx' });
     return {
       file,
       token,
       bufferPath,
       client,
+      handover,
       close: async () => {
         server.close();
+        stopHandover();
         rejectClient(new EngineError('CANCELLED', 'the helper channel was closed'));
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
     server.close();
+    stopHandover();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }

@@ -313,8 +313,11 @@ export class CardStage {
         const bad: Span[] = [];
         reads.forEach((r, k) => {
           if (owners[k] !== i) return;
-          const delivered = result.failed[k] ? 0 : (result.delivered[k] ?? 0);
-          if (result.failed[k]) h.mediaErrors.push(r);
+          const delivered = result.delivered[k] ?? 0;
+          // The parts that failed to read (4 KiB pieces: the blocks, not the span around them) are bad,
+          // whatever the slot holds there; the rest was read and is compared.
+          const failedParts = result.failedParts[k] ?? [];
+          h.mediaErrors.push(...failedParts);
           for (const p of h.chunk.pieces) {
             const piece = { start: p.offset, end: p.offset + p.length };
             const within = intersect(r, piece);
@@ -323,6 +326,10 @@ export class CardStage {
             if (good) bad.push(...differingSpans(h.chunk.slot.buf, slot.buf, indexOf, good, o.blockSize));
             const missing = intersect(within, { start: r.start + delivered, end: r.end });
             if (missing) bad.push(this.blockGrown(missing, piece));
+            for (const f of failedParts) {
+              const lost = intersect(f, piece);
+              if (lost) bad.push(this.blockGrown(lost, piece));
+            }
           }
         });
         if (bad.length === 0 && reads.length > 0) o.io.rememberReadable(h.chunk.start);
@@ -370,7 +377,7 @@ export class CardStage {
       rewriting += blockCount(spans, o.blockSize);
       const first = h.chunk.pieces.find((p) => spans.some((s) => intersect(s, { start: p.offset, end: p.offset + p.length })));
       o.meter.setActivity({ kind: 'rewriting', blocks: rewriting, range: first ? first.range.index : 0 });
-      const { failed } = await o.io.write(this.placed(h.chunk, h.chunk.slot, spans));
+      const { failed } = await o.io.write(this.placed(h.chunk, h.chunk.slot, spans), true, true);
       h.mediaErrors.push(...failed);
       h.pending = spans;
       if (this.unflushed.length === 0) this.oldest = performance.now();
