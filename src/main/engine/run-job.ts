@@ -15,7 +15,7 @@ import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
 import { refetcher } from './chunk/refetch';
 import { SharedArena, PAGE } from './chunk/shared-arena';
 import { openTarget } from './device/open-target';
-import { HelperShare } from './device/remote-target';
+import type { HelperShare } from './device/remote-target';
 import type { Target } from './device/device-client';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
@@ -193,7 +193,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     // drops out with its own report; the others go on.
     const seen = new Map<string, number>();
     // The job's elevated drives share one helper (one password prompt), which goes once they are all open.
-    const helpers = new HelperShare();
+    // The helper's side (remote-target, and with it zod) is loaded only for a job that has such a drive.
+    const helpers: HelperShare | null = job.targets.some((t) => t.elevated) ? new (await import('./device/remote-target')).HelperShare() : null;
     for (const card of cards) {
       try {
         // Only writing can destroy the image; verify reads the target and may compare a file with itself.
@@ -207,7 +208,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
           requireBlockDevice: job.requireBlockDevice,
           arena,
           timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
-          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor', share: helpers } : null,
+          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor', ...(helpers ? { share: helpers } : {}) } : null,
           signal,
         });
         const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
@@ -226,7 +227,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
         card.error = serializeError(err);
       }
     }
-    await helpers.close();
+    await helpers?.close();
     const ready = cards.filter((c) => c.target && !c.error);
     for (const c of cards) if (c.error && c.target) await c.target.close();
     events.started(layoutOf(src.ranges, src.imageSize, src.blockSize, job.rangeChanges !== false));
