@@ -109,6 +109,9 @@ export interface Bmap {
   ranges: BmapRange[];
 }
 
+/** A bmap's facts without its ranges (what a job keeps once its plan holds the ranges). */
+export type BmapHeader = Omit<Bmap, 'ranges'>;
+
 /** Bytes a range covers inside an image of `imageSize` bytes (the last block may be partial). */
 export function rangeBytes(range: { first: number; last: number }, blockSize: number, imageSize: number): number {
   const start = range.first * blockSize;

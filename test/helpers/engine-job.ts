@@ -5,6 +5,7 @@
 import { runJob } from '../../src/main/engine/run-job';
 import type { FlashJob } from '../../src/main/engine/protocol';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../src/shared/report';
+import { unpackBatchReport } from '../../src/shared/range-table';
 
 export interface JobRun {
   /** The first card's report. */
@@ -30,7 +31,7 @@ export async function runEngine(job: EngineJobInput, signal?: AbortSignal, onPro
     ...rest,
     targets: targets ?? [{ path: target as string }],
   };
-  const batch = await runJob(
+  const packed = await runJob(
     full,
     {
       started: (l) => (layout = l),
@@ -44,5 +45,7 @@ export async function runEngine(job: EngineJobInput, signal?: AbortSignal, onPro
     },
     signal ?? new AbortController().signal,
   );
+  // The engine packs each card's ranges; unpacked here, as the worker client does for its callers.
+  const batch = unpackBatchReport(packed);
   return { report: batch.cards[0] as FlashReport, batch, layout, progress };
 }

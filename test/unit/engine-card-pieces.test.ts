@@ -75,6 +75,26 @@ describe('RangeBook', () => {
   });
 });
 
+describe('RangeBook without range changes (nobody is sent them)', () => {
+  it('gathers no changes but keeps the same account', () => {
+    const ranges = planWholeImage(64 * MiB);
+    const quiet = new RangeBook(ranges, 'verified', false);
+    const loud = new RangeBook(ranges, 'verified');
+    for (const book of [quiet, loud]) {
+      const [a, b] = ranges as [PlannedRange, PlannedRange];
+      book.pieceStarted(a, true);
+      book.pieceSettled(a, outcome({ passes: 1, rewrittenBlocks: 1, retried: [{ first: 2, last: 2 }] }));
+      book.pieceStarted(b, true);
+      book.pieceSettled(b, outcome({ bad: [{ first: 4096, last: 4096 }] }));
+    }
+    expect(quiet.takeChanges()).toEqual([]);
+    expect(loud.takeChanges().length).toBeGreaterThan(0);
+    expect(quiet.reports()).toEqual(loud.reports());
+    expect(quiet.reports()[1]).toMatchObject({ state: 'failed', badBlocks: [{ first: 4096, last: 4096 }] });
+    expect(quiet.totalRetries).toBe(1);
+  });
+});
+
 describe('ProgressMeter', () => {
   it('throttles events, batches range changes and forces one on phase changes', () => {
     let now = 1000;

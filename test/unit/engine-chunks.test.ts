@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFromBmap, planWholeImage, pseudoChunkBlocks, type PlannedRange } from '../../src/main/engine/plan';
+import { hasChecksum, planFromBmap, planWholeImage, pseudoChunkBlocks, type PlannedRange } from '../../src/main/engine/plan';
 import { packChunks } from '../../src/main/engine/chunk/pack-chunks';
 import { ChunkPool, indexIn } from '../../src/main/engine/chunk/chunk-pool';
 import { SharedArena } from '../../src/main/engine/chunk/shared-arena';
@@ -16,6 +16,23 @@ describe('range plans', () => {
       ranges: [{ first: 0, last: 0, checksum: 'a' }, { first: 3, last: 3, checksum: 'b' }],
     });
     expect(plan.map((r) => [r.start, r.end])).toEqual([[0, 4096], [3 * 4096, 3 * 4096 + 10]]);
+  });
+  it('packs the ranges of a bmap with hex checksums, and reads back exactly what the bmap said', () => {
+    const hex = (i: number): string => Buffer.alloc(32, i).toString('hex');
+    const bmap = {
+      version: '2.0', major: 2, minor: 0, imageSize: 9 * 4096 + 100, blockSize: 4096, blocksCount: 10, mappedBlocksCount: 5,
+      checksumType: 'sha256' as const, fileChecksum: null,
+      ranges: [{ first: 0, last: 1, checksum: hex(1) }, { first: 4, last: 4, checksum: hex(2).toUpperCase() }, { first: 8, last: 9, checksum: hex(3) }],
+    };
+    const plan = planFromBmap(bmap);
+    expect(plan.map((r) => ({ index: r.index, first: r.first, last: r.last, start: r.start, end: r.end, checksum: r.checksum }))).toEqual([
+      { index: 0, first: 0, last: 1, start: 0, end: 8192, checksum: hex(1) },
+      { index: 1, first: 4, last: 4, start: 4 * 4096, end: 5 * 4096, checksum: hex(2) },
+      { index: 2, first: 8, last: 9, start: 8 * 4096, end: 9 * 4096 + 100, checksum: hex(3) },
+    ]);
+    expect(plan.every(hasChecksum)).toBe(true);
+    const bare = planFromBmap({ ...bmap, checksumType: null, ranges: bmap.ranges.map((r) => ({ ...r, checksum: null })) });
+    expect(bare.map((r) => [r.checksum, hasChecksum(r)])).toEqual([[null, false], [null, false], [null, false]]);
   });
   it('cuts a whole image into at most about 256 pseudo-ranges of at least 16 MiB', () => {
     const size = 8 * 1024 ** 3 + 5;

@@ -3,7 +3,8 @@
  * show progress, stop cleanly on Ctrl-C (the reports then say cancelled), write the batch report, and exit 0
  * only when every card's outcome is proven (verified, or written-unverified when readback was turned off).
  */
-import type { BatchReport, FlashReport } from '../../shared/report';
+import type { FlashReport } from '../../shared/report';
+import { badBlockCountOf, rangeCountOf, unpackBatchReport, type AnyFlashReport, type PackedBatchReport } from '../../shared/range-table';
 import { describeChecksum, describeSignature } from '../../shared/authenticity';
 import { formatBytes, formatDuration, formatSpeed } from '../../shared/format';
 import { reportIdentity } from '../drives/report-identity';
@@ -33,7 +34,7 @@ const VERDICT: Record<FlashReport['status'], string> = {
 };
 
 /** The one-line outcome of a single-card job. */
-export function summary(report: FlashReport): string {
+export function summary(report: AnyFlashReport): string {
   const t = report.totals;
   const what = report.mode === 'copy' ? 'written' : 'checked';
   const bytes = report.mode === 'copy' ? t.bytesWritten : t.bytesReadBack;
@@ -42,11 +43,11 @@ export function summary(report: FlashReport): string {
   const bad = t.badRanges > 0 ? `, ${t.badRanges} bad range${t.badRanges === 1 ? '' : 's'}` : '';
   const unsafe = report.unsafeToUse ? ' The card holds a partial image: do not use it.' : '';
   const downloaded = report.image.downloadedBytes !== undefined ? `, ${formatBytes(report.image.downloadedBytes)} downloaded${report.image.cachedFile ? ' (image read from the cache)' : ''}` : '';
-  return `${VERDICT[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${report.ranges.length} ranges${retried}${skipped}${bad}${downloaded}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)}).${unsafe}`;
+  return `${VERDICT[report.status]}: ${formatBytes(bytes)} ${what} of ${formatBytes(t.mappedBytes)} mapped in ${rangeCountOf(report)} ranges${retried}${skipped}${bad}${downloaded}; ${formatDuration(report.timings.totalMs)} (${formatSpeed(report.averageSpeed)}).${unsafe}`;
 }
 
 /** What the report says about the image's signature and published checksum, one line each (or none). */
-export function authenticityLines(report: FlashReport): string[] {
+export function authenticityLines(report: AnyFlashReport): string[] {
   const lines: string[] = [];
   const { signature, checksum } = report.image;
   if (signature) lines.push(`signature: ${describeSignature(signature)}${signature.source ? ` (${signature.source})` : ''}`);
@@ -59,7 +60,7 @@ export function authenticityLines(report: FlashReport): string[] {
 }
 
 /** Who a card is, for the summary: vendor, model and serial when the kernel told them. */
-function identityText(report: FlashReport): string {
+function identityText(report: AnyFlashReport): string {
   const id = report.target.identity;
   if (!id) return '';
   const parts = [id.vendor, id.model].filter(Boolean).join(' ');
@@ -68,9 +69,9 @@ function identityText(report: FlashReport): string {
 }
 
 /** One line per card of a batch: device, identity, verdict, retries, bad blocks, speed. */
-export function cardLine(report: FlashReport): string {
+export function cardLine(report: AnyFlashReport): string {
   const t = report.totals;
-  const bad = report.ranges.reduce((n, r) => n + (r.badBlocks ?? []).reduce((m, s) => m + s.last - s.first + 1, 0), 0);
+  const bad = badBlockCountOf(report);
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const rewritten = t.retriedBlocks ?? t.rewrittenBlocks;
   const retries = t.retries > 0 ? `${t.retries} ${t.retries === 1 ? 'retry' : 'retries'} (${plural(rewritten, 'block')} rewritten)` : 'no retries';
@@ -130,9 +131,11 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
   io.signals?.on('SIGINT', onInterrupt);
   io.signals?.on('SIGTERM', onInterrupt);
   try {
-    let batch: BatchReport;
+    // The cards' ranges stay packed: the report file is written from the columns one range at a time, so
+    // 50,000 ranges never become 50,000 objects in this thread.
+    let batch: PackedBatchReport;
     try {
-      batch = await handle.done;
+      batch = await handle.packed;
     } catch (err) {
       display?.end();
       const message = err instanceof Error ? err.message : String(err);
@@ -151,7 +154,7 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
     if (historyChoice !== false && taken.some((t) => t !== null)) {
       const history = createFlashHistory(historyChoice ?? historyFile(appDataDir()));
       try {
-        const { lines, warnings } = await recordCopy(batch, taken, history);
+        const { lines, warnings } = await recordCopy(unpackBatchReport(batch), taken, history);
         if (!quiet) for (const line of lines) io.stderr.write(`sureflash: history: ${line}\n`);
         for (const warning of warnings) io.stderr.write(`sureflash: warning: ${warning}\n`);
       } catch (err) {
@@ -163,7 +166,7 @@ export async function runFlashCommand(mode: 'copy' | 'verify', argv: string[], i
     const first = batch.cards[0];
     if (first && (!quiet || first.status !== 'verified')) for (const line of authenticityLines(first)) io.stderr.write(`sureflash: ${line}\n`);
     if (batch.cards.length === 1) {
-      const report = batch.cards[0] as FlashReport;
+      const report = batch.cards[0] as AnyFlashReport;
       if (report.error && !proven(report.status)) io.stderr.write(`sureflash: error: ${report.error.message}\n`);
       if (!quiet || report.status !== 'verified') io.stderr.write(`${summary(report)}\n`);
     } else {

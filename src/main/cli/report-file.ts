@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isRangeTable, rangeReportAt } from '../../shared/range-table';
 import { EngineError } from '../engine/errors';
 
 export class ReportFile {
@@ -41,7 +42,8 @@ const WRITE_BYTES = 256 * 1024;
 /**
  * Writes `value` as JSON.stringify(value, null, 2) would, plus a newline, in pieces: a batch of 50,000
  * ranges per card is tens of megabytes of text, which should not be held as one string (and again as its
- * bytes) at the end of a job.
+ * bytes) at the end of a job. A packed range table (shared/range-table.ts) is written as the array of range
+ * reports it stands for, one range object at a time.
  */
 function writeJsonFile(path: string, value: unknown): void {
   const fd = openSync(path, 'w', 0o644);
@@ -73,6 +75,15 @@ function emit(input: unknown, indent: string, out: (text: string) => void): void
     return;
   }
   const inner = `${indent}  `;
+  if (isRangeTable(value)) {
+    if (value.count === 0) return out('[]');
+    out('[');
+    for (let at = 0; at < value.count; at++) {
+      out(`${at > 0 ? ',' : ''}\n${inner}`);
+      emit(rangeReportAt(value, at), inner, out);
+    }
+    return out(`\n${indent}]`);
+  }
   if (Array.isArray(value)) {
     if (value.length === 0) return out('[]');
     out('[');

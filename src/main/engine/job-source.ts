@@ -4,7 +4,8 @@
  * be, the bmap checked against the image, and the plan of ranges (the bmap's, or pseudo-ranges for the
  * whole image).
  */
-import type { Bmap } from '../../shared/bmap';
+import type { BmapHeader } from '../../shared/bmap';
+import { collectGarbage } from './collect-garbage';
 import { EngineError } from './errors';
 import { describeSize } from './engine-format';
 import { openJobImage } from './job-image';
@@ -16,7 +17,8 @@ import type { ImageSource } from './source/types';
 export interface JobSource {
   opened: OpenedImage;
   source: ImageSource;
-  bmap: Bmap | null;
+  /** The bmap's facts; its ranges are in `ranges`, the plan. */
+  bmap: BmapHeader | null;
   bmapPath: string | null;
   /** The image size when known (bmap ImageSize, raw size, archive or frame header), else null. */
   imageSize: number | null;
@@ -25,6 +27,9 @@ export interface JobSource {
   /** Set when the plan grows while streaming (no bmap, size unknown). */
   grow: { make(index: number, start: number): PlannedRange } | null;
 }
+
+/** Ranges from which a bmap's parse garbage is collected at once (10,000 ranges: about 1 MB of XML). */
+const LARGE_BMAP_RANGES = 10_000;
 
 /** Opens the image and its bmap. On failure, `keep.opened` still holds what must be closed. */
 export async function openJobSource(
@@ -45,7 +50,18 @@ export async function openJobSource(
   const imageSize = bmap?.imageSize ?? source.imageSize;
   const blockSize = bmap?.blockSize ?? DEFAULT_BLOCK_SIZE;
   const ranges = bmap ? planFromBmap(bmap) : imageSize !== null ? planWholeImage(imageSize) : [];
+  // From here the plan is the ranges: the bmap's own range objects (one per range, 50,000 in a fragmented
+  // image) are let go rather than kept for the whole job beside it.
+  let header: BmapHeader | null = null;
+  if (bmap) {
+    const { ranges: _ranges, ...rest } = bmap;
+    header = rest;
+    opened.bmap = null;
+    // A bmap of many ranges left megabytes of parse garbage: collected now, before the copy allocates its
+    // memory, rather than at some point during it (collect-garbage.ts).
+    if (bmap.ranges.length >= LARGE_BMAP_RANGES) collectGarbage();
+  }
   const chunkBlocks = pseudoChunkBlocks(null, blockSize);
   const grow = bmap || imageSize !== null ? null : { make: (index: number, start: number) => pseudoRange(index, Math.floor(start / blockSize), chunkBlocks, Number.MAX_SAFE_INTEGER, blockSize) };
-  return { opened, source, bmap, bmapPath, imageSize, blockSize, ranges, grow };
+  return { opened, source, bmap: header, bmapPath, imageSize, blockSize, ranges, grow };
 }

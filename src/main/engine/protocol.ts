@@ -4,7 +4,8 @@
  * cross serialized with a kind.
  */
 import type { CardIdentity } from '../../shared/identity';
-import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
+import type { PackedBatchReport, PackedFlashReport } from '../../shared/range-table';
+import type { FlashLayout, FlashProgress } from '../../shared/report';
 import type { DevicePin } from './device/device-pin';
 import type { SerializedError } from './errors';
 import type { ImageAuthOptions, ImageCacheOptions } from './image-options';
@@ -81,7 +82,7 @@ export type ToWorker =
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** One card of the 'done' batch: the target whose 'target-done' report it is, or the report itself. */
-export type BatchCardRef = { target: number } | { report: FlashReport };
+export type BatchCardRef = { target: number } | { report: PackedFlashReport };
 
 export type FromWorker =
   | { type: 'started'; seq: number; layout: FlashLayout }
@@ -89,13 +90,16 @@ export type FromWorker =
   | { type: 'log'; seq: number; level: LogLevel; message: string }
   /** Card `target` needs the privileged helper: start it with administrator rights for this rendezvous file. */
   | { type: 'elevate'; seq: number; target: number; file: string }
-  /** One card finished (the others may go on). */
-  | { type: 'target-done'; seq: number; target: number; report: FlashReport }
+  /**
+   * One card finished (the others may go on). Its ranges come packed in columns (shared/range-table.ts) whose
+   * buffers are transferred, not copied: 50,000 range objects cloned across threads cost tens of MB at the end.
+   */
+  | { type: 'target-done'; seq: number; target: number; report: PackedFlashReport }
   /**
    * The job ended. The batch comes without its cards: `cards` names them in order, each by the target whose
    * 'target-done' carried its report (or, if none did, the report itself), so a card's report (one object
    * per range) crosses the thread boundary once, not twice. `startEngineJob` puts the batch back together.
    */
-  | { type: 'done'; seq: number; report: Omit<BatchReport, 'cards'>; cards: BatchCardRef[] }
+  | { type: 'done'; seq: number; report: Omit<PackedBatchReport, 'cards'>; cards: BatchCardRef[] }
   /** The job could not produce a report at all (crash); main treats it as failed. */
   | { type: 'error'; seq: number; error: SerializedError };

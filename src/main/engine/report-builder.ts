@@ -1,7 +1,8 @@
 /** Builds the report objects from a job's parts, whatever the outcome: one per card, and the batch. */
-import type { Bmap } from '../../shared/bmap';
+import type { BmapHeader } from '../../shared/bmap';
 import type { CardIdentity } from '../../shared/identity';
-import { batchStatus, batchSummary, REPORT_VERSION, type BatchReport, type FlashReport, type FlashStatus, type RangeReport } from '../../shared/report';
+import { batchStatus, batchSummary, REPORT_VERSION, type FlashReport, type FlashStatus } from '../../shared/report';
+import { rangeNumber, rangeState, sumRangeNumber, type PackedBatchReport, type PackedFlashReport, type RangeTable } from '../../shared/range-table';
 import type { ApiError } from '../../shared/result';
 import { VERSION } from '../version';
 import type { TargetInfo } from './device/device-client';
@@ -21,7 +22,7 @@ export interface JobFacts {
   /** The opened image (origin, signature, checksum, download); null when opening failed. */
   opened?: OpenedImage | null;
   imageSize: number | null;
-  bmap: Bmap | null;
+  bmap: BmapHeader | null;
   bmapPath: string | null;
   blockSize: number;
   /** When the cards started (after the pre-checks). */
@@ -33,8 +34,8 @@ export interface CardFacts {
   path: string;
   identity: CardIdentity | null;
   info: TargetInfo | null;
-  /** Every range's report, in range order (the card's range book's). */
-  ranges: RangeReport[];
+  /** Every range's report, in range order (the card's range book's), packed. */
+  ranges: RangeTable;
   meter: ProgressMeter | null;
   stage: CardStageResult | null;
   io: IoStats | null;
@@ -59,10 +60,25 @@ function bmapPart(f: JobFacts, mapped: number): FlashReport['bmap'] {
   return bmap && bmapPath ? { path: bmapPath, version: bmap.version, checksumType: bmap.checksumType, mappedBytes: mapped, blockSize: bmap.blockSize } : null;
 }
 
-export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
+/** Ranges in each state, and ranges that needed a rewrite. */
+function countRanges(ranges: RangeTable): { failed: number; verified: number; retried: number; sourceMismatch: number } {
+  const n = { failed: 0, verified: 0, retried: 0, sourceMismatch: 0 };
+  for (let at = 0; at < ranges.count; at++) {
+    const state = rangeState(ranges, at);
+    if (state === 'failed') n.failed++;
+    else if (state === 'verified') n.verified++;
+    else if (state === 'source-mismatch') n.sourceMismatch++;
+    if (rangeNumber(ranges, at, 'retries') > 0) n.retried++;
+  }
+  return n;
+}
+
+/** One card's report, its ranges packed (`unpackFlashReport` gives the FlashReport). */
+export function buildCardReport(f: JobFacts, c: CardFacts): PackedFlashReport {
   const { job } = f;
   const { ranges } = c;
-  const mapped = ranges.reduce((n, r) => n + r.bytes, 0);
+  const mapped = sumRangeNumber(ranges, 'bytes');
+  const counts = countRanges(ranges);
   const now = Date.now();
   const preparingMs = Math.max(0, f.cardsStartedAt - f.startedAt.getTime());
   const st = c.stage?.timings;
@@ -71,8 +87,7 @@ export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
   const seconds = ((st?.copyMs ?? 0) + (st?.finalPassMs ?? 0) + (st?.finishMs ?? 0) + (st?.probeMs ?? 0)) / 1000;
   const readbackOn = job.mode === 'verify' || job.readback;
   const touched = c.stage?.touched ?? false;
-  const sum = (key: 'rewrittenBlocks' | 'retriedBlocks' | 'writtenBlocks' | 'skippedBlocks' | 'mediaErrors' | 'retries'): number =>
-    ranges.reduce((n, r) => n + (r[key] ?? 0), 0);
+  const sum = (key: 'rewrittenBlocks' | 'retriedBlocks' | 'writtenBlocks' | 'skippedBlocks' | 'mediaErrors' | 'retries'): number => sumRangeNumber(ranges, key);
   return {
     version: REPORT_VERSION,
     kind: 'card',
@@ -118,10 +133,10 @@ export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
       retriedBlocks: sum('retriedBlocks'),
       writtenBlocks: sum('writtenBlocks'),
       skippedBlocks: sum('skippedBlocks'),
-      badRanges: ranges.filter((r) => r.state === 'failed').length,
-      verifiedRanges: ranges.filter((r) => r.state === 'verified').length,
-      retriedRanges: ranges.filter((r) => r.retries > 0).length,
-      sourceMismatchRanges: ranges.filter((r) => r.state === 'source-mismatch').length,
+      badRanges: counts.failed,
+      verifiedRanges: counts.verified,
+      retriedRanges: counts.retried,
+      sourceMismatchRanges: counts.sourceMismatch,
       mediaErrors: sum('mediaErrors'),
     },
     timings: {
@@ -140,7 +155,7 @@ export function buildCardReport(f: JobFacts, c: CardFacts): FlashReport {
   };
 }
 
-export function buildBatchReport(f: JobFacts, cards: FlashReport[]): BatchReport {
+export function buildBatchReport(f: JobFacts, cards: PackedFlashReport[]): PackedBatchReport {
   const mapped = cards[0]?.totals.mappedBytes ?? 0;
   return {
     version: REPORT_VERSION,

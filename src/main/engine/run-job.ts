@@ -7,14 +7,15 @@
  * can tests.
  */
 import { MAX_TARGETS } from '../../shared/api';
-import type { BatchReport, FlashLayout, FlashProgress, FlashReport, FlashStatus, RangeReport } from '../../shared/report';
+import type { BlockSpan, FlashLayout, FlashProgress, FlashStatus, RangeState } from '../../shared/report';
+import { rangeNumber, rangeSpansAt, rangeState, RangeTableWriter, type PackedBatchReport, type PackedFlashReport, type RangeTable } from '../../shared/range-table';
 import type { ApiError } from '../../shared/result';
 import { ChunkPool } from './chunk/chunk-pool';
 import { produceChunks, SourceMismatchError } from './chunk/chunk-producer';
 import { refetcher } from './chunk/refetch';
 import { SharedArena, PAGE } from './chunk/shared-arena';
 import { openTarget } from './device/open-target';
-import { HelperShare } from './device/remote-target';
+import type { HelperShare } from './device/remote-target';
 import type { Target } from './device/device-client';
 import { EngineError, serializeError } from './errors';
 import { describeSize } from './engine-format';
@@ -36,7 +37,8 @@ import { buildBatchReport, buildCardReport, type JobFacts } from './report-build
 export interface JobEvents {
   started(layout: FlashLayout): void;
   progress(target: number, progress: FlashProgress): void;
-  targetDone(target: number, report: FlashReport): void;
+  /** Card `target` finished: its report, the ranges packed (`unpackFlashReport` gives the FlashReport). */
+  targetDone(target: number, report: PackedFlashReport): void;
   log(level: LogLevel, message: string): void;
   /**
    * Card `target` is to be opened through the privileged helper: start it for this rendezvous file. Settles
@@ -80,15 +82,22 @@ interface Card {
   error: ApiError | null;
 }
 
-function readbackError(card: Card, job: FlashJob, reports: readonly RangeReport[]): ApiError | null {
-  const bad = reports.filter((r) => r.state === 'failed');
-  if (bad.length === 0) return null;
-  const spans = bad.flatMap((r) => r.badBlocks ?? [{ first: r.first, last: r.last }]);
+/** Positions in the table of the ranges whose state passes `test`. */
+function rangesWhere(ranges: RangeTable, test: (state: RangeState) => boolean): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < ranges.count; at++) if (test(rangeState(ranges, at))) out.push(at);
+  return out;
+}
+
+function readbackError(card: Card, job: FlashJob, table: RangeTable): ApiError | null {
+  const failed = rangesWhere(table, (s) => s === 'failed');
+  if (failed.length === 0) return null;
+    const spans: BlockSpan[] = failed.flatMap((at) => rangeSpansAt(table, at)?.badBlocks ?? [{ first: rangeNumber(table, at, 'first'), last: rangeNumber(table, at, 'last') }]);
   const list = spans.slice(0, 5).map((s) => (s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`)).join(', ');
   const more = spans.length > 5 ? ` and ${spans.length - 5} more` : '';
   const single = spans.length === 1 && spans[0]?.first === spans[0]?.last;
   const blocks = `${single ? 'block' : 'blocks'} ${list}${more}`;
-  const ranges = `range${bad.length > 1 ? 's' : ''} ${bad.map((r) => r.index + 1).join(', ')}`;
+  const ranges = `range${failed.length > 1 ? 's' : ''} ${failed.map((at) => rangeNumber(table, at, 'index') + 1).join(', ')}`;
   if (job.mode === 'verify') {
     return { code: 'READBACK_MISMATCH', message: `${blocks} on ${card.path} ${single ? 'does' : 'do'} not match the image (${ranges})` };
   }
@@ -97,7 +106,7 @@ function readbackError(card: Card, job: FlashJob, reports: readonly RangeReport[
   return { code: 'READBACK_MISMATCH', message: `${blocks} of ${card.path} did not hold the written data${after}: ${ranges}` };
 }
 
-function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges: readonly RangeReport[]): { status: FlashStatus; error: ApiError | null } {
+function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges: RangeTable): { status: FlashStatus; error: ApiError | null } {
   const stageError = card.error ?? (card.stage?.error ? serializeError(card.stage.error) : null);
   const error = stageError ?? (jobError && jobError.code !== 'CANCELLED' ? jobError : null);
   // Administrator rights not granted: the user stopped it before anything was written to this card.
@@ -109,9 +118,9 @@ function cardStatus(card: Card, job: FlashJob, jobError: ApiError | null, ranges
   if (mismatch) return { status: 'failed', error: mismatch };
   // Never a verdict over ranges that did not settle: say which, rather than call the card verified.
   const good = job.mode === 'copy' && !job.readback ? 'written' : 'verified';
-  const open = ranges.filter((r) => r.state !== good);
+  const open = rangesWhere(ranges, (s) => s !== good);
   if (open.length > 0) {
-    const list = open.slice(0, 5).map((r) => `${r.index + 1} (${r.state})`).join(', ');
+    const list = open.slice(0, 5).map((at) => `${rangeNumber(ranges, at, 'index') + 1} (${rangeState(ranges, at)})`).join(', ');
     return { status: 'failed', error: { code: 'INTERNAL', message: `range${open.length > 1 ? 's' : ''} ${list}${open.length > 5 ? ' and more' : ''} on ${card.path} did not finish checking; this is a fault in Sureflash, and the card is not verified` } };
   }
   return { status: job.mode === 'copy' && !job.readback ? 'written-unverified' : 'verified', error: null };
@@ -125,7 +134,8 @@ function logPlan(job: FlashJob, src: JobSource, events: JobEvents): void {
   else if (!job.noBmap) events.log('warn', 'no bmap found: the whole image is written');
 }
 
-export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<BatchReport> {
+/** Runs the job; the batch's card reports come with their ranges packed (`unpackBatchReport` unpacks them). */
+export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSignal, cardSignals: AbortSignal[] = []): Promise<PackedBatchReport> {
   const sizes = pipelineSizes();
   const startedAt = new Date();
   const keep: { opened?: OpenedImage } = {};
@@ -143,13 +153,13 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     accepting: false,
     error: null,
   }));
-  const reports: (FlashReport | null)[] = cards.map(() => null);
+  const reports: (PackedFlashReport | null)[] = cards.map(() => null);
   let jobError: ApiError | null = null;
 
   const report = (card: Card): void => {
     if (reports[card.index]) return;
-    // Each range's report, built once per card (50,000 ranges are 50,000 objects each time).
-    const ranges = card.book?.reports() ?? [];
+    // Each range's report, packed once per card (50,000 ranges as two arrays, not 50,000 objects).
+    const ranges = card.book?.table() ?? new RangeTableWriter(0).done();
     const { status, error } = cardStatus(card, job, jobError, ranges);
     const built = buildCardReport(facts, {
       path: card.path,
@@ -183,7 +193,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     // drops out with its own report; the others go on.
     const seen = new Map<string, number>();
     // The job's elevated drives share one helper (one password prompt), which goes once they are all open.
-    const helpers = new HelperShare();
+    // The helper's side (remote-target, and with it zod) is loaded only for a job that has such a drive.
+    const helpers: HelperShare | null = job.targets.some((t) => t.elevated) ? new (await import('./device/remote-target')).HelperShare() : null;
     for (const card of cards) {
       try {
         // Only writing can destroy the image; verify reads the target and may compare a file with itself.
@@ -197,7 +208,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
           requireBlockDevice: job.requireBlockDevice,
           arena,
           timeoutMs: job.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS,
-          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor', share: helpers } : null,
+          elevated: pin ? { pin, elevate, io: job.targets[card.index]?.elevatedIo ?? 'descriptor', ...(helpers ? { share: helpers } : {}) } : null,
           signal,
         });
         const key = card.target.info.rdev !== null ? `dev:${card.target.info.rdev}` : `path:${card.path}`;
@@ -216,7 +227,7 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
         card.error = serializeError(err);
       }
     }
-    await helpers.close();
+    await helpers?.close();
     const ready = cards.filter((c) => c.target && !c.error);
     for (const c of cards) if (c.error && c.target) await c.target.close();
     events.started(layoutOf(src.ranges, src.imageSize, src.blockSize, job.rangeChanges !== false));
@@ -244,8 +255,8 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
       const target = card.target as Target;
       const region = regions.get(card.index) as NonNullable<ReturnType<typeof regions.get>>;
       card.io = new CardIo(target, region.page);
-      card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified');
-      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(job.rangeChanges === false ? { ...p, rangeChanges: [] } : p, src.opened)));
+      card.book = new RangeBook(src.ranges, copy && !job.readback ? 'written' : 'verified', job.rangeChanges !== false);
+      card.meter = new ProgressMeter(card.book, (p) => events.progress(card.index, withDownload(p, src.opened)));
       card.meter.bytesTotal = src.ranges.reduce((n, r) => n + (r.end - r.start), 0);
       card.accepting = true;
       const laneSignal = AbortSignal.any([signal, card.stop.signal, ...(cardSignals[card.index] ? [cardSignals[card.index] as AbortSignal] : [])]);
@@ -343,5 +354,5 @@ export async function runJob(job: FlashJob, events: JobEvents, signal: AbortSign
     await keep.opened?.close().catch(() => undefined);
   }
   for (const c of cards) report(c);
-  return buildBatchReport(facts, reports.filter((r): r is FlashReport => r !== null));
+  return buildBatchReport(facts, reports.filter((r): r is PackedFlashReport => r !== null));
 }

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { unpackFlashReport, type PackedBatchReport, type PackedFlashReport } from '../../shared/range-table';
 import type { BatchReport, FlashLayout, FlashProgress, FlashReport } from '../../shared/report';
 import { EngineError, serializeError, type SerializedError } from './errors';
 import type { FlashJob, FromWorker, LogLevel, ToWorker } from './protocol';
@@ -30,8 +31,16 @@ export interface EngineJobHandle {
   readonly seq: number;
   /** Asks the engine to stop the whole job, or only card `target`; their reports then say "cancelled". */
   cancel(target?: number): void;
-  /** Resolves with the batch report (any status); rejects only when the engine could not report. */
+  /**
+   * Resolves with the batch report (any status); rejects only when the engine could not report. Its ranges
+   * are unpacked into objects when this is first read.
+   */
   readonly done: Promise<BatchReport>;
+  /**
+   * The same batch with each card's ranges still packed (shared/range-table.ts), for a caller that writes
+   * them out without holding one object per range (the CLI).
+   */
+  readonly packed: Promise<PackedBatchReport>;
 }
 
 let nextSeq = 1;
@@ -54,8 +63,15 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
   const worker = new Worker(workerScriptPath(), { resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 8 } });
   let settled = false;
   /** Each card's report as its 'target-done' brought it; the batch at 'done' refers to them. */
-  const received = new Map<number, FlashReport>();
-  const done = new Promise<BatchReport>((resolve, reject) => {
+  const received = new Map<number, PackedFlashReport>();
+  /** Each card's report unpacked once: the batch holds the very object 'onTargetDone' was given. */
+  const unpacked = new WeakMap<PackedFlashReport, FlashReport>();
+  const unpack = (report: PackedFlashReport): FlashReport => {
+    let out = unpacked.get(report);
+    if (!out) unpacked.set(report, (out = unpackFlashReport(report)));
+    return out;
+  };
+  const packed = new Promise<PackedBatchReport>((resolve, reject) => {
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
@@ -74,7 +90,7 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
           break;
         case 'target-done':
           received.set(message.target, message.report);
-          handlers.onTargetDone?.(message.target, message.report);
+          if (handlers.onTargetDone) handlers.onTargetDone(message.target, unpack(message.report));
           break;
         case 'log':
           handlers.onLog?.(message.level, message.message);
@@ -96,7 +112,7 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
           }
           // The batch's fields in their usual order: the cards come before the summary.
           const { summary, ...head } = message.report;
-          finish(() => resolve({ ...head, cards: cards as FlashReport[], summary }));
+          finish(() => resolve({ ...head, cards: cards as PackedFlashReport[], summary }));
           break;
         }
         case 'error':
@@ -109,11 +125,17 @@ export function startEngineJob(job: FlashJob, handlers: EngineJobHandlers = {}):
   });
   const post = (message: ToWorker): void => worker.postMessage(message);
   post({ type: 'start', seq, job });
+  // Callers read one of `done` and `packed`; the other must not count as an unhandled rejection.
+  packed.catch(() => undefined);
+  let done: Promise<BatchReport> | null = null;
   return {
     seq,
     cancel: (target) => {
       if (!settled) post(target === undefined ? { type: 'cancel', seq } : { type: 'cancel', seq, target });
     },
-    done,
+    get done() {
+      return (done ??= packed.then((batch): BatchReport => ({ ...batch, cards: batch.cards.map(unpack) })));
+    },
+    packed,
   };
 }

@@ -4,7 +4,7 @@
  * parent to start the helper ('elevate') and hears when that helper ended ('helper-ended'). Bundled to dist/main/engine-worker.cjs.
  */
 import { parentPort } from 'node:worker_threads';
-import type { FlashReport } from '../../shared/report';
+import { rangeTableBuffers, type PackedFlashReport } from '../../shared/range-table';
 import type { FromWorker, ToWorker } from './protocol';
 import { EngineError, serializeError } from './errors';
 import { runJob } from './run-job';
@@ -17,7 +17,7 @@ const cards: AbortController[] = [];
 /** Helpers asked for and not yet ended, by card. */
 const helpers = new Map<number, { resolve(): void; reject(err: EngineError): void }>();
 let running = false;
-const post = (message: FromWorker): void => port.postMessage(message);
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'cancel') {
@@ -37,7 +37,7 @@ port.on('message', (message: ToWorker) => {
   const { seq, job } = message;
   for (let i = 0; i < job.targets.length; i++) cards.push(new AbortController());
   /** The card reports already posted ('target-done'), by the target they were posted for. */
-  const posted = new Map<FlashReport, number>();
+  const posted = new Map<PackedFlashReport, number>();
   runJob(
     job,
     {
@@ -45,7 +45,8 @@ port.on('message', (message: ToWorker) => {
       progress: (target, progress) => post({ type: 'progress', seq, target, progress }),
       targetDone: (target, report) => {
         posted.set(report, target);
-        post({ type: 'target-done', seq, target, report });
+        // The range table's buffers move to the parent: this thread is done with them.
+        post({ type: 'target-done', seq, target, report }, rangeTableBuffers(report.ranges));
       },
       log: (level, text) => post({ type: 'log', seq, level, message: text }),
       elevate: (target, file) =>
@@ -57,7 +58,10 @@ port.on('message', (message: ToWorker) => {
     controller.signal,
     cards.map((c) => c.signal),
   ).then(
-    ({ cards: reports, ...report }) => post({ type: 'done', seq, report, cards: reports.map((r) => (posted.has(r) ? { target: posted.get(r) as number } : { report: r })) }),
+    ({ cards: reports, ...report }) => {
+      const unposted = reports.filter((r) => !posted.has(r));
+      post({ type: 'done', seq, report, cards: reports.map((r) => (posted.has(r) ? { target: posted.get(r) as number } : { report: r })) }, unposted.flatMap((r) => rangeTableBuffers(r.ranges)));
+    },
     (err: unknown) => post({ type: 'error', seq, error: serializeError(err) }),
   );
 });

@@ -54,8 +54,14 @@ function describeKeyring(keyring: Keyring): string {
 
 /** Checks the bmap's signature (never throws for a bad one: the status says it). */
 export async function checkBmapSignature(input: SignatureInput): Promise<SignatureResult> {
-  const openpgp = await import('openpgp');
   const clearsigned = isClearsigned(input.bmap);
+  // openpgp.js is a large module (a few MB of the engine thread's heap once loaded): it is loaded only when
+  // there is a signature to read.
+  if (!clearsigned && (!input.verify || !input.detached)) {
+    const source = input.detached?.name;
+    return { xml: input.bmap, info: input.verify ? { status: 'unsigned' } : { status: 'not-checked', ...(source ? { source } : {}) }, problem: null };
+  }
+  const openpgp = await import('openpgp');
   let xml = input.bmap;
   let cleartext: Awaited<ReturnType<typeof openpgp.readCleartextMessage>> | null = null;
   if (clearsigned) {

@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ChecksumType } from '../../../shared/bmap';
 import { EngineError } from '../errors';
 import { describeSize } from '../engine-format';
-import type { PlannedRange } from '../plan';
+import { hasChecksum, type PlannedRange } from '../plan';
 import type { ImageSource } from '../source/types';
 import { indexIn, type Chunk, type ChunkPool } from './chunk-pool';
 import { packChunks, type ChunkPlan } from './pack-chunks';
@@ -75,7 +75,7 @@ class RangeChecks {
   ) {}
 
   needsProof(range: PlannedRange): boolean {
-    return this.type !== null && range.checksum !== null;
+    return this.type !== null && hasChecksum(range);
   }
 
   update(range: PlannedRange, bytes: Uint8Array, last: boolean): void {

@@ -13,7 +13,7 @@ import { blockDeviceFacts } from '../../system/block-device';
 import { whereMounted } from '../../system/where-mounted';
 import { openDeviceThread, type Target } from './device-client';
 import type { DevicePin } from './device-pin';
-import { openRemoteTarget, type Elevate, type HelperShare } from './remote-target';
+import type { Elevate, HelperShare } from './remote-target';
 
 export interface OpenTargetOptions {
   mode: 'copy' | 'verify';
@@ -105,6 +105,8 @@ async function openBlockDevice(path: string, st: Stats, options: OpenTargetOptio
     if (pin.path !== path || pin.rdev !== st.rdev || pin.size !== facts.size || pin.mode !== options.mode) {
       throw new EngineError('TARGET_CHANGED', `${path} is no longer the drive that was confirmed (device number or size changed): list the drives again`);
     }
+    // Loaded only for a card served by the helper: its wire checks (zod) cost every other job's engine thread a few MB.
+    const { openRemoteTarget } = await import('./remote-target');
     return openRemoteTarget({ pin, arena: options.arena, timeoutMs: options.timeoutMs, writeCache: facts.writeCache, elevate, io, ...(share ? { share } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
   return openDeviceThread({
