@@ -26,6 +26,24 @@ import { alignedBuffer, attachLoop, readDirect, type LoopDevice } from '../helpe
 import { describeRoot } from '../helpers/root';
 
 const MiB = 1024 * 1024;
+
+/** A zeroed loop device of `size` bytes on a file of its own for the suite (attached before, detached after). */
+function blankLoopDevice(prefix: string, size: number): () => string {
+  let dir = '';
+  let loop: LoopDevice | null = null;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    const file = join(dir, 'device.img');
+    writeFileSync(file, '');
+    truncateSync(file, size);
+    loop = await attachLoop(file);
+  });
+  afterAll(async () => {
+    await loop?.detach();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => (loop as LoopDevice).device;
+}
 const BLOCK = 4096;
 const missing = nativeIoMissing();
 const inCi = Boolean(process.env.CI);
@@ -106,26 +124,13 @@ for (const path of PATHS) {
 
   suite(title, () => {
     const SIZE = 64 * MiB;
-    let dir = '';
-    let loop: LoopDevice | null = null;
     const memory = alignedBuffer(8 * MiB);
-
-    beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'sureflash-aio-'));
-      const file = join(dir, 'device.img');
-      writeFileSync(file, '');
-      truncateSync(file, SIZE);
-      loop = await attachLoop(file);
-    });
-    afterAll(async () => {
-      await loop?.detach();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    const device = blankLoopDevice('sureflash-aio-', SIZE);
 
     /** Zeroes the device (so every test starts from a known model), and returns the model. */
     const blankDevice = (): Buffer => {
       const model = Buffer.alloc(SIZE);
-      const { executor } = openExecutor({ name: 'blank', inFlight: false }, (loop as LoopDevice).device, memory);
+      const { executor } = openExecutor({ name: 'blank', inFlight: false }, device(), memory);
       try {
         memory.fill(0);
         const ops: DeviceOp[] = [];
@@ -138,7 +143,7 @@ for (const path of PATHS) {
     };
 
     const run = (ops: DeviceOp[]): { result: DeviceBatchResult; calls: { offset: number; length: number }[][] } => {
-      const { executor, calls } = openExecutor(path, (loop as LoopDevice).device, memory);
+      const { executor, calls } = openExecutor(path, device(), memory);
       try {
         return { result: executor.run(ops), calls };
       } finally {
@@ -164,7 +169,7 @@ for (const path of PATHS) {
       const { result, calls } = run(ops);
       expect(result.error).toBeNull();
       applyWrites(model, memory, ops);
-      expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, SIZE), model)).toBe(-1);
+      expect(firstDifference(await readDirect(device(), 0, SIZE), model)).toBe(-1);
       if (path.inFlight) {
         // Every whole-sector write went in flight, in groups the partial one and the flush split.
         expect(calls.reduce((n, c) => n + c.length, 0)).toBe(3000);
@@ -188,7 +193,7 @@ for (const path of PATHS) {
       const { result, calls } = run(ops);
       expect(result.error).toBeNull();
       applyWrites(model, memory, ops);
-      expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 500 * 8 * BLOCK), model.subarray(0, 500 * 8 * BLOCK))).toBe(-1);
+      expect(firstDifference(await readDirect(device(), 0, 500 * 8 * BLOCK), model.subarray(0, 500 * 8 * BLOCK))).toBe(-1);
       if (path.inFlight) {
         expectApart(calls);
         expect(calls.length).toBeGreaterThan(1);
@@ -204,8 +209,8 @@ for (const path of PATHS) {
       const { result } = run(ops);
       expect(result.error).toMatchObject({ index: 20, code: 'EBOUNDS' });
       applyWrites(model, memory, ops, 20);
-      expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 80 * BLOCK), model.subarray(0, 80 * BLOCK))).toBe(-1);
-      expect((await readDirect((loop as LoopDevice).device, SIZE - BLOCK, BLOCK)).equals(Buffer.alloc(BLOCK))).toBe(true);
+      expect(firstDifference(await readDirect(device(), 0, 80 * BLOCK), model.subarray(0, 80 * BLOCK))).toBe(-1);
+      expect((await readDirect(device(), SIZE - BLOCK, BLOCK)).equals(Buffer.alloc(BLOCK))).toBe(true);
     });
   });
 
@@ -251,21 +256,8 @@ for (const path of PATHS) {
 
 describeRoot(`device executor writes in flight: when writeMany cannot run them all${missing !== null ? ` (skipped: ${missing})` : ''}`, () => {
   const SIZE = 16 * MiB;
-  let dir = '';
-  let loop: LoopDevice | null = null;
   const memory = alignedBuffer(MiB);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sureflash-aio-fallback-'));
-    const file = join(dir, 'device.img');
-    writeFileSync(file, '');
-    truncateSync(file, SIZE);
-    loop = await attachLoop(file);
-  });
-  afterAll(async () => {
-    await loop?.detach();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const device = blankLoopDevice('sureflash-aio-fallback-', SIZE);
 
   /** 64 one-block writes with holes between them, and the device they must leave (from a zeroed device). */
   const batch = (): { ops: DeviceOp[]; model: Buffer } => {
@@ -277,11 +269,11 @@ describeRoot(`device executor writes in flight: when writeMany cannot run them a
   };
 
   const runWith = (inFlight: WritesInFlight, ops: DeviceOp[]): DeviceBatchResult => {
-    const device = (loop as LoopDevice).device;
-    const zero = DeviceExecutor.open({ path: device, mode: 'copy', kind: 'block-device' }, alignedBuffer(200 * BLOCK));
+    const path = device();
+    const zero = DeviceExecutor.open({ path, mode: 'copy', kind: 'block-device' }, alignedBuffer(200 * BLOCK));
     expect(zero.run([{ op: 'write', offset: 0, length: 200 * BLOCK, at: 0 }]).error).toBeNull();
     zero.close();
-    const executor = DeviceExecutor.open({ path: device, mode: 'copy', kind: 'block-device' }, memory, { inFlight });
+    const executor = DeviceExecutor.open({ path, mode: 'copy', kind: 'block-device' }, memory, { inFlight });
     try {
       return executor.run(ops);
     } finally {
@@ -301,7 +293,7 @@ describeRoot(`device executor writes in flight: when writeMany cannot run them a
       describe: (errno, syscall) => real().describe(errno, syscall),
     };
     expect(runWith(failing, ops).error).toBeNull();
-    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), model)).toBe(-1);
+    expect(firstDifference(await readDirect(device(), 0, 200 * BLOCK), model)).toBe(-1);
   });
 
   skipWithout('short writes, writes io_submit refused with EAGAIN and writes never submitted are finished one by one, byte-exact', async () => {
@@ -317,7 +309,7 @@ describeRoot(`device executor writes in flight: when writeMany cannot run them a
       describe: (errno, syscall) => real().describe(errno, syscall),
     };
     expect(runWith(partial, ops).error).toBeNull();
-    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), model)).toBe(-1);
+    expect(firstDifference(await readDirect(device(), 0, 200 * BLOCK), model)).toBe(-1);
   });
 
   skipWithout('an error reported for a write after one that was not run: that write is run first, then the error is the later write\'s', async () => {
@@ -336,7 +328,7 @@ describeRoot(`device executor writes in flight: when writeMany cannot run them a
     // Writes 0-19 are done (10-19 one by one); 20 and after are not.
     const expected = Buffer.alloc(200 * BLOCK);
     applyWrites(expected, memory, ops, 20);
-    expect(firstDifference(await readDirect((loop as LoopDevice).device, 0, 200 * BLOCK), expected)).toBe(-1);
+    expect(firstDifference(await readDirect(device(), 0, 200 * BLOCK), expected)).toBe(-1);
     expect(model.equals(expected)).toBe(false);
   });
 });
