@@ -213,21 +213,14 @@ async function openThroughNewHelper(options: RemoteTargetOptions): Promise<Targe
       if (message.type !== 'auth' || !tokensMatch(rendezvous.token, message.token)) throw new WireError('wrong token');
       state = 'opening';
       socket?.write(controlFrame({ type: 'open', pin, ...(handover ? { handover: true } : {}) }));
-    } else if (state === 'opening' && message.type === 'opened' && message.handedOver) {
+    } else if ((state === 'opening' || state === 'handed-opening') && message.type === 'opened' && message.handedOver) {
       if (!handover) throw new WireError('a descriptor that was not asked for');
       state = 'handed';
       settleOpen(takeDescriptor(handover.fd));
-    } else if (state === 'handed-opening' && message.type === 'opened' && message.handedOver) {
-      state = 'handed';
-      settleOpen(takeDescriptor((handover as { fd: number }).fd));
-    } else if (state === 'handed-opening' && message.type === 'refused') {
-      const error = new EngineError(isCode(message.code) ? message.code : 'TARGET_NOT_ALLOWED', message.message);
-      settleOpen({ error });
-      fail(error);
     } else if (state === 'opening' && message.type === 'opened') {
       state = 'open';
       settleOpen({ info: message.info });
-    } else if (state === 'opening' && message.type === 'refused') {
+    } else if ((state === 'opening' || state === 'handed-opening') && message.type === 'refused') {
       const error = new EngineError(isCode(message.code) ? message.code : 'TARGET_NOT_ALLOWED', message.message);
       settleOpen({ error });
       fail(error);
