@@ -21,22 +21,27 @@ const entries = {
 };
 
 const present = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(join(root, file))));
-await build({
+/** What every Node bundle shares: CommonJS files for Node 20 in dist/main, with source maps. */
+const nodeBundle = {
   absWorkingDir: root,
-  entryPoints: present,
   outdir: out,
   outExtension: { '.js': '.cjs' },
   bundle: true,
-  platform: 'node',
-  format: 'cjs',
+  platform: /** @type {const} */ ('node'),
+  format: /** @type {const} */ ('cjs'),
   target: 'node20',
+  sourcemap: true,
+  logLevel: /** @type {const} */ ('warning'),
+};
+
+await build({
+  ...nodeBundle,
+  entryPoints: present,
   packages: 'external',
   external: ['electron'],
   // A lazy `await import('pkg')` becomes a require() in the bundle, as a static import would: Node's ESM
   // loader would refuse CommonJS subpaths such as 'zstd-napi/binding' (no extension, no exports map).
   supported: { 'dynamic-import': false },
-  sourcemap: true,
-  logLevel: 'warning',
 });
 
 // The privileged helper is one self-contained file: zod (its only package) is bundled in, so as root it
@@ -44,18 +49,10 @@ await build({
 const helperEntry = 'src/main/privilege/helper-entry.ts';
 if (existsSync(join(root, helperEntry))) {
   await build({
-    absWorkingDir: root,
+    ...nodeBundle,
     entryPoints: { helper: helperEntry },
-    outdir: out,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    sourcemap: true,
     // Minified: the helper starts once per flash under the password prompt, and zod is most of it (0.8 MB).
     minify: true,
-    logLevel: 'warning',
   });
 }
 
