@@ -47,14 +47,14 @@ for (const elevatedIo of modes) describeCardCli(`the worn card written through t
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  it('rewrites exactly the corrupted blocks of transient faults (K = 1..3) and ends verified', async () => {
-    const image = await makeSparseImage(dir, 'transient.img', LAYOUT);
-    await bmaptoolCreate(image, `${image}.bmap`);
-    const c = await startWornCard({ size: 16 * MiB, faults: [{ block: 5, count: 1 }, { block: 300, count: 2 }, { block: 600, count: 3 }, { block: 1100, count: 3 }] });
+  const card = async (options: WornCardOptions): Promise<WornCard> => {
+    const c = await startWornCard(options);
     cards.push(c);
-    const said: string[] = [];
-    const logs: string[] = [];
-    const batch = await startEngineJob(
+    return c;
+  };
+  /** Flashes the card through the helper (as a plain child); what the helper said and the engine's log go to `said` and `logs`. */
+  const flash = async (c: WornCard, image: string, over: Partial<FlashJob> = {}, said: string[] = [], logs: string[] = []) =>
+    startEngineJob(
       {
         mode: 'copy',
         image,
@@ -64,9 +64,18 @@ for (const elevatedIo of modes) describeCardCli(`the worn card written through t
         verifySource: true,
         retries: 3,
         requireBlockDevice: true,
+        ...over,
       },
       { onElevate: elevateAsChild(said), onLog: (_level, message) => logs.push(message) },
-    ).done;
+    );
+
+  it('rewrites exactly the corrupted blocks of transient faults (K = 1..3) and ends verified', async () => {
+    const image = await makeSparseImage(dir, 'transient.img', LAYOUT);
+    await bmaptoolCreate(image, `${image}.bmap`);
+    const c = await card({ size: 16 * MiB, faults: [{ block: 5, count: 1 }, { block: 300, count: 2 }, { block: 600, count: 3 }, { block: 1100, count: 3 }] });
+    const said: string[] = [];
+    const logs: string[] = [];
+    const batch = await (await flash(c, image, {}, said, logs)).done;
     const report = batch.cards[0]!;
     expect(report.status).toBe('verified');
     expect(report.readback).toBe('direct');
@@ -81,27 +90,6 @@ for (const elevatedIo of modes) describeCardCli(`the worn card written through t
     // The way the helper gave the card to the engine is the one asked for.
     expect(logs.join('\n')).toMatch(elevatedIo === 'descriptor' ? /opened the drive and handed it over/ : /serves the drive's I\/O/);
   });
-
-  const card = async (options: WornCardOptions): Promise<WornCard> => {
-    const c = await startWornCard(options);
-    cards.push(c);
-    return c;
-  };
-  const flash = async (c: WornCard, image: string, over: Partial<FlashJob> = {}, said: string[] = []) =>
-    startEngineJob(
-      {
-        mode: 'copy',
-        image,
-        bmapPath: `${image}.bmap`,
-        targets: [{ path: c.loop, elevated: await pinDevice(c.loop, 'copy'), elevatedIo }],
-        readback: true,
-        verifySource: true,
-        retries: 3,
-        requireBlockDevice: true,
-        ...over,
-      },
-      { onElevate: elevateAsChild(said) },
-    );
 
   it('retries a write that fails with a media error on a card that is still there', async () => {
     const image = await makeSparseImage(dir, 'media.img', LAYOUT);
