@@ -2,8 +2,9 @@
  * A Target opened by the privileged helper: the engine opens a rendezvous, asks its parent to start the
  * helper with administrator rights (main does that through the OS prompt), takes the helper's connection
  * once it proved the token and sends the pinned open request. By default ('descriptor', when the native
- * module is there) the helper hands the opened drive's descriptor over the rendezvous' handover socket and
- * ends; the engine checks it (sent by root with the token, a block device with the pinned device number,
+ * module is there) the helper hands the opened drive's descriptor over the rendezvous' handover socket; with
+ * a job's HelperShare it then waits for the job's next drive on the same connection, else the engine drops
+ * the connection and the helper ends. The engine checks each descriptor (sent by root with the token, a block device with the pinned device number,
  * opened O_DIRECT for reading and writing, or reading for verify) and runs it in a device thread of its own,
  * exactly as a drive it opened itself. Otherwise ('served') the helper runs every batch: the ops over the socket,
  * their bytes through the transfer buffer (device-wire.ts) — written there straight from the shared arena,
@@ -311,7 +312,7 @@ async function openThroughNewHelper(options: RemoteTargetOptions): Promise<Targe
       client.on('error', () => undefined);
       client.on('close', () => {
         clearTimeout(authTimer);
-        if (state === 'handed' && !options.share) return; // the helper ends once it handed the drive over
+        if (state === 'handed' && !options.share) return; // the engine let the helper go once it handed the drive over
         if (state === 'closing') onClosed?.();
         else if (state !== 'dead') fail(lost(state === 'auth' ? 'disconnected before identifying itself' : 'ended unexpectedly'));
       });
